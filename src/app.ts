@@ -1,0 +1,91 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Config } from './config/config.js';
+import { openDatabase, type Database } from './db/database.js';
+import { migrateToLatest } from './db/migrator.js';
+import type { DataDeps } from './data/record-store.js';
+import { installAuthentication } from './http/authenticate.js';
+import { installErrorHandling, installJsonParser } from './http/errors.js';
+import { registerApiRoutes } from './http/routes.js';
+import { registerPages } from './http/pages.js';
+import { systemClock, type Clock } from './shared/clock.js';
+import type { AuthDeps } from './modules/auth/auth.service.js';
+
+export interface AppParts {
+  /** A database to use instead of opening the configured one (tests). */
+  database?: Database;
+  clock?: Clock;
+  /** Skip migrations (the caller already ran them). */
+  migrated?: boolean;
+}
+
+export interface RampartApp {
+  readonly app: FastifyInstance;
+  readonly deps: AuthDeps;
+  readonly database: Database;
+  close(): Promise<void>;
+}
+
+/** The composition root: database, clock, HTTP layer and every route, wired once. */
+export async function buildApp(config: Config, parts: AppParts = {}): Promise<RampartApp> {
+  const database = parts.database ?? openDatabase(config.database);
+  if (!parts.migrated) await migrateToLatest(database);
+  const deps: AuthDeps = { db: database.db, dialect: database.dialect, clock: parts.clock ?? systemClock, config };
+
+  const app = Fastify({
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel, redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]'], censor: '***' } },
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    // Request ids are random, never derived from the request.
+    genReqId: () => crypto.randomUUID(),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true } },
+    routerOptions: { maxParamLength: 200 },
+  });
+
+  installJsonParser(app);
+  installErrorHandling(app);
+  await app.register(cookie);
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'", 'data:'], connectSrc: ["'self'"], frameAncestors: ["'none'"], formAction: ["'self'"], objectSrc: ["'none'"], baseUri: ["'none'"] },
+    },
+    strictTransportSecurity: config.publicUrl.startsWith('https://') ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+  });
+  await app.register(rateLimit, { global: false });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Rampart CRM API', version: '1', description: 'Every route but login and setup needs a session cookie (with the x-csrf-token header on writes) or an `Authorization: Bearer` API token.' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'An API token from `rampart token create` or POST /api/v1/tokens.' },
+          session: { type: 'apiKey', in: 'cookie', name: 'rampart_session' },
+        },
+      },
+      security: [{ bearer: [] }, { session: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true, uiConfig: { docExpansion: 'list' } });
+  installAuthentication(app, deps);
+
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  registerApiRoutes(app, deps);
+  registerPages(app);
+
+  await app.ready();
+  return {
+    app,
+    deps,
+    database,
+    async close() {
+      await app.close();
+      await database.close();
+    },
+  };
+}
+
+export type { DataDeps };

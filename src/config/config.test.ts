@@ -1,0 +1,59 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, ensureDataDir, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rampart-config-'));
+
+  it('defaults to SQLite under ./data on 127.0.0.1:8080', () => {
+    const config = loadConfig({ env: {}, cwd });
+    expect(config.database).toEqual({ dialect: 'sqlite', file: path.join(cwd, 'data', 'rampart.db') });
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.port).toBe(8080);
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.session)).toBe(true);
+  });
+
+  it('selects PostgreSQL from RAMPART_DATABASE_URL and never shows its password', () => {
+    const config = loadConfig({ env: { RAMPART_DATABASE_URL: 'postgres://app:s3cret@db.internal:5432/crm' }, cwd });
+    expect(config.database.dialect).toBe('postgres');
+    expect(config.databaseUrl).not.toContain('s3cret');
+  });
+
+  it('lists every problem at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({ env: { RAMPART_PORT: 'eighty', RAMPART_LOG_LEVEL: 'loud', RAMPART_DATABASE_URL: 'mysql://x', RAMPART_COLOUR: 'blue', RAMPART_TRUST_PROXY: 'maybe' }, cwd });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const name of ['RAMPART_PORT', 'RAMPART_LOG_LEVEL', 'RAMPART_DATABASE_URL', 'RAMPART_COLOUR', 'RAMPART_TRUST_PROXY']) expect(problems).toContain(name);
+  });
+
+  it('reads a config file, with the environment and flags winning over it', () => {
+    const dataDir = path.join(cwd, 'with-file');
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.writeFileSync(path.join(dataDir, 'rampart.config.json'), JSON.stringify({ port: 9000, logLevel: 'warn', host: '0.0.0.0' }));
+    const config = loadConfig({ env: { RAMPART_DATA_DIR: dataDir, RAMPART_HOST: '127.0.0.2' }, cwd, overrides: { PORT: '9001' } });
+    expect(config.logLevel).toBe('warn');
+    expect(config.host).toBe('127.0.0.2');
+    expect(config.port).toBe(9001);
+  });
+
+  it('refuses unknown keys in the config file', () => {
+    const dataDir = path.join(cwd, 'bad-file');
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.writeFileSync(path.join(dataDir, 'rampart.config.json'), JSON.stringify({ prot: 9000 }));
+    expect(() => loadConfig({ env: { RAMPART_DATA_DIR: dataDir }, cwd })).toThrow(/prot/);
+  });
+
+  it('creates the data directory readable by its owner only', () => {
+    const config = loadConfig({ env: { RAMPART_DATA_DIR: path.join(cwd, 'fresh', 'data') }, cwd });
+    ensureDataDir(config);
+    expect(fs.statSync(config.dataDir).mode & 0o777).toBe(0o700);
+  });
+});

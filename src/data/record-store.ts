@@ -1,0 +1,622 @@
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import type { Dialect, Executor } from '../db/database.js';
+import { isForeignKeyViolation } from '../db/database.js';
+import type { Clock } from '../shared/clock.js';
+import { AppError, type FieldProblem } from '../shared/errors.js';
+import { newId, isId } from '../shared/ids.js';
+import { actingUserId, type ActorContext } from '../shared/principal.js';
+import {
+  SYSTEM_FIELDS,
+  decodeCustomValue,
+  encodeCustomValue,
+  parseFieldValue,
+  presentFieldValue,
+  type FieldDef,
+  type RecordType,
+  type RecordTypeDef,
+  type ReferenceTarget,
+} from './field-registry.js';
+import { RECORD_TYPE_DEFS } from './record-types.js';
+import { loadCustomFieldDefs } from './custom-field-defs.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { prefixUpperBound, termsForQuery, termsForRecord } from './search-terms.js';
+
+/**
+ * The protected data layer. Every read and write of a CRM record, from the API, the CLI, imports,
+ * exports and jobs, goes through these functions; they are where validation, policy, encryption
+ * and audit apply, so no caller can forget them.
+ */
+export interface DataDeps {
+  readonly db: Executor;
+  readonly dialect: Dialect;
+  readonly clock: Clock;
+}
+
+/** A record as the API shows it: camelCase fields, custom fields and tags. */
+export type RecordView = Record<string, unknown> & { id: string; version: number };
+
+export interface RecordInput {
+  [key: string]: unknown;
+  customFields?: Record<string, unknown>;
+  tagIds?: unknown;
+}
+
+export interface ListQuery {
+  limit?: number;
+  cursor?: string;
+  sort?: string;
+  q?: string;
+  /** Exact-match filters by field key; custom fields as `custom.<key>`. */
+  filters?: Record<string, string>;
+  /** List the trash instead of live records. */
+  trash?: boolean;
+}
+
+export interface RecordPage {
+  items: RecordView[];
+  nextCursor: string | null;
+}
+
+/** The full field set of a record type: built-in fields plus the custom fields defined now. */
+export interface RecordSchema {
+  readonly def: RecordTypeDef;
+  readonly fields: readonly FieldDef[];
+  readonly custom: readonly FieldDef[];
+}
+
+const MAX_LIMIT = 200;
+const DEFAULT_LIMIT = 25;
+const INSERT_CHUNK = 200;
+
+function anyDb(deps: DataDeps): Kysely<any> {
+  return deps.db as unknown as Kysely<any>;
+}
+
+/** Runs `work` in a transaction, or inside the caller's transaction if one is open. */
+export async function inTransaction<T>(deps: DataDeps, work: (trxDeps: DataDeps) => Promise<T>): Promise<T> {
+  if (deps.db.isTransaction) return work(deps);
+  return deps.db.transaction().execute((trx) => work({ ...deps, db: trx }));
+}
+
+export async function recordSchema(deps: DataDeps, type: RecordType): Promise<RecordSchema> {
+  const def = RECORD_TYPE_DEFS[type];
+  const custom = await loadCustomFieldDefs(deps.db, type);
+  return { def, fields: def.fields, custom };
+}
+
+// ---- Reads -------------------------------------------------------------------------------------
+
+export async function getRecord(deps: DataDeps, ctx: ActorContext, type: RecordType, id: string, options: { includeDeleted?: boolean } = {}): Promise<RecordView> {
+  const schema = await recordSchema(deps, type);
+  const row = isId(id) ? await findRow(deps, type, id, options.includeDeleted ?? false) : undefined;
+  if (!row) throw notFound(schema.def);
+  const [view] = await presentRows(deps, schema, [row]);
+  return view!;
+}
+
+export async function listRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, query: ListQuery = {}): Promise<RecordPage> {
+  const schema = await recordSchema(deps, type);
+  const limit = Math.min(Math.max(Math.trunc(query.limit ?? DEFAULT_LIMIT), 1), MAX_LIMIT);
+  const sort = resolveSort(schema, query.sort ?? schema.def.defaultSort);
+
+  let qb = anyDb(deps).selectFrom(`${type} as r`).selectAll('r');
+  qb = qb.where('r.deleted_at', query.trash ? 'is not' : 'is', null);
+  qb = applyFilters(qb, schema, query.filters ?? {});
+  if (query.q !== undefined && query.q.trim() !== '') qb = applySearch(qb, type, query.q);
+
+  if (query.cursor !== undefined) {
+    const cursor = decodeCursor(query.cursor, sort.key);
+    qb = applyKeyset(qb, sort, cursor.value, cursor.id);
+  }
+  const direction = sort.descending ? 'desc' : 'asc';
+  qb = qb
+    .orderBy(`r.${sort.column}`, (ob) => (sort.descending ? ob.desc().nullsFirst() : ob.asc().nullsLast()))
+    .orderBy('r.id', direction)
+    .limit(limit + 1);
+
+  const rows = (await qb.execute()) as Record<string, unknown>[];
+  const more = rows.length > limit;
+  const pageRows = more ? rows.slice(0, limit) : rows;
+  const items = await presentRows(deps, schema, pageRows);
+  const last = pageRows.at(-1);
+  return {
+    items,
+    nextCursor: more && last ? encodeCursor(sort.key, last[sort.column] ?? null, String(last.id)) : null,
+  };
+}
+
+/** Walks every page of a list; exports and jobs use it so they read through the same layer. */
+export async function* iterateRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, query: Omit<ListQuery, 'cursor' | 'limit'> = {}): AsyncGenerator<RecordView> {
+  let cursor: string | undefined;
+  do {
+    const page = await listRecords(deps, ctx, type, { ...query, limit: MAX_LIMIT, ...(cursor ? { cursor } : {}) });
+    yield* page.items;
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+}
+
+export async function countRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, filters: Record<string, string> = {}): Promise<number> {
+  const schema = await recordSchema(deps, type);
+  let qb = anyDb(deps).selectFrom(`${type} as r`).select((eb) => eb.fn.countAll().as('n'));
+  qb = qb.where('r.deleted_at', 'is', null);
+  qb = applyFilters(qb, schema, filters);
+  const row = (await qb.executeTakeFirst()) as { n: number | string } | undefined;
+  return Number(row?.n ?? 0);
+}
+
+// ---- Writes ------------------------------------------------------------------------------------
+
+/**
+ * Creates a record. `derived` holds values a service computed (status, timestamps); they skip the
+ * caller-facing read-only check but not validation.
+ */
+export async function createRecord(deps: DataDeps, ctx: ActorContext, type: RecordType, input: RecordInput, derived: Record<string, unknown> = {}): Promise<RecordView> {
+  return inTransaction(deps, async (tx) => {
+    const schema = await recordSchema(tx, type);
+    const prepared = prepareWrite(schema, input, derived, 'create');
+    if (prepared.problems.length > 0) throw validationFailed(schema.def, prepared.problems);
+    const row = newRow(tx, ctx, prepared.columns);
+    await checkReferences(tx, schema, [row]);
+    await insertRows(tx, schema, [{ row, custom: prepared.custom, tagIds: prepared.tagIds }]);
+    return getRecord(tx, ctx, type, String(row.id));
+  });
+}
+
+export type BulkResult = { ok: true; id: string } | { ok: false; problems: FieldProblem[] };
+
+/**
+ * Creates many records in one transaction: each input is validated on its own, the valid ones are
+ * written together, and the invalid ones are reported. Imports and sample data use it.
+ */
+export async function createRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, inputs: RecordInput[], derived: Record<string, unknown>[] = []): Promise<BulkResult[]> {
+  return inTransaction(deps, async (tx) => {
+    const schema = await recordSchema(tx, type);
+    const results: BulkResult[] = [];
+    const pending: PendingInsert[] = [];
+    const pendingIndex: number[] = [];
+    inputs.forEach((input, i) => {
+      const prepared = prepareWrite(schema, input, derived[i] ?? {}, 'create');
+      if (prepared.problems.length > 0) {
+        results[i] = { ok: false, problems: prepared.problems };
+        return;
+      }
+      const row = newRow(tx, ctx, prepared.columns);
+      pending.push({ row, custom: prepared.custom, tagIds: prepared.tagIds });
+      pendingIndex.push(i);
+    });
+    const missing = await missingReferences(tx, schema, pending.map((p) => p.row));
+    const writable: PendingInsert[] = [];
+    pending.forEach((p, k) => {
+      const i = pendingIndex[k]!;
+      const problems = missing.get(p.row);
+      if (problems) results[i] = { ok: false, problems };
+      else {
+        results[i] = { ok: true, id: String(p.row.id) };
+        writable.push(p);
+      }
+    });
+    await insertRows(tx, schema, writable);
+    return results;
+  });
+}
+
+export async function updateRecord(deps: DataDeps, ctx: ActorContext, type: RecordType, id: string, version: number, input: RecordInput, derived: Record<string, unknown> = {}): Promise<RecordView> {
+  return inTransaction(deps, async (tx) => {
+    const schema = await recordSchema(tx, type);
+    const existing = isId(id) ? await findRow(tx, type, id, false) : undefined;
+    if (!existing) throw notFound(schema.def);
+    if (Number(existing.version) !== version) {
+      throw new AppError('record.version_conflict', `The ${schema.def.singular} was changed by someone else; reload it and try again`);
+    }
+    const prepared = prepareWrite(schema, input, derived, 'update');
+    if (prepared.problems.length > 0) throw validationFailed(schema.def, prepared.problems);
+    const merged = { ...existing, ...prepared.columns };
+    await checkReferences(tx, schema, [prepared.columns]);
+
+    const now = tx.clock.now().toISOString();
+    const result = await anyDb(tx)
+      .updateTable(type)
+      .set({ ...prepared.columns, version: version + 1, updated_at: now, updated_by: actingUserId(ctx.principal) })
+      .where('id', '=', id)
+      .where('version', '=', version)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) {
+      throw new AppError('record.version_conflict', `The ${schema.def.singular} was changed by someone else; reload it and try again`);
+    }
+    await writeCustomValues(tx, schema, id, prepared.custom, false);
+    if (prepared.tagIds) await replaceTags(tx, type, id, prepared.tagIds);
+    if (schema.fields.some((f) => f.searchable && f.column && f.column in prepared.columns)) {
+      await anyDb(tx).deleteFrom('search_terms').where('record_type', '=', type).where('record_id', '=', id).execute();
+      await insertTerms(tx, type, [{ id, terms: searchTermsOf(schema, merged) }]);
+    }
+    return getRecord(tx, ctx, type, id);
+  });
+}
+
+/** Moves a record to the trash; it stays restorable. */
+export async function deleteRecord(deps: DataDeps, ctx: ActorContext, type: RecordType, id: string, version?: number): Promise<void> {
+  await inTransaction(deps, async (tx) => {
+    const def = RECORD_TYPE_DEFS[type];
+    const existing = isId(id) ? await findRow(tx, type, id, false) : undefined;
+    if (!existing) throw notFound(def);
+    if (version !== undefined && Number(existing.version) !== version) {
+      throw new AppError('record.version_conflict', `The ${def.singular} was changed by someone else; reload it and try again`);
+    }
+    const now = tx.clock.now().toISOString();
+    await anyDb(tx)
+      .updateTable(type)
+      .set({ deleted_at: now, deleted_by: actingUserId(ctx.principal), updated_at: now, version: Number(existing.version) + 1 })
+      .where('id', '=', id)
+      .execute();
+  });
+}
+
+export async function restoreRecord(deps: DataDeps, ctx: ActorContext, type: RecordType, id: string): Promise<RecordView> {
+  return inTransaction(deps, async (tx) => {
+    const def = RECORD_TYPE_DEFS[type];
+    const existing = isId(id) ? await findRow(tx, type, id, true) : undefined;
+    if (!existing) throw notFound(def);
+    if (existing.deleted_at === null) throw new AppError('record.not_deleted', `The ${def.singular} is not in the trash`);
+    const now = tx.clock.now().toISOString();
+    await anyDb(tx)
+      .updateTable(type)
+      .set({ deleted_at: null, deleted_by: null, updated_at: now, updated_by: actingUserId(ctx.principal), version: Number(existing.version) + 1 })
+      .where('id', '=', id)
+      .execute();
+    return getRecord(tx, ctx, type, id);
+  });
+}
+
+// ---- Internals ---------------------------------------------------------------------------------
+
+interface PendingInsert {
+  row: Record<string, unknown>;
+  custom: Map<FieldDef, unknown>;
+  tagIds: string[] | null;
+}
+
+interface PreparedWrite {
+  columns: Record<string, unknown>;
+  custom: Map<FieldDef, unknown>;
+  tagIds: string[] | null;
+  problems: FieldProblem[];
+}
+
+const OWNERSHIP_FIELDS = SYSTEM_FIELDS.filter((f) => f.key === 'ownerId' || f.key === 'teamId');
+
+function prepareWrite(schema: RecordSchema, input: RecordInput, derived: Record<string, unknown>, mode: 'create' | 'update'): PreparedWrite {
+  const problems: FieldProblem[] = [];
+  const columns: Record<string, unknown> = {};
+  const custom = new Map<FieldDef, unknown>();
+  let tagIds: string[] | null = null;
+  const byKey = new Map<string, FieldDef>([...schema.fields, ...OWNERSHIP_FIELDS].map((f) => [f.key, f]));
+
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { columns, custom, tagIds, problems: [{ field: '', message: 'must be an object' }] };
+  }
+  for (const [key, raw] of Object.entries(input)) {
+    if (key === 'customFields' || key === 'tagIds' || (mode === 'update' && key === 'version')) continue;
+    const def = byKey.get(key);
+    if (!def) {
+      problems.push({ field: key, message: 'is not a field of this record' });
+      continue;
+    }
+    if (def.readOnly) {
+      problems.push({ field: key, message: 'is set by the system' });
+      continue;
+    }
+    const parsed = parseFieldValue(mode === 'update' ? { ...def } : def, raw);
+    if (!parsed.ok) problems.push({ field: key, message: parsed.message });
+    else columns[def.column!] = parsed.value;
+  }
+  for (const [key, raw] of Object.entries(derived)) {
+    const def = byKey.get(key);
+    if (!def?.column) throw new Error(`derived value for unknown field ${key}`);
+    const parsed = parseFieldValue(def, raw);
+    if (!parsed.ok) problems.push({ field: key, message: parsed.message });
+    else columns[def.column] = parsed.value;
+  }
+  if (mode === 'create') {
+    for (const def of schema.fields) {
+      if (def.required && def.column && (columns[def.column] === undefined || columns[def.column] === null)) {
+        if (!problems.some((p) => p.field === def.key)) problems.push({ field: def.key, message: 'is required' });
+      }
+    }
+  }
+
+  if (input.customFields !== undefined) {
+    const values = input.customFields;
+    if (typeof values !== 'object' || values === null || Array.isArray(values)) {
+      problems.push({ field: 'customFields', message: 'must be an object' });
+    } else {
+      const customByKey = new Map(schema.custom.map((f) => [f.key, f]));
+      for (const [key, raw] of Object.entries(values)) {
+        const def = customByKey.get(key);
+        if (!def) {
+          problems.push({ field: `customFields.${key}`, message: 'is not a custom field of this record type' });
+          continue;
+        }
+        const parsed = parseFieldValue(def, raw);
+        if (!parsed.ok) problems.push({ field: `customFields.${key}`, message: parsed.message });
+        else custom.set(def, parsed.value);
+      }
+    }
+  }
+  if (mode === 'create') {
+    for (const def of schema.custom) {
+      if (def.required && (custom.get(def) === undefined || custom.get(def) === null)) {
+        problems.push({ field: `customFields.${def.key}`, message: 'is required' });
+      }
+    }
+  }
+
+  if (input.tagIds !== undefined) {
+    if (!Array.isArray(input.tagIds) || input.tagIds.length > 50 || !input.tagIds.every(isId)) {
+      problems.push({ field: 'tagIds', message: 'must be a list of at most 50 tag ids' });
+    } else {
+      tagIds = [...new Set(input.tagIds as string[])];
+    }
+  }
+  return { columns, custom, tagIds, problems };
+}
+
+function newRow(deps: DataDeps, ctx: ActorContext, columns: Record<string, unknown>): Record<string, unknown> {
+  const now = deps.clock.now().toISOString();
+  const userId = actingUserId(ctx.principal);
+  const defaultTeam = ctx.principal.kind === 'user' || ctx.principal.kind === 'token' ? ctx.principal.teamId : null;
+  return {
+    owner_id: userId,
+    team_id: defaultTeam,
+    ...columns,
+    id: newId(),
+    version: 1,
+    created_at: now,
+    updated_at: now,
+    created_by: userId,
+    updated_by: userId,
+    deleted_at: null,
+  };
+}
+
+async function insertRows(deps: DataDeps, schema: RecordSchema, pending: PendingInsert[]): Promise<void> {
+  const type = schema.def.type;
+  for (let start = 0; start < pending.length; start += INSERT_CHUNK) {
+    const chunk = pending.slice(start, start + INSERT_CHUNK);
+    // Multi-row VALUES need the same column list in every row.
+    const columnSet = new Set<string>();
+    for (const p of chunk) for (const c of Object.keys(p.row)) columnSet.add(c);
+    const rows = chunk.map((p) => Object.fromEntries([...columnSet].map((c) => [c, p.row[c] ?? null])));
+    try {
+      await anyDb(deps).insertInto(type).values(rows).execute();
+    } catch (error) {
+      if (isForeignKeyViolation(error)) throw new AppError('record.invalid_reference', 'A referenced record does not exist');
+      throw error;
+    }
+    for (const p of chunk) {
+      await writeCustomValues(deps, schema, String(p.row.id), p.custom, true);
+      if (p.tagIds && p.tagIds.length > 0) await replaceTags(deps, type, String(p.row.id), p.tagIds);
+    }
+    await insertTerms(deps, type, chunk.map((p) => ({ id: String(p.row.id), terms: searchTermsOf(schema, p.row) })));
+  }
+}
+
+function searchTermsOf(schema: RecordSchema, row: Record<string, unknown>): string[] {
+  return termsForRecord(schema.fields.filter((f) => f.searchable && f.column).map((f) => row[f.column!]));
+}
+
+async function insertTerms(deps: DataDeps, type: RecordType, records: { id: string; terms: string[] }[]): Promise<void> {
+  const rows = records.flatMap((r) => r.terms.map((term) => ({ record_type: type, term, record_id: r.id })));
+  for (let start = 0; start < rows.length; start += 500) {
+    await anyDb(deps).insertInto('search_terms').values(rows.slice(start, start + 500)).execute();
+  }
+}
+
+async function writeCustomValues(deps: DataDeps, schema: RecordSchema, id: string, values: Map<FieldDef, unknown>, fresh: boolean): Promise<void> {
+  for (const [def, value] of values) {
+    if (!fresh) {
+      await anyDb(deps).deleteFrom('custom_values').where('record_id', '=', id).where('field_id', '=', def.customFieldId!).execute();
+    }
+    if (value === null || (Array.isArray(value) && value.length === 0)) continue;
+    await anyDb(deps)
+      .insertInto('custom_values')
+      .values({ record_type: schema.def.type, record_id: id, field_id: def.customFieldId!, value: encodeCustomValue(def, value) })
+      .execute();
+  }
+}
+
+async function replaceTags(deps: DataDeps, type: RecordType, id: string, tagIds: string[]): Promise<void> {
+  if (tagIds.length > 0) {
+    const found = await anyDb(deps).selectFrom('tags').select('id').where('id', 'in', tagIds).execute();
+    if (found.length !== tagIds.length) {
+      throw new AppError('record.invalid_reference', 'A tag does not exist', [{ field: 'tagIds', message: 'holds an unknown tag' }]);
+    }
+  }
+  await anyDb(deps).deleteFrom('record_tags').where('record_type', '=', type).where('record_id', '=', id).execute();
+  if (tagIds.length > 0) {
+    await anyDb(deps)
+      .insertInto('record_tags')
+      .values(tagIds.map((tagId) => ({ tag_id: tagId, record_type: type, record_id: id })))
+      .execute();
+  }
+}
+
+const REFERENCE_TABLE: Record<ReferenceTarget, { table: string; live: boolean }> = {
+  companies: { table: 'companies', live: true },
+  contacts: { table: 'contacts', live: true },
+  leads: { table: 'leads', live: true },
+  deals: { table: 'deals', live: true },
+  activities: { table: 'activities', live: true },
+  tickets: { table: 'tickets', live: true },
+  users: { table: 'users', live: false },
+  teams: { table: 'teams', live: false },
+  pipelines: { table: 'pipelines', live: false },
+  pipeline_stages: { table: 'pipeline_stages', live: false },
+};
+
+async function checkReferences(deps: DataDeps, schema: RecordSchema, rows: Record<string, unknown>[]): Promise<void> {
+  const missing = await missingReferences(deps, schema, rows);
+  const first = missing.values().next();
+  if (!first.done) {
+    throw new AppError('record.invalid_reference', 'A referenced record does not exist', first.value);
+  }
+}
+
+/** For each row that points at a record that does not exist (or is in the trash), the fields that do. */
+async function missingReferences(deps: DataDeps, schema: RecordSchema, rows: Record<string, unknown>[]): Promise<Map<Record<string, unknown>, FieldProblem[]>> {
+  const problems = new Map<Record<string, unknown>, FieldProblem[]>();
+  const refFields = [...schema.fields, ...OWNERSHIP_FIELDS].filter((f) => f.type === 'reference' && f.references && f.column);
+  for (const def of refFields) {
+    const ids = [...new Set(rows.map((r) => r[def.column!]).filter((v): v is string => typeof v === 'string'))];
+    if (ids.length === 0) continue;
+    const target = REFERENCE_TABLE[def.references!];
+    const found = new Set<string>();
+    for (let start = 0; start < ids.length; start += 500) {
+      let qb = anyDb(deps).selectFrom(target.table).select('id').where('id', 'in', ids.slice(start, start + 500));
+      if (target.live) qb = qb.where('deleted_at', 'is', null);
+      for (const r of (await qb.execute()) as { id: string }[]) found.add(r.id);
+    }
+    for (const row of rows) {
+      const value = row[def.column!];
+      if (typeof value === 'string' && !found.has(value)) {
+        const list = problems.get(row) ?? [];
+        list.push({ field: def.key, message: `does not name an existing ${def.references === 'pipeline_stages' ? 'stage' : def.references!.replace(/s$/, '').replace(/ie$/, 'y')}` });
+        problems.set(row, list);
+      }
+    }
+  }
+  return problems;
+}
+
+async function findRow(deps: DataDeps, type: RecordType, id: string, includeDeleted: boolean): Promise<Record<string, unknown> | undefined> {
+  let qb = anyDb(deps).selectFrom(type).selectAll().where('id', '=', id);
+  if (!includeDeleted) qb = qb.where('deleted_at', 'is', null);
+  return (await qb.executeTakeFirst()) as Record<string, unknown> | undefined;
+}
+
+async function presentRows(deps: DataDeps, schema: RecordSchema, rows: Record<string, unknown>[]): Promise<RecordView[]> {
+  if (rows.length === 0) return [];
+  const ids = rows.map((r) => String(r.id));
+  const customById = new Map<string, Record<string, unknown>>();
+  const tagsById = new Map<string, string[]>();
+  if (schema.custom.length > 0) {
+    const byFieldId = new Map(schema.custom.map((f) => [f.customFieldId!, f]));
+    const values = await anyDb(deps).selectFrom('custom_values').select(['record_id', 'field_id', 'value']).where('record_id', 'in', ids).execute();
+    for (const v of values as { record_id: string; field_id: string; value: string }[]) {
+      const def = byFieldId.get(v.field_id);
+      if (!def) continue;
+      const bag = customById.get(v.record_id) ?? {};
+      bag[def.key] = presentFieldValue(def, decodeCustomValue(def, v.value));
+      customById.set(v.record_id, bag);
+    }
+  }
+  const tags = await anyDb(deps).selectFrom('record_tags').select(['record_id', 'tag_id']).where('record_type', '=', schema.def.type).where('record_id', 'in', ids).execute();
+  for (const t of tags as { record_id: string; tag_id: string }[]) {
+    const list = tagsById.get(t.record_id) ?? [];
+    list.push(t.tag_id);
+    tagsById.set(t.record_id, list);
+  }
+  return rows.map((row) => {
+    const view: Record<string, unknown> = {};
+    for (const def of SYSTEM_FIELDS) view[def.key] = presentFieldValue(def, row[def.column!]);
+    for (const def of schema.fields) view[def.key] = presentFieldValue(def, row[def.column!]);
+    const custom = customById.get(String(row.id)) ?? {};
+    for (const def of schema.custom) if (!(def.key in custom)) custom[def.key] = presentFieldValue(def, null);
+    view.customFields = custom;
+    view.tagIds = (tagsById.get(String(row.id)) ?? []).sort();
+    return view as RecordView;
+  });
+}
+
+interface ResolvedSort {
+  key: string;
+  column: string;
+  descending: boolean;
+  def: FieldDef;
+}
+
+function resolveSort(schema: RecordSchema, raw: string): ResolvedSort {
+  const descending = raw.startsWith('-');
+  const key = descending ? raw.slice(1) : raw;
+  const def = [...SYSTEM_FIELDS, ...schema.fields].find((f) => f.key === key);
+  if (!def || !def.sortable || !def.column) {
+    const allowed = [...SYSTEM_FIELDS, ...schema.fields].filter((f) => f.sortable).map((f) => f.key);
+    throw new AppError('request.invalid_sort', `Cannot sort by that field; sortable fields: ${allowed.join(', ')}`);
+  }
+  return { key: raw, column: def.column, descending, def };
+}
+
+type AnySelect = SelectQueryBuilder<any, any, any>;
+
+function applyFilters(qb: AnySelect, schema: RecordSchema, filters: Record<string, string>): AnySelect {
+  const byKey = new Map<string, FieldDef>([...SYSTEM_FIELDS, ...schema.fields].map((f) => [f.key, f]));
+  for (const [key, raw] of Object.entries(filters)) {
+    if (key === 'tagId') {
+      if (!isId(raw)) throw new AppError('request.invalid_filter', 'tagId must be a tag id');
+      qb = qb.where('r.id', 'in', (eb: any) => eb.selectFrom('record_tags').select('record_id').where('tag_id', '=', raw).where('record_type', '=', schema.def.type));
+      continue;
+    }
+    if (key.startsWith('custom.')) {
+      const def = schema.custom.find((f) => f.key === key.slice('custom.'.length));
+      if (!def) throw new AppError('request.invalid_filter', `Unknown custom field filter ${key.slice(0, 80)}`);
+      const parsed = parseFieldValue({ ...def, required: true }, def.type === 'multiselect' ? [raw] : raw);
+      if (!parsed.ok) throw new AppError('request.invalid_filter', `Filter ${def.key} ${parsed.message}`);
+      if (def.type === 'multiselect') {
+        // A multi-select matches when it holds the option; values are stored as sorted JSON arrays.
+        const needle = `%${JSON.stringify(raw).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        qb = qb.where('r.id', 'in', (eb: any) => eb.selectFrom('custom_values').select('record_id').where('field_id', '=', def.customFieldId).where(sql`value like ${needle} escape '\\'`));
+      } else {
+        const encoded = encodeCustomValue(def, parsed.value);
+        qb = qb.where('r.id', 'in', (eb: any) => eb.selectFrom('custom_values').select('record_id').where('field_id', '=', def.customFieldId).where('value', '=', encoded));
+      }
+      continue;
+    }
+    const def = byKey.get(key);
+    if (!def || !def.filterable || !def.column) throw new AppError('request.invalid_filter', `Cannot filter by ${key.slice(0, 80)}`);
+    if (raw === '' || raw === 'null') {
+      qb = qb.where(`r.${def.column}`, 'is', null);
+      continue;
+    }
+    const parsed = parseFieldValue({ ...def, required: true, readOnly: false }, raw);
+    if (!parsed.ok) throw new AppError('request.invalid_filter', `Filter ${key} ${parsed.message}`);
+    qb = qb.where(`r.${def.column}`, '=', parsed.value);
+  }
+  return qb;
+}
+
+function applySearch(qb: AnySelect, type: RecordType, q: string): AnySelect {
+  if (q.length > 200) throw new AppError('request.invalid', 'The search text must be at most 200 characters');
+  if (!q.isWellFormed()) throw new AppError('request.invalid', 'The search text must be valid Unicode');
+  const terms = termsForQuery(q);
+  if (terms.length === 0) return qb.where(sql<boolean>`1 = 0`);
+  for (const term of terms) {
+    qb = qb.where('r.id', 'in', (eb: any) =>
+      eb.selectFrom('search_terms').select('record_id').where('record_type', '=', type).where('term', '>=', term).where('term', '<', prefixUpperBound(term)),
+    );
+  }
+  return qb;
+}
+
+function applyKeyset(qb: AnySelect, sort: ResolvedSort, value: unknown, id: string): AnySelect {
+  const col = `r.${sort.column}`;
+  return qb.where((eb: any) => {
+    if (value === null) {
+      // Nulls come last ascending and first descending.
+      return sort.descending
+        ? eb.or([eb.and([eb(col, 'is', null), eb('r.id', '<', id)]), eb(col, 'is not', null)])
+        : eb.and([eb(col, 'is', null), eb('r.id', '>', id)]);
+    }
+    const op = sort.descending ? '<' : '>';
+    const branches = [eb(col, op, value), eb.and([eb(col, '=', value), eb('r.id', op, id)])];
+    if (!sort.descending) branches.push(eb(col, 'is', null));
+    return eb.or(branches);
+  });
+}
+
+function notFound(def: RecordTypeDef): AppError {
+  return new AppError('record.not_found', `No such ${def.singular}`);
+}
+
+function validationFailed(def: RecordTypeDef, problems: FieldProblem[]): AppError {
+  return new AppError('record.validation_failed', `The ${def.singular} has invalid fields: ${problems.map((p) => p.field).join(', ')}`, problems);
+}

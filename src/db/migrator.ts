@@ -1,0 +1,24 @@
+import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import type { Database } from './database.js';
+import * as foundation from './migrations/0001-foundation.js';
+
+/** Migrations are listed in code, in order, so a build carries them and nothing scans the disk. */
+function migrationsFor(database: Database): Record<string, Migration> {
+  return {
+    '0001-foundation': { up: (db) => foundation.up(db, database.dialect) },
+  };
+}
+
+export class MigrationError extends Error {}
+
+/** Brings the schema up to date; the same call serves `rampart migrate` and server start. */
+export async function migrateToLatest(database: Database): Promise<string[]> {
+  const provider: MigrationProvider = { getMigrations: async () => migrationsFor(database) };
+  const migrator = new Migrator({ db: database.db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new MigrationError(`migration ${failed} failed: ${(error as Error).message}`);
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,146 @@
+import type { Generated } from 'kysely';
+
+/** Row types of the tables that are not CRM records. CRM record tables are described by the field registry. */
+export interface TeamsTable {
+  id: string;
+  name: string;
+  parent_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RolesTable {
+  id: string;
+  name: string;
+  description: string;
+  builtin: number;
+  created_at: string;
+}
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string | null;
+  team_id: string | null;
+  status: 'active' | 'disabled';
+  locale: string;
+  created_at: string;
+  updated_at: string;
+  last_login_at: string | null;
+}
+
+export interface UserRolesTable {
+  user_id: string;
+  role_id: string;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  csrf_token: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  source_address: string | null;
+  user_agent: string | null;
+  revoked_at: string | null;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  prefix: string;
+  scopes: string;
+  created_at: string;
+  expires_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface SetupTokensTable {
+  token_hash: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export interface PipelinesTable {
+  id: string;
+  name: string;
+  is_default: number;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PipelineStagesTable {
+  id: string;
+  pipeline_id: string;
+  name: string;
+  position: number;
+  probability: number;
+  outcome: 'open' | 'won' | 'lost';
+}
+
+export interface TagsTable {
+  id: string;
+  name: string;
+  color: string;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RecordTagsTable {
+  tag_id: string;
+  record_type: string;
+  record_id: string;
+}
+
+export interface CustomFieldsTable {
+  id: string;
+  record_type: string;
+  key: string;
+  label: string;
+  type: string;
+  classification: string;
+  options: string;
+  required: number;
+  position: number;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CustomValuesTable {
+  record_type: string;
+  record_id: string;
+  field_id: string;
+  value: string;
+}
+
+export interface SearchTermsTable {
+  record_type: string;
+  term: string;
+  record_id: string;
+}
+
+export interface DatabaseSchema {
+  teams: TeamsTable;
+  roles: RolesTable;
+  users: UsersTable;
+  user_roles: UserRolesTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  setup_tokens: SetupTokensTable;
+  pipelines: PipelinesTable;
+  pipeline_stages: PipelineStagesTable;
+  tags: TagsTable;
+  record_tags: RecordTagsTable;
+  custom_fields: CustomFieldsTable;
+  custom_values: CustomValuesTable;
+  search_terms: SearchTermsTable;
+}

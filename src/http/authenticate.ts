@@ -1,0 +1,61 @@
+import type {} from '@fastify/cookie';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { resolveSession, type AuthDeps } from '../modules/auth/auth.service.js';
+import { resolveToken, scopeAllows } from '../modules/tokens/tokens.service.js';
+import { AppError } from '../shared/errors.js';
+import type { ActorContext } from '../shared/principal.js';
+import { safeEqual } from '../shared/secrets.js';
+
+export const SESSION_COOKIE = 'rampart_session';
+export const CSRF_HEADER = 'x-csrf-token';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The acting principal and where the request came from; set for every authenticated route. */
+    actor: ActorContext | null;
+  }
+  interface FastifyContextConfig {
+    /** Routes that answer without a session or token (login, setup). */
+    public?: boolean;
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Every `/api/v1` route needs a valid session cookie or bearer token, except those marked public.
+ * Cookie-authenticated writes must carry the session's CSRF token in a header, which a page on
+ * another site cannot read or set.
+ */
+export function installAuthentication(app: FastifyInstance, deps: AuthDeps): void {
+  app.decorateRequest('actor', null);
+  app.addHook('preHandler', async (request: FastifyRequest, _reply: FastifyReply) => {
+    if (!request.url.startsWith('/api/v1/') || request.routeOptions.config?.public) return;
+    const base = { requestId: request.id, sourceAddress: request.ip ?? null, userAgent: request.headers['user-agent']?.slice(0, 500) ?? null };
+    const authorization = request.headers.authorization;
+    if (authorization !== undefined) {
+      const match = /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(authorization);
+      const principal = match ? await resolveToken(deps, match[1]!) : null;
+      if (!principal) throw new AppError('auth.unauthenticated', 'The API token is invalid, expired or revoked');
+      const resource = request.url.slice('/api/v1/'.length).split(/[/?]/)[0] ?? '';
+      const access = SAFE_METHODS.has(request.method) ? 'read' : 'write';
+      if (!scopeAllows(principal.scopes, resource, access)) throw new AppError('auth.forbidden', `The token's scopes do not allow ${access} access to ${resource}`);
+      request.actor = { principal, channel: 'api', ...base };
+      return;
+    }
+    const cookie = request.cookies[SESSION_COOKIE];
+    const session = cookie ? await resolveSession(deps, cookie) : null;
+    if (!session) throw new AppError(cookie ? 'auth.session_expired' : 'auth.unauthenticated', cookie ? 'Your session has ended; sign in again' : 'Sign in first');
+    if (!SAFE_METHODS.has(request.method)) {
+      const sent = request.headers[CSRF_HEADER];
+      if (typeof sent !== 'string' || !safeEqual(sent, session.csrfToken)) throw new AppError('auth.csrf_failed', 'The request lacks a valid CSRF token');
+    }
+    request.actor = { principal: session.principal, channel: 'web', ...base };
+  });
+}
+
+/** The actor of an authenticated route; routes marked public have none. */
+export function actorOf(request: FastifyRequest): ActorContext {
+  if (!request.actor) throw new AppError('auth.unauthenticated', 'Sign in first');
+  return request.actor;
+}

@@ -1,0 +1,77 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ERROR_STATUS, type ErrorCode, type FieldProblem } from '../shared/errors.js';
+
+/** The one place errors become HTTP answers: `{ error: { code, message, fields? } }`. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | AppError | Error, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof AppError) return sendError(reply, error.code, error.message, error.fields);
+    const fe = error as FastifyError;
+    if (fe.validation) {
+      const fields: FieldProblem[] = fe.validation.map((v) => {
+        const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty;
+        const extra = (v.params as { additionalProperty?: string } | undefined)?.additionalProperty;
+        const path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
+        const field = [path, missing ?? extra].filter(Boolean).join('.') || (fe.validationContext ?? 'body');
+        const message = extra ? 'is not a known field' : missing ? 'is required' : (v.message ?? 'is invalid');
+        return { field: field.slice(0, 100), message };
+      });
+      const where = fe.validationContext === 'querystring' ? 'query' : fe.validationContext ?? 'request';
+      return sendError(reply, 'request.invalid', `The ${where} has invalid fields: ${[...new Set(fields.map((f) => f.field))].join(', ')}`, fields);
+    }
+    const mapped = FRAMEWORK_ERRORS[fe.code ?? ''];
+    if (mapped) return sendError(reply, mapped.code, mapped.message);
+    if (fe.statusCode === 429) return sendError(reply, 'request.rate_limited', 'Too many requests; wait a moment and try again');
+    if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+      return sendError(reply, 'request.invalid', 'The request is not valid');
+    }
+    request.log.error({ err: error, requestId: request.id }, 'unhandled error');
+    return sendError(reply, 'internal.error', `Something went wrong on our side; quote request id ${request.id}`);
+  });
+
+  app.setNotFoundHandler((request, reply) => sendError(reply, 'request.not_found', 'There is nothing at this address'));
+}
+
+const FRAMEWORK_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'request.too_large', message: 'The request body is too large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'request.unsupported_media_type', message: 'Send JSON (Content-Type: application/json)' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'request.invalid_json', message: 'The request body is empty' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'request.invalid', message: 'The Content-Length does not match the body' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'request.invalid_json', message: 'The request body is not valid JSON' },
+  FST_ERR_BAD_URL: { code: 'request.invalid', message: 'The address is not valid' },
+  FST_ERR_ASYNC_CONSTRAINT: { code: 'request.invalid', message: 'The request is not valid' },
+};
+
+export function sendError(reply: FastifyReply, code: ErrorCode, message: string, fields?: FieldProblem[]): FastifyReply {
+  return reply
+    .status(ERROR_STATUS[code])
+    .header('cache-control', 'no-store')
+    .send({ error: { code, message, ...(fields && fields.length > 0 ? { fields } : {}) } });
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * JSON bodies are decoded strictly: invalid UTF-8 is refused rather than turned into U+FFFD, and
+ * keys that could reach an object's prototype are refused outright.
+ */
+export function installJsonParser(app: FastifyInstance): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body: Buffer, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body);
+    } catch {
+      return done(new AppError('request.invalid_utf8', 'The request body is not valid UTF-8'), undefined);
+    }
+    if (text.trim() === '') return done(new AppError('request.invalid_json', 'The request body is empty'), undefined);
+    try {
+      const parsed: unknown = JSON.parse(text, (key, value: unknown) => {
+        if (key === '__proto__' || key === 'constructor' || key === 'prototype') throw new SyntaxError('forbidden key');
+        return value;
+      });
+      done(null, parsed);
+    } catch {
+      done(new AppError('request.invalid_json', 'The request body is not valid JSON'), undefined);
+    }
+  });
+}

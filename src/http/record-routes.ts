@@ -1,0 +1,69 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { RecordType } from '../data/field-registry.js';
+import { RECORD_TYPE_DEFS } from '../data/record-types.js';
+import type { RecordService } from '../data/record-service.js';
+import type { DataDeps, ListQuery } from '../data/record-store.js';
+import { actorOf } from './authenticate.js';
+import { IdParams, createBodySchema, listQuerySchema, pageSchema, recordSchema, updateBodySchema } from './record-schemas.js';
+import { errorResponses } from './schemas.js';
+
+/** The query parameters that are not field filters. */
+const LIST_CONTROLS = new Set(['limit', 'cursor', 'sort', 'q', 'trash']);
+
+export function listQueryFrom(query: Record<string, string | undefined>): ListQuery {
+  const filters: Record<string, string> = {};
+  for (const [key, value] of Object.entries(query)) if (!LIST_CONTROLS.has(key) && value !== undefined) filters[key] = value;
+  return {
+    ...(query.limit !== undefined ? { limit: Number(query.limit) } : {}),
+    ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+    ...(query.sort !== undefined ? { sort: query.sort } : {}),
+    ...(query.q !== undefined ? { q: query.q } : {}),
+    trash: query.trash === 'true',
+    filters,
+  };
+}
+
+/** Create, read, list, update, delete (to trash) and restore for one record type under `/api/v1/<type>`. */
+export function registerRecordRoutes(app: FastifyInstance, deps: DataDeps, type: RecordType, service: RecordService): void {
+  const def = RECORD_TYPE_DEFS[type];
+  const record = recordSchema(def);
+  const tags = [type];
+  const base = `/api/v1/${type}`;
+
+  app.get(base, {
+    schema: { tags, summary: `List ${type}`, querystring: listQuerySchema(def), response: { 200: pageSchema(record), ...errorResponses } },
+    handler: async (request) => service.list(deps, actorOf(request), listQueryFrom(request.query as Record<string, string>)),
+  });
+
+  app.post(base, {
+    schema: { tags, summary: `Create a ${def.singular}`, body: createBodySchema(def), response: { 201: record, ...errorResponses } },
+    handler: async (request, reply) => reply.status(201).send(await service.create(deps, actorOf(request), request.body as Record<string, unknown>)),
+  });
+
+  app.get(`${base}/:id`, {
+    schema: { tags, summary: `Read a ${def.singular}`, params: IdParams, response: { 200: record, ...errorResponses } },
+    handler: async (request) => service.get(deps, actorOf(request), (request.params as { id: string }).id),
+  });
+
+  app.patch(`${base}/:id`, {
+    schema: { tags, summary: `Update a ${def.singular}`, params: IdParams, body: updateBodySchema(def), response: { 200: record, ...errorResponses } },
+    handler: async (request) => {
+      const { version, ...input } = request.body as { version: number } & Record<string, unknown>;
+      return service.update(deps, actorOf(request), (request.params as { id: string }).id, version, input);
+    },
+  });
+
+  app.delete(`${base}/:id`, {
+    schema: { tags, summary: `Move a ${def.singular} to the trash`, params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
+    handler: async (request, reply) => {
+      await service.remove(deps, actorOf(request), (request.params as { id: string }).id);
+      return reply.status(204).send();
+    },
+  });
+
+  app.post(`${base}/:id/restore`, {
+    schema: { tags, summary: `Restore a ${def.singular} from the trash`, params: IdParams, response: { 200: record, ...errorResponses } },
+    handler: async (request) => service.restore(deps, actorOf(request), (request.params as { id: string }).id),
+  });
+}

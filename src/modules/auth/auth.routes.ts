@@ -1,0 +1,91 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Type } from 'typebox';
+import { CSRF_HEADER, SESSION_COOKIE, actorOf } from '../../http/authenticate.js';
+import { errorResponses } from '../../http/schemas.js';
+import { completeSetup, setupStatus } from '../setup/setup.service.js';
+import { UserSchema } from '../users/users.routes.js';
+import { login, logout, resolveSession, startSession, type AuthDeps, type LoginResult } from './auth.service.js';
+
+const SessionBody = Type.Object({
+  user: UserSchema,
+  csrfToken: Type.String({ description: `Send it back in the ${CSRF_HEADER} header on every write made with the session cookie.` }),
+  expiresAt: Type.String({ description: 'When the session ends at the latest.' }),
+});
+
+export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
+  const rateLimit = { max: deps.config.authRateLimitPerMinute, timeWindow: '1 minute' };
+  const secure = deps.config.publicUrl.startsWith('https://');
+
+  const setCookie = (reply: FastifyReply, result: LoginResult): void => {
+    reply.setCookie(SESSION_COOKIE, result.sessionToken, { httpOnly: true, sameSite: 'lax', secure, path: '/', expires: new Date(result.expiresAt) });
+  };
+
+  app.post('/api/v1/auth/login', {
+    config: { public: true, rateLimit },
+    schema: {
+      tags: ['auth'],
+      summary: 'Sign in with email and password; starts a cookie session',
+      body: Type.Object({ email: Type.String({ maxLength: 254 }), password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }),
+      response: { 200: SessionBody, ...errorResponses },
+    },
+    handler: async (request, reply) => {
+      const body = request.body as { email: string; password: string };
+      const result = await login(deps, { ...body, sourceAddress: request.ip, userAgent: request.headers['user-agent'] ?? null });
+      setCookie(reply, result);
+      return { user: result.user, csrfToken: result.csrfToken, expiresAt: result.expiresAt };
+    },
+  });
+
+  app.post('/api/v1/auth/logout', {
+    config: { public: true },
+    schema: { tags: ['auth'], summary: 'End the cookie session', response: { 204: Type.Null(), ...errorResponses } },
+    handler: async (request, reply) => {
+      const cookie = request.cookies[SESSION_COOKIE];
+      if (cookie) {
+        const session = await resolveSession(deps, cookie);
+        // Logging out is a write: without the CSRF token another site could sign a user out.
+        if (session && request.headers[CSRF_HEADER] === session.csrfToken) await logout(deps, cookie);
+        else if (session) return reply.status(403).send({ error: { code: 'auth.csrf_failed', message: 'The request lacks a valid CSRF token' } });
+      }
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.status(204).send();
+    },
+  });
+
+  app.get('/api/v1/auth/session', {
+    schema: { tags: ['auth'], summary: 'The signed-in user and the CSRF token of the session', response: { 200: SessionBody, ...errorResponses } },
+    handler: async (request) => {
+      actorOf(request);
+      const session = await resolveSession(deps, request.cookies[SESSION_COOKIE] ?? '');
+      if (!session) throw new Error('session vanished');
+      const row = await deps.db.selectFrom('sessions').select('expires_at').where('id_hash', '=', session.principal.sessionId).executeTakeFirstOrThrow();
+      return { user: session.user, csrfToken: session.csrfToken, expiresAt: row.expires_at };
+    },
+  });
+
+  app.get('/api/v1/setup', {
+    config: { public: true },
+    schema: { tags: ['auth'], summary: 'Whether the first administrator still has to be created', response: { 200: Type.Object({ needed: Type.Boolean() }), ...errorResponses } },
+    handler: async () => setupStatus(deps),
+  });
+
+  app.post('/api/v1/setup', {
+    config: { public: true, rateLimit },
+    schema: {
+      tags: ['auth'],
+      summary: 'Create the first administrator with the one-time setup secret; signs them in',
+      body: Type.Object(
+        { token: Type.String({ maxLength: 200 }), email: Type.String({ maxLength: 254 }), name: Type.String({ maxLength: 200 }), password: Type.String({ maxLength: 1024 }) },
+        { additionalProperties: false },
+      ),
+      response: { 201: SessionBody, ...errorResponses },
+    },
+    handler: async (request, reply) => {
+      const body = request.body as { token: string; email: string; name: string; password: string };
+      const user = await completeSetup(deps, body);
+      const result = await startSession(deps, user, request.ip, request.headers['user-agent'] ?? null);
+      setCookie(reply, result);
+      return reply.status(201).send({ user: result.user, csrfToken: result.csrfToken, expiresAt: result.expiresAt });
+    },
+  });
+}

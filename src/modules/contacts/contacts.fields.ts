@@ -1,0 +1,27 @@
+import { field, type RecordTypeDef } from '../../data/field-registry.js';
+
+export const LIFECYCLE_STAGES = ['subscriber', 'lead', 'opportunity', 'customer', 'evangelist', 'other'] as const;
+
+/** Classifications follow PIPL: names and contact details are personal; ID numbers are sensitive. */
+export const contactFields: RecordTypeDef = {
+  type: 'contacts',
+  singular: 'contact',
+  subject: 'person',
+  defaultSort: '-createdAt',
+  fields: [
+    field('firstName', 'text', 'personal', { description: 'Given name.', maxLength: 100, searchable: true }),
+    field('lastName', 'text', 'personal', { description: 'Family name.', required: true, maxLength: 100, searchable: true }),
+    field('email', 'email', 'personal', { description: 'Email address; `?email=` matches exactly.', filterable: true, searchable: true }),
+    field('phone', 'phone', 'personal', { description: 'Phone number.', filterable: true, searchable: true }),
+    field('mobile', 'phone', 'personal', { description: 'Mobile number.', filterable: true, searchable: true }),
+    field('jobTitle', 'text', 'internal', { description: 'Job title.', maxLength: 200, sortable: true, searchable: true }),
+    field('companyId', 'reference', 'internal', { description: 'The company the person works for.', references: 'companies', filterable: true }),
+    field('address', 'text', 'personal', { description: 'Postal address.' }),
+    field('city', 'text', 'internal', { description: 'City.', maxLength: 100, filterable: true, sortable: true }),
+    field('country', 'text', 'internal', { description: 'Country.', maxLength: 100, filterable: true, sortable: true }),
+    field('birthday', 'date', 'personal', { description: 'Date of birth.' }),
+    field('idNumber', 'text', 'sensitive', { description: 'National ID or passport number (PIPL Art. 28 sensitive).', maxLength: 64 }),
+    field('source', 'text', 'internal', { description: 'Where the contact came from.', maxLength: 100, filterable: true }),
+    field('lifecycleStage', 'select', 'internal', { description: 'Where the person stands in the customer lifecycle.', options: LIFECYCLE_STAGES, filterable: true, sortable: true }),
+  ],
+};

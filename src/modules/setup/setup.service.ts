@@ -1,0 +1,44 @@
+import type { DataDeps } from '../../data/record-store.js';
+import { inTransaction } from '../../data/record-store.js';
+import { AppError } from '../../shared/errors.js';
+import { hashSecret, newSecret } from '../../shared/secrets.js';
+import { countUsers, insertUser, type UserView } from '../users/users.service.js';
+
+const SETUP_LINK_LIFETIME_MS = 60 * 60 * 1000;
+
+/**
+ * On a start with no users, issues a one-time setup secret valid for one hour and answers the link
+ * to print. There is no default password anywhere: whoever can read the server's console sets up
+ * the first administrator.
+ */
+export async function issueSetupLink(deps: DataDeps, publicUrl: string): Promise<string | null> {
+  if ((await countUsers(deps)) > 0) return null;
+  const secret = newSecret('rpsetup');
+  const now = deps.clock.now();
+  await deps.db.deleteFrom('setup_tokens').execute();
+  await deps.db
+    .insertInto('setup_tokens')
+    .values({ token_hash: hashSecret(secret), created_at: now.toISOString(), expires_at: new Date(now.getTime() + SETUP_LINK_LIFETIME_MS).toISOString(), used_at: null })
+    .execute();
+  return `${publicUrl}/setup#token=${secret}`;
+}
+
+/** Creates the first administrator with a valid setup secret; the secret works once. */
+export async function completeSetup(deps: DataDeps, input: { token: string; email: string; name: string; password: string }): Promise<UserView> {
+  return inTransaction(deps, async (tx) => {
+    if ((await countUsers(tx)) > 0) throw new AppError('setup.already_done', 'Rampart is already set up');
+    const row = typeof input.token === 'string' && input.token.length < 200
+      ? await tx.db.selectFrom('setup_tokens').selectAll().where('token_hash', '=', hashSecret(input.token)).executeTakeFirst()
+      : undefined;
+    if (!row || row.used_at !== null || new Date(row.expires_at).getTime() <= tx.clock.now().getTime()) {
+      throw new AppError('setup.invalid_token', 'The setup link is invalid or has expired; restart the server for a new one');
+    }
+    const user = await insertUser(tx, { email: input.email, name: input.name, password: input.password, roles: ['admin'] });
+    await tx.db.updateTable('setup_tokens').set({ used_at: tx.clock.now().toISOString() }).where('token_hash', '=', row.token_hash).execute();
+    return user;
+  });
+}
+
+export async function setupStatus(deps: DataDeps): Promise<{ needed: boolean }> {
+  return { needed: (await countUsers(deps)) === 0 };
+}

@@ -1,0 +1,138 @@
+import type { DataDeps } from '../../data/record-store.js';
+import { AppError } from '../../shared/errors.js';
+import { newId, isId } from '../../shared/ids.js';
+import { hasRole, type ActorContext, type Principal } from '../../shared/principal.js';
+import { hashSecret, newSecret } from '../../shared/secrets.js';
+import { getUserById } from '../users/users.service.js';
+
+/**
+ * A scope is `<resource>:<read|write>`, or `*:read` / `*:write` for every resource. Scopes only
+ * narrow what the token's owner may do; they never add to it.
+ */
+export const TOKEN_RESOURCES = ['companies', 'contacts', 'leads', 'deals', 'pipelines', 'activities', 'tickets', 'tags', 'custom-fields', 'users', 'teams', 'roles', 'tokens', 'search'] as const;
+const SCOPE = new RegExp(`^(\\*|${TOKEN_RESOURCES.join('|')}):(read|write)$`);
+export const DEFAULT_SCOPES = ['*:read', '*:write'];
+const MAX_LIFETIME_DAYS = 366;
+const DEFAULT_LIFETIME_DAYS = 90;
+
+export interface TokenView {
+  id: string;
+  userId: string;
+  name: string;
+  /** The first characters of the token, to tell tokens apart; not enough to use it. */
+  prefix: string;
+  scopes: string[];
+  createdAt: string;
+  expiresAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface NewToken {
+  userId: string;
+  name: string;
+  scopes?: string[];
+  /** ISO date-time, or a lifetime such as `30d`. */
+  expires?: string;
+}
+
+/** Creates an API token; answers the token once. Users make their own; administrators anyone's. */
+export async function createToken(deps: DataDeps, ctx: ActorContext, input: NewToken): Promise<{ token: string; record: TokenView }> {
+  assertMayManage(ctx, input.userId);
+  const owner = await getUserById(deps, input.userId);
+  if (owner.status !== 'active') throw new AppError('user.not_found', 'The user is disabled');
+  const name = typeof input.name === 'string' ? input.name.trim() : '';
+  if (name.length < 1 || name.length > 100 || /[\u0000-\u001f\u007f]/.test(name) || !name.isWellFormed()) {
+    throw new AppError('record.validation_failed', 'The token has invalid fields', [{ field: 'name', message: 'must be 1 to 100 characters of text' }]);
+  }
+  const scopes = [...new Set(input.scopes ?? DEFAULT_SCOPES)];
+  if (scopes.length === 0 || scopes.length > 50 || !scopes.every((s) => typeof s === 'string' && SCOPE.test(s))) {
+    throw new AppError('token.invalid_scope', 'Scopes look like contacts:read or *:write', [{ field: 'scopes', message: 'holds an unknown scope' }]);
+  }
+  const now = deps.clock.now();
+  const expiresAt = parseExpiry(input.expires, now);
+  const token = newSecret('rpt');
+  const id = newId();
+  await deps.db
+    .insertInto('api_tokens')
+    .values({ id, user_id: owner.id, name, token_hash: hashSecret(token), prefix: token.slice(0, 10), scopes: JSON.stringify(scopes.sort()), created_at: now.toISOString(), expires_at: expiresAt, last_used_at: null, revoked_at: null })
+    .execute();
+  return { token, record: await getToken(deps, id) };
+}
+
+export async function listTokens(deps: DataDeps, ctx: ActorContext, userId?: string): Promise<TokenView[]> {
+  let qb = deps.db.selectFrom('api_tokens').selectAll().orderBy('created_at', 'desc');
+  if (userId !== undefined) {
+    assertMayManage(ctx, userId);
+    qb = qb.where('user_id', '=', userId);
+  } else if (!hasRole(ctx.principal, 'admin')) {
+    const own = ctx.principal.kind === 'user' || ctx.principal.kind === 'token' ? ctx.principal.userId : '';
+    qb = qb.where('user_id', '=', own);
+  }
+  return (await qb.execute()).map(presentToken);
+}
+
+export async function revokeToken(deps: DataDeps, ctx: ActorContext, id: string): Promise<TokenView> {
+  const token = isId(id) ? await deps.db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst() : undefined;
+  if (!token) throw new AppError('token.not_found', 'No such token');
+  try {
+    assertMayManage(ctx, token.user_id);
+  } catch {
+    throw new AppError('token.not_found', 'No such token');
+  }
+  await deps.db.updateTable('api_tokens').set({ revoked_at: deps.clock.now().toISOString() }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  return getToken(deps, id);
+}
+
+/** The principal behind a bearer token, or null when it is unknown, expired, revoked or its user disabled. */
+export async function resolveToken(deps: DataDeps, raw: string): Promise<Extract<Principal, { kind: 'token' }> | null> {
+  if (typeof raw !== 'string' || raw.length > 200 || !raw.startsWith('rpt_')) return null;
+  const row = await deps.db
+    .selectFrom('api_tokens')
+    .innerJoin('users', 'users.id', 'api_tokens.user_id')
+    .select(['api_tokens.id', 'api_tokens.user_id', 'api_tokens.scopes', 'api_tokens.expires_at', 'api_tokens.revoked_at', 'api_tokens.last_used_at', 'users.status'])
+    .where('api_tokens.token_hash', '=', hashSecret(raw))
+    .executeTakeFirst();
+  const now = deps.clock.now();
+  if (!row || row.revoked_at !== null || row.status !== 'active' || new Date(row.expires_at).getTime() <= now.getTime()) return null;
+  if (!row.last_used_at || now.getTime() - new Date(row.last_used_at).getTime() > 60_000) {
+    await deps.db.updateTable('api_tokens').set({ last_used_at: now.toISOString() }).where('id', '=', row.id).execute();
+  }
+  const user = await getUserById(deps, row.user_id);
+  return { kind: 'token', userId: user.id, email: user.email, roles: user.roles, teamId: user.teamId, tokenId: row.id, scopes: JSON.parse(row.scopes) as string[] };
+}
+
+/** Whether a token's scopes allow this kind of access to this resource. */
+export function scopeAllows(scopes: readonly string[], resource: string, access: 'read' | 'write'): boolean {
+  return scopes.some((s) => {
+    const [res, level] = s.split(':');
+    return (res === '*' || res === resource) && (level === access || (level === 'write' && access === 'read'));
+  });
+}
+
+async function getToken(deps: DataDeps, id: string): Promise<TokenView> {
+  const row = await deps.db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  return presentToken(row);
+}
+
+function presentToken(row: { id: string; user_id: string; name: string; prefix: string; scopes: string; created_at: string; expires_at: string; last_used_at: string | null; revoked_at: string | null }): TokenView {
+  return { id: row.id, userId: row.user_id, name: row.name, prefix: row.prefix, scopes: JSON.parse(row.scopes) as string[], createdAt: row.created_at, expiresAt: row.expires_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at };
+}
+
+function assertMayManage(ctx: ActorContext, userId: string): void {
+  const p = ctx.principal;
+  if (p.kind === 'cli' || hasRole(p, 'admin')) return;
+  if ((p.kind === 'user' || p.kind === 'token') && p.userId === userId) return;
+  throw new AppError('auth.forbidden', 'You may only manage your own tokens');
+}
+
+function parseExpiry(raw: string | undefined, now: Date): string {
+  const max = now.getTime() + MAX_LIFETIME_DAYS * 86_400_000;
+  if (raw === undefined || raw === '') return new Date(now.getTime() + DEFAULT_LIFETIME_DAYS * 86_400_000).toISOString();
+  const lifetime = /^(\d{1,3})d$/.exec(raw);
+  const at = lifetime ? now.getTime() + Number(lifetime[1]) * 86_400_000 : /^\d{4}-\d{2}-\d{2}/.test(raw) ? new Date(raw).getTime() : Number.NaN;
+  if (Number.isNaN(at) || at <= now.getTime() || at > max) {
+    throw new AppError('record.validation_failed', `Expiry must be in the future and at most ${MAX_LIFETIME_DAYS} days away`, [{ field: 'expires', message: 'must be like 30d or an ISO date' }]);
+  }
+  return new Date(at).toISOString();
+}

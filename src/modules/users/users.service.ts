@@ -1,0 +1,142 @@
+import type { DataDeps } from '../../data/record-store.js';
+import { inTransaction } from '../../data/record-store.js';
+import { isUniqueViolation } from '../../db/database.js';
+import { AppError, type FieldProblem } from '../../shared/errors.js';
+import { newId, isId } from '../../shared/ids.js';
+import { hasRole, type ActorContext } from '../../shared/principal.js';
+import { hashPassword, passwordProblems } from '../auth/passwords.js';
+
+export interface UserView {
+  id: string;
+  email: string;
+  name: string;
+  roles: string[];
+  teamId: string | null;
+  status: 'active' | 'disabled';
+  locale: string;
+  createdAt: string;
+  updatedAt: string;
+  lastLoginAt: string | null;
+}
+
+export interface NewUser {
+  email: string;
+  name: string;
+  password: string;
+  roles: string[];
+  teamId?: string | null;
+  locale?: string;
+}
+
+const EMAIL = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]+$/;
+
+function requireAdmin(ctx: ActorContext): void {
+  if (!hasRole(ctx.principal, 'admin')) throw new AppError('auth.forbidden', 'Only an administrator may manage users');
+}
+
+export function normaliseEmail(email: string): string {
+  return email.normalize('NFC').trim().toLowerCase();
+}
+
+/** Creates a user. Administrators only; the first administrator comes from the setup link. */
+export async function createUser(deps: DataDeps, ctx: ActorContext, input: NewUser): Promise<UserView> {
+  requireAdmin(ctx);
+  return insertUser(deps, input);
+}
+
+/** Writes a user without a permission check: for the one-time setup, which has its own proof. */
+export async function insertUser(deps: DataDeps, input: NewUser): Promise<UserView> {
+  const problems: FieldProblem[] = [];
+  const email = typeof input.email === 'string' ? normaliseEmail(input.email) : '';
+  if (email.length > 254 || !EMAIL.test(email)) problems.push({ field: 'email', message: 'must be an email address' });
+  const name = typeof input.name === 'string' ? input.name.normalize('NFC').trim() : '';
+  if (name.length < 1 || name.length > 200 || /[\u0000-\u001f\u007f]/.test(name) || !name.isWellFormed()) {
+    problems.push({ field: 'name', message: 'must be 1 to 200 characters of text' });
+  }
+  problems.push(...passwordProblems(input.password, { email, name }));
+  if (problems.length > 0) {
+    throw new AppError(problems.some((p) => p.field === 'password') && problems.length === 1 ? 'auth.weak_password' : 'record.validation_failed', 'The user has invalid fields', problems);
+  }
+  const roles = [...new Set(input.roles)];
+  if (roles.length === 0) throw new AppError('user.invalid_role', 'A user needs at least one role');
+
+  const passwordHash = await hashPassword(input.password);
+  return inTransaction(deps, async (tx) => {
+    const known = await tx.db.selectFrom('roles').select('id').where('id', 'in', roles).execute();
+    if (known.length !== roles.length) throw new AppError('user.invalid_role', 'Unknown role', [{ field: 'roles', message: 'names a role that does not exist' }]);
+    if (input.teamId != null) {
+      if (!isId(input.teamId) || !(await tx.db.selectFrom('teams').select('id').where('id', '=', input.teamId).executeTakeFirst())) {
+        throw new AppError('team.not_found', 'No such team', [{ field: 'teamId', message: 'does not name a team' }]);
+      }
+    }
+    const now = tx.clock.now().toISOString();
+    const id = newId();
+    try {
+      await tx.db
+        .insertInto('users')
+        .values({ id, email, name, password_hash: passwordHash, team_id: input.teamId ?? null, status: 'active', locale: input.locale === 'zh-CN' ? 'zh-CN' : 'en', created_at: now, updated_at: now, last_login_at: null })
+        .execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('user.duplicate_email', 'A user with that email exists', [{ field: 'email', message: 'is taken' }]);
+      throw error;
+    }
+    await tx.db.insertInto('user_roles').values(roles.map((role) => ({ user_id: id, role_id: role }))).execute();
+    return getUserById(tx, id);
+  });
+}
+
+export async function getUserById(deps: DataDeps, id: string): Promise<UserView> {
+  const row = isId(id) ? await deps.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst() : undefined;
+  if (!row) throw new AppError('user.not_found', 'No such user');
+  const roles = await deps.db.selectFrom('user_roles').select('role_id').where('user_id', '=', id).orderBy('role_id').execute();
+  return presentUser(row, roles.map((r) => r.role_id));
+}
+
+export async function findUserByEmail(deps: DataDeps, email: string): Promise<UserView | undefined> {
+  const row = await deps.db.selectFrom('users').select('id').where('email', '=', normaliseEmail(email)).executeTakeFirst();
+  return row ? getUserById(deps, row.id) : undefined;
+}
+
+export async function listUsers(deps: DataDeps, ctx: ActorContext): Promise<UserView[]> {
+  if (ctx.principal.kind !== 'cli' && !hasRole(ctx.principal, 'admin') && !hasRole(ctx.principal, 'manager')) {
+    throw new AppError('auth.forbidden', 'Only administrators and managers may list users');
+  }
+  const rows = await deps.db.selectFrom('users').selectAll().orderBy('email').execute();
+  const roles = await deps.db.selectFrom('user_roles').selectAll().execute();
+  return rows.map((row) => presentUser(row, roles.filter((r) => r.user_id === row.id).map((r) => r.role_id).sort()));
+}
+
+/** Disables a user; their sessions and tokens stop working on the next request. */
+export async function disableUser(deps: DataDeps, ctx: ActorContext, userId: string): Promise<UserView> {
+  requireAdmin(ctx);
+  if (ctx.principal.kind !== 'cli' && ctx.principal.kind !== 'system' && ctx.principal.userId === userId) {
+    throw new AppError('auth.forbidden', 'You cannot disable your own account');
+  }
+  return inTransaction(deps, async (tx) => {
+    await getUserById(tx, userId);
+    const now = tx.clock.now().toISOString();
+    await tx.db.updateTable('users').set({ status: 'disabled', updated_at: now }).where('id', '=', userId).execute();
+    await tx.db.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+    return getUserById(tx, userId);
+  });
+}
+
+export async function countUsers(deps: DataDeps): Promise<number> {
+  const row = await deps.db.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+function presentUser(row: { id: string; email: string; name: string; team_id: string | null; status: 'active' | 'disabled'; locale: string; created_at: string; updated_at: string; last_login_at: string | null }, roles: string[]): UserView {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    roles,
+    teamId: row.team_id,
+    status: row.status,
+    locale: row.locale,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastLoginAt: row.last_login_at,
+  };
+}

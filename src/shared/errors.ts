@@ -1,0 +1,83 @@
+/**
+ * Every error a user can see has a stable code from this closed list. The HTTP status for each
+ * code is decided here and nowhere else; services throw `AppError` and never import HTTP types.
+ */
+export const ERROR_STATUS = {
+  'request.invalid': 400,
+  'request.invalid_json': 400,
+  'request.invalid_utf8': 400,
+  'request.invalid_cursor': 400,
+  'request.invalid_sort': 400,
+  'request.invalid_filter': 400,
+  'request.too_large': 413,
+  'request.unsupported_media_type': 415,
+  'request.rate_limited': 429,
+  'request.not_found': 404,
+  'request.method_not_allowed': 405,
+  'auth.unauthenticated': 401,
+  'auth.invalid_credentials': 401,
+  'auth.session_expired': 401,
+  'auth.csrf_failed': 403,
+  'auth.forbidden': 403,
+  'auth.account_disabled': 401,
+  'auth.weak_password': 400,
+  'setup.already_done': 409,
+  'setup.invalid_token': 401,
+  'record.not_found': 404,
+  'record.validation_failed': 400,
+  'record.version_conflict': 409,
+  'record.duplicate': 409,
+  'record.invalid_reference': 400,
+  'record.not_deleted': 409,
+  'record.in_use': 409,
+  'lead.already_converted': 409,
+  'deal.invalid_stage': 400,
+  'custom_field.invalid': 400,
+  'custom_field.duplicate': 409,
+  'custom_field.not_found': 404,
+  'user.not_found': 404,
+  'user.duplicate_email': 409,
+  'user.invalid_role': 400,
+  'team.not_found': 404,
+  'team.duplicate': 409,
+  'token.not_found': 404,
+  'token.invalid_scope': 400,
+  'import.invalid_file': 400,
+  'import.unknown_column': 400,
+  'export.invalid_request': 400,
+  'pipeline.not_found': 404,
+  'pipeline.in_use': 409,
+  'stage.not_found': 404,
+  'tag.not_found': 404,
+  'tag.duplicate': 409,
+  'activity.invalid_related': 400,
+  'internal.error': 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** One problem with one field of a request, for messages shown beside form fields. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly fields: FieldProblem[] | undefined;
+
+  constructor(code: ErrorCode, message: string, fields?: FieldProblem[]) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.fields = fields;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError;
+}

@@ -1,0 +1,58 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { LightMyRequestResponse } from 'fastify';
+import { buildApp, type RampartApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/config.js';
+import { insertUser, type UserView } from '../../src/modules/users/users.service.js';
+import { createToken } from '../../src/modules/tokens/tokens.service.js';
+import { cliContext } from '../../src/shared/principal.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export interface TestApp extends RampartApp {
+  testDb: TestDatabase;
+  dataDir: string;
+  /** Sends a request as the given caller (a token), or with no credentials. */
+  call(method: string, url: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
+  /** Creates a user with a bearer token and answers both. */
+  makeUser(options?: { roles?: string[]; email?: string; name?: string; teamId?: string | null; scopes?: string[] }): Promise<{ user: UserView; token: string; password: string }>;
+  close(): Promise<void>;
+}
+
+let userCounter = 0;
+
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const testDb = await createTestDatabase();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rampart-data-'));
+  const config = loadConfig({ env: { RAMPART_DATA_DIR: dataDir, RAMPART_LOG_LEVEL: 'silent', ...env }, cwd: dataDir });
+  const built = await buildApp(config, { database: testDb.database, migrated: true });
+  const testApp: TestApp = {
+    ...built,
+    testDb,
+    dataDir,
+    call(method, url, options = {}) {
+      const headers: Record<string, string> = { ...(options.headers ?? {}) };
+      if (options.token) headers.authorization = `Bearer ${options.token}`;
+      return built.app.inject({ method: method as 'GET', url, headers, ...(options.body !== undefined ? { payload: options.body as object } : {}) });
+    },
+    async makeUser(options = {}) {
+      userCounter += 1;
+      const password = `correct horse battery ${userCounter} staple`;
+      const user = await insertUser(built.deps, {
+        email: options.email ?? `user${userCounter}.${Date.now()}@example.com`,
+        name: options.name ?? `Test User ${userCounter}`,
+        password,
+        roles: options.roles ?? ['admin'],
+        teamId: options.teamId ?? null,
+      });
+      const { token } = await createToken(built.deps, cliContext('test'), { userId: user.id, name: 'test', ...(options.scopes ? { scopes: options.scopes } : {}) });
+      return { user, token, password };
+    },
+    async close() {
+      await built.app.close();
+      await testDb.cleanup();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return testApp;
+}
