@@ -172,3 +172,18 @@ describe('login throttling', () => {
     expect(limited.json().error.code).toBe('request.rate_limited');
   });
 });
+
+describe('session route with a token', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => t.close());
+
+  it('refuses an API token with a code, not a server error', async () => {
+    const { token } = await t.makeUser();
+    const res = await t.call('GET', '/api/v1/auth/session', { token });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().error.code).toBe('auth.forbidden');
+  });
+});

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { CSRF_HEADER, SESSION_COOKIE, actorOf } from '../../http/authenticate.js';
 import { errorResponses } from '../../http/schemas.js';
+import { AppError } from '../../shared/errors.js';
 import { completeSetup, setupStatus } from '../setup/setup.service.js';
 import { UserSchema } from '../users/users.routes.js';
 import { login, logout, resolveSession, startSession, type AuthDeps, type LoginResult } from './auth.service.js';
@@ -45,7 +46,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
         const session = await resolveSession(deps, cookie);
         // Logging out is a write: without the CSRF token another site could sign a user out.
         if (session && request.headers[CSRF_HEADER] === session.csrfToken) await logout(deps, cookie);
-        else if (session) return reply.status(403).send({ error: { code: 'auth.csrf_failed', message: 'The request lacks a valid CSRF token' } });
+        else if (session) throw new AppError('auth.csrf_failed', 'The request lacks a valid CSRF token');
       }
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.status(204).send();
@@ -55,9 +56,9 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
   app.get('/api/v1/auth/session', {
     schema: { tags: ['auth'], summary: 'The signed-in user and the CSRF token of the session', response: { 200: SessionBody, ...errorResponses } },
     handler: async (request) => {
-      actorOf(request);
+      if (actorOf(request).channel !== 'web') throw new AppError('auth.unauthenticated', 'This route answers for a browser session, not an API token');
       const session = await resolveSession(deps, request.cookies[SESSION_COOKIE] ?? '');
-      if (!session) throw new Error('session vanished');
+      if (!session) throw new AppError('auth.session_expired', 'Your session has ended; sign in again');
       const row = await deps.db.selectFrom('sessions').select('expires_at').where('id_hash', '=', session.principal.sessionId).executeTakeFirstOrThrow();
       return { user: session.user, csrfToken: session.csrfToken, expiresAt: row.expires_at };
     },
