@@ -183,7 +183,7 @@ describe('session route with a token', () => {
   it('refuses an API token with a code, not a server error', async () => {
     const { token } = await t.makeUser();
     const res = await t.call('GET', '/api/v1/auth/session', { token });
-    expect(res.statusCode).toBe(403);
+    expect(res.statusCode, res.body).toBe(403);
     expect(res.json().error.code).toBe('auth.forbidden');
   });
 });

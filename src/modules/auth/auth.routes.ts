@@ -56,7 +56,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
   app.get('/api/v1/auth/session', {
     schema: { tags: ['auth'], summary: 'The signed-in user and the CSRF token of the session', response: { 200: SessionBody, ...errorResponses } },
     handler: async (request) => {
-      if (actorOf(request).channel !== 'web') throw new AppError('auth.unauthenticated', 'This route answers for a browser session, not an API token');
+      if (actorOf(request).channel !== 'web') throw new AppError('auth.forbidden', 'This route answers for a browser session, not an API token');
       const session = await resolveSession(deps, request.cookies[SESSION_COOKIE] ?? '');
       if (!session) throw new AppError('auth.session_expired', 'Your session has ended; sign in again');
       const row = await deps.db.selectFrom('sessions').select('expires_at').where('id_hash', '=', session.principal.sessionId).executeTakeFirstOrThrow();
