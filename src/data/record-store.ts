@@ -106,11 +106,11 @@ export async function listRecords(deps: DataDeps, ctx: ActorContext, type: Recor
 
   if (query.cursor !== undefined) {
     const cursor = decodeCursor(query.cursor, sort.key);
-    qb = applyKeyset(qb, sort, cursor.value, cursor.id);
+    qb = applyKeyset(qb, sort, cursor.value, cursor.id, deps.dialect === 'postgres');
   }
   const direction = sort.descending ? 'desc' : 'asc';
   qb = qb
-    .orderBy(`r.${sort.column}`, (ob) => (sort.descending ? ob.desc().nullsFirst() : ob.asc().nullsLast()))
+    .orderBy(`r.${sort.column}`, direction)
     .orderBy('r.id', direction)
     .limit(limit + 1);
 
@@ -532,8 +532,12 @@ interface ResolvedSort {
   key: string;
   column: string;
   descending: boolean;
+  nullable: boolean;
   def: FieldDef;
 }
+
+/** Columns that can never hold null, so keyset conditions need no null branch. */
+const NOT_NULL_SYSTEM_KEYS = new Set(['createdAt', 'updatedAt']);
 
 function resolveSort(schema: RecordSchema, raw: string): ResolvedSort {
   const descending = raw.startsWith('-');
@@ -543,7 +547,7 @@ function resolveSort(schema: RecordSchema, raw: string): ResolvedSort {
     const allowed = [...SYSTEM_FIELDS, ...schema.fields].filter((f) => f.sortable).map((f) => f.key);
     throw new AppError('request.invalid_sort', `Cannot sort by that field; sortable fields: ${allowed.join(', ')}`);
   }
-  return { key: raw, column: def.column, descending, def };
+  return { key: raw, column: def.column, descending, nullable: !def.required && !NOT_NULL_SYSTEM_KEYS.has(def.key), def };
 }
 
 type AnySelect = SelectQueryBuilder<any, any, any>;
@@ -597,19 +601,24 @@ function applySearch(qb: AnySelect, type: RecordType, q: string): AnySelect {
   return qb;
 }
 
-function applyKeyset(qb: AnySelect, sort: ResolvedSort, value: unknown, id: string): AnySelect {
+/**
+ * Rows after the cursor in (sort column, id) order. Each database keeps its own place for nulls
+ * (PostgreSQL sorts them above every value, SQLite below), so that plain indexes serve the order.
+ */
+function applyKeyset(qb: AnySelect, sort: ResolvedSort, value: unknown, id: string, nullsHigh: boolean): AnySelect {
   const col = `r.${sort.column}`;
+  const after = !sort.descending;
+  const op = after ? '>' : '<';
+  // Whether null rows come after every non-null row in the walking direction.
+  const nullsAhead = nullsHigh === after;
   return qb.where((eb: any) => {
     if (value === null) {
-      // Nulls come last ascending and first descending.
-      return sort.descending
-        ? eb.or([eb.and([eb(col, 'is', null), eb('r.id', '<', id)]), eb(col, 'is not', null)])
-        : eb.and([eb(col, 'is', null), eb('r.id', '>', id)]);
+      const sameNull = eb.and([eb(col, 'is', null), eb('r.id', op, id)]);
+      return nullsAhead ? sameNull : eb.or([sameNull, eb(col, 'is not', null)]);
     }
-    const op = sort.descending ? '<' : '>';
-    const branches = [eb(col, op, value), eb.and([eb(col, '=', value), eb('r.id', op, id)])];
-    if (!sort.descending) branches.push(eb(col, 'is', null));
-    return eb.or(branches);
+    // A row-value comparison lets both databases seek the (column, id) index instead of scanning.
+    const beyond = sql<boolean>`(${sql.ref(col)}, ${sql.ref('r.id')}) ${sql.raw(op)} (${value}, ${id})`;
+    return nullsAhead && sort.nullable ? eb.or([beyond, eb(col, 'is', null)]) : beyond;
   });
 }
 
