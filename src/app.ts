@@ -9,7 +9,7 @@ import { openDatabase, type Database } from './db/database.js';
 import { migrateToLatest } from './db/migrator.js';
 import type { DataDeps } from './data/record-store.js';
 import { installAuthentication } from './http/authenticate.js';
-import { installErrorHandling, installJsonParser } from './http/errors.js';
+import { answerFrameworkError, installErrorHandling, installJsonParser } from './http/errors.js';
 import { registerApiRoutes } from './http/routes.js';
 import { registerPages } from './http/pages.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -21,6 +21,8 @@ export interface AppParts {
   clock?: Clock;
   /** Skip migrations (the caller already ran them). */
   migrated?: boolean;
+  /** Where log lines go instead of standard output (tests read them). */
+  logStream?: { write(line: string): void };
 }
 
 export interface RampartApp {
@@ -30,6 +32,14 @@ export interface RampartApp {
   close(): Promise<void>;
 }
 
+/**
+ * What a log line says about a request: never the query string (`?email=` filters carry personal
+ * data), never headers (cookies, tokens), only the path, method and who asked from where.
+ */
+function describeRequest(request: { method: string; url: string; id: string; ip?: string }): Record<string, unknown> {
+  return { id: request.id, method: request.method, path: request.url.split('?')[0], sourceAddress: request.ip };
+}
+
 /** The composition root: database, clock, HTTP layer and every route, wired once. */
 export async function buildApp(config: Config, parts: AppParts = {}): Promise<RampartApp> {
   const database = parts.database ?? openDatabase(config.database);
@@ -37,13 +47,14 @@ export async function buildApp(config: Config, parts: AppParts = {}): Promise<Ra
   const deps: AuthDeps = { db: database.db, dialect: database.dialect, clock: parts.clock ?? systemClock, config };
 
   const app = Fastify({
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel, redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]'], censor: '***' } },
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel, serializers: { req: describeRequest }, ...(parts.logStream ? { stream: parts.logStream } : {}) },
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     // Request ids are random, never derived from the request.
     genReqId: () => crypto.randomUUID(),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true } },
     routerOptions: { maxParamLength: 200 },
+    frameworkErrors: answerFrameworkError,
   });
 
   installJsonParser(app);

@@ -24,7 +24,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
       return sendError(reply, 'request.invalid', 'The request is not valid');
     }
-    request.log.error({ err: error, requestId: request.id }, 'unhandled error');
+    request.log.error({ requestId: request.id, error: describeError(error) }, 'unhandled error');
     return sendError(reply, 'internal.error', `Something went wrong on our side; quote request id ${request.id}`);
   });
 
@@ -39,7 +39,31 @@ const FRAMEWORK_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { code: 'request.invalid_json', message: 'The request body is not valid JSON' },
   FST_ERR_BAD_URL: { code: 'request.invalid', message: 'The address is not valid' },
   FST_ERR_ASYNC_CONSTRAINT: { code: 'request.invalid', message: 'The request is not valid' },
+  FST_ERR_MAX_PARAM_LENGTH: { code: 'request.invalid', message: 'A part of the address is too long' },
 };
+
+/**
+ * Errors the router raises before any route or hook runs (a broken percent-escape, an over-long
+ * path parameter). Without this they skip the error handler and answer Fastify's own body shape.
+ */
+export function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const mapped = FRAMEWORK_ERRORS[error.code] ?? { code: 'request.invalid' as const, message: 'The request is not valid' };
+  void sendError(reply, mapped.code, mapped.message);
+}
+
+/**
+ * What the log keeps of an unexpected error. Database errors can quote the offending value (a
+ * PostgreSQL `detail` names the duplicate key, "invalid input syntax" quotes the input), so for
+ * those only the code and the schema names are kept, never the message or detail.
+ */
+export function describeError(error: unknown): Record<string, unknown> {
+  const e = error as { name?: string; message?: string; stack?: string; code?: unknown; constraint?: string; table?: string; column?: string };
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const fromDatabase = code !== undefined && (code.startsWith('SQLITE_') || /^[0-9A-Z]{5}$/.test(code));
+  const stack = typeof e?.stack === 'string' ? e.stack.split('\n').slice(1, 12).join('\n') : undefined;
+  if (fromDatabase) return { name: e.name, code, constraint: e.constraint, table: e.table, column: e.column, stack };
+  return { name: e?.name, code, message: e?.message, stack };
+}
 
 export function sendError(reply: FastifyReply, code: ErrorCode, message: string, fields?: FieldProblem[]): FastifyReply {
   return reply
