@@ -187,3 +187,18 @@ describe('session route with a token', () => {
     expect(res.json().error.code).toBe('auth.forbidden');
   });
 });
+
+describe('authentication order', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => t.close());
+
+  it('answers a stranger 401 before reading or validating the body', async () => {
+    const res = await t.call('POST', '/api/v1/contacts', { body: { shoeSize: 'x'.repeat(10) } });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error.code).toBe('auth.unauthenticated');
+    expect(res.json().error.fields).toBeUndefined();
+  });
+});
