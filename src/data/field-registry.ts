@@ -111,11 +111,26 @@ export function isPersonal(def: FieldDef): boolean {
   return def.classification === 'personal' || def.classification === 'sensitive';
 }
 
+/** Bounds a list filter may put on an ordered field: `dueAt[lt]=…`, `amount[gte]=…`. */
+export const RANGE_OPERATORS = ['lt', 'lte', 'gt', 'gte'] as const;
+export type RangeOperator = (typeof RANGE_OPERATORS)[number];
+
+const ORDERED_TYPES: ReadonlySet<FieldType> = new Set(['integer', 'number', 'money', 'date', 'datetime']);
+
+/**
+ * Whether a field answers range filters. Repeated ranges narrow a value down as surely as a sort
+ * order does, so only sortable fields (never personal ones) qualify.
+ */
+export function isRangeField(def: FieldDef): boolean {
+  return def.sortable === true && def.column !== null && ORDERED_TYPES.has(def.type);
+}
+
 // ---- Values ------------------------------------------------------------------------------------
 
 export type FieldResult = { ok: true; value: unknown } | { ok: false; message: string };
 
-const EMAIL = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]+$/;
+/** An email address: no spaces, brackets, quotes or control characters (PostgreSQL rejects NUL). */
+export const EMAIL_PATTERN = /^[^\s@<>()[\]\\,;:"\u0000-\u001f\u007f]+@[^\s@<>()[\]\\,;:"\u0000-\u001f\u007f]+\.[^\s@<>()[\]\\,;:"\u0000-\u001f\u007f]+$/;
 const PHONE = /^\+?[0-9 ()./-]{3,32}$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 // Control characters other than tab, newline and carriage return have no place in CRM text, and
@@ -144,7 +159,7 @@ export function parseFieldValue(def: FieldDef, raw: unknown): FieldResult {
       if (value.length > max) return { ok: false, message: `must be at most ${max} characters` };
       if ((def.type === 'longtext' ? CONTROL : CONTROL_SINGLE_LINE).test(value)) return { ok: false, message: 'must not contain control characters' };
       if (def.type === 'email') {
-        if (value.length > 254 || !EMAIL.test(value)) return { ok: false, message: 'must be an email address' };
+        if (value.length > 254 || !EMAIL_PATTERN.test(value)) return { ok: false, message: 'must be an email address' };
         return { ok: true, value: value.toLowerCase() };
       }
       if (def.type === 'phone' && !PHONE.test(value)) return { ok: false, message: 'must be a phone number' };

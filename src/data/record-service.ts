@@ -1,4 +1,5 @@
-import type { RecordType } from './field-registry.js';
+import type { RecordType, RecordTypeDef } from './field-registry.js';
+import { AppError } from '../shared/errors.js';
 import type { ActorContext } from '../shared/principal.js';
 import {
   createRecord,
@@ -14,6 +15,11 @@ import {
   type RecordView,
 } from './record-store.js';
 
+/** A list query plus the parameters a record type's service defines for its own views. */
+export interface ServiceListQuery extends ListQuery {
+  parameters?: Record<string, string>;
+}
+
 /**
  * What the HTTP routes and the CLI call for a record type. Most types use the store as it is; a
  * domain module replaces the operations that carry its rules (deal stages, ticket SLAs, ...).
@@ -21,7 +27,7 @@ import {
 export interface RecordService {
   create(deps: DataDeps, ctx: ActorContext, input: RecordInput): Promise<RecordView>;
   get(deps: DataDeps, ctx: ActorContext, id: string): Promise<RecordView>;
-  list(deps: DataDeps, ctx: ActorContext, query: ListQuery): Promise<RecordPage>;
+  list(deps: DataDeps, ctx: ActorContext, query: ServiceListQuery): Promise<RecordPage>;
   update(deps: DataDeps, ctx: ActorContext, id: string, version: number, input: RecordInput): Promise<RecordView>;
   remove(deps: DataDeps, ctx: ActorContext, id: string): Promise<void>;
   restore(deps: DataDeps, ctx: ActorContext, id: string): Promise<RecordView>;
@@ -37,4 +43,26 @@ export function plainRecordService(type: RecordType, overrides: Partial<RecordSe
     restore: (deps, ctx, id) => restoreRecord(deps, ctx, type, id),
     ...overrides,
   };
+}
+
+/**
+ * Refuses an empty value for fields whose column always holds one: left out, the database default
+ * applies; sent as null or blank, the write must fail as bad input rather than on the constraint.
+ */
+export function refuseEmpty(def: RecordTypeDef, input: RecordInput, keys: readonly string[]): void {
+  const problems = keys
+    .filter((key) => key in input && (input[key] === null || (typeof input[key] === 'string' && input[key].trim() === '')))
+    .map((key) => ({ field: key, message: 'cannot be empty' }));
+  if (problems.length > 0) {
+    throw new AppError('record.validation_failed', `The ${def.singular} has invalid fields: ${problems.map((p) => p.field).join(', ')}`, problems);
+  }
+}
+
+/**
+ * The same deps with the clock stopped at one instant, so timestamps a service derives (closedAt,
+ * slaDueAt) line up exactly with the `createdAt`/`updatedAt` the store writes in the same change.
+ */
+export function atOneInstant(deps: DataDeps): DataDeps {
+  const now = deps.clock.now();
+  return { ...deps, clock: { now: () => new Date(now) } };
 }

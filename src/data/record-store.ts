@@ -9,9 +9,13 @@ import {
   SYSTEM_FIELDS,
   decodeCustomValue,
   encodeCustomValue,
+  isPersonal,
+  isRangeField,
   parseFieldValue,
   presentFieldValue,
+  RANGE_OPERATORS,
   type FieldDef,
+  type RangeOperator,
   type RecordType,
   type RecordTypeDef,
   type ReferenceTarget,
@@ -48,8 +52,35 @@ export interface ListQuery {
   q?: string;
   /** Exact-match filters by field key; custom fields as `custom.<key>`. */
   filters?: Record<string, string>;
+  /** Bounds on ordered fields, all of which must hold. */
+  ranges?: RangeFilter[];
   /** List the trash instead of live records. */
   trash?: boolean;
+}
+
+/** `dueAt[lt]=2030-01-01T00:00:00Z` as data: a bound on a sortable date, time or number field. */
+export interface RangeFilter {
+  key: string;
+  op: RangeOperator;
+  value: string;
+}
+
+/** Totals per group of live records, for boards and dashboards. */
+export interface SummaryQuery {
+  /** Keys of the fields to group by; each must be filterable and not personal. */
+  groupBy: string[];
+  /** Key of a numeric field to add up per group. */
+  sum?: string;
+  filters?: Record<string, string>;
+  ranges?: RangeFilter[];
+}
+
+export interface SummaryRow {
+  /** The group's values by field key, as the API shows them. */
+  group: Record<string, unknown>;
+  count: number;
+  /** The total of the `sum` field, or null when none was asked for. */
+  sum: number | null;
 }
 
 export interface RecordPage {
@@ -66,7 +97,11 @@ export interface RecordSchema {
 
 const MAX_LIMIT = 200;
 const DEFAULT_LIMIT = 25;
+const MAX_RANGES = 20;
 const INSERT_CHUNK = 200;
+// Rows per multi-row INSERT of three-column side rows (search terms, custom values): well under
+// the bind-parameter limits of both databases, and few statements for a bulk load.
+const SIDE_ROW_CHUNK = 2000;
 
 function anyDb(deps: DataDeps): Kysely<any> {
   return deps.db as unknown as Kysely<any>;
@@ -102,6 +137,7 @@ export async function listRecords(deps: DataDeps, ctx: ActorContext, type: Recor
   let qb = anyDb(deps).selectFrom(`${type} as r`).selectAll('r');
   qb = qb.where('r.deleted_at', query.trash ? 'is not' : 'is', null);
   qb = applyFilters(qb, schema, query.filters ?? {});
+  qb = applyRanges(qb, schema, query.ranges ?? []);
   if (query.q !== undefined && query.q.trim() !== '') qb = applySearch(qb, type, query.q);
 
   if (query.cursor !== undefined) {
@@ -142,6 +178,43 @@ export async function countRecords(deps: DataDeps, ctx: ActorContext, type: Reco
   qb = applyFilters(qb, schema, filters);
   const row = (await qb.executeTakeFirst()) as { n: number | string } | undefined;
   return Number(row?.n ?? 0);
+}
+
+/**
+ * Counts live records per group and adds up one numeric field, in one aggregate query: a kanban
+ * board's column totals without reading every card. Filters work as in `listRecords`.
+ */
+export async function summarizeRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, query: SummaryQuery): Promise<SummaryRow[]> {
+  const schema = await recordSchema(deps, type);
+  const byKey = new Map<string, FieldDef>([...SYSTEM_FIELDS, ...schema.fields].map((f) => [f.key, f]));
+  const groups = query.groupBy.map((key) => {
+    const def = byKey.get(key);
+    // A group of one reveals its value as surely as a filter would, so personal fields never group.
+    if (!def || !def.filterable || !def.column || isPersonal(def)) throw new AppError('request.invalid_filter', `Cannot group by ${key.slice(0, 80)}`);
+    return def;
+  });
+  const sumDef = query.sum === undefined ? undefined : byKey.get(query.sum);
+  if (query.sum !== undefined && (!sumDef || !sumDef.column || isPersonal(sumDef) || !['integer', 'number', 'money'].includes(sumDef.type))) {
+    throw new AppError('request.invalid_filter', `Cannot add up ${query.sum.slice(0, 80)}`);
+  }
+
+  let qb = anyDb(deps).selectFrom(`${type} as r`).where('r.deleted_at', 'is', null);
+  qb = applyFilters(qb, schema, query.filters ?? {});
+  qb = applyRanges(qb, schema, query.ranges ?? []);
+  qb = qb.select((eb: any) => [
+    ...groups.map((def, i) => eb.ref(`r.${def.column}`).as(`g${i}`)),
+    eb.fn.countAll().as('n'),
+    ...(sumDef ? [eb.fn.sum(`r.${sumDef.column}`).as('total')] : []),
+  ]);
+  if (groups.length > 0) qb = qb.groupBy(groups.map((def) => `r.${def.column}`));
+
+  const rows = (await qb.execute()) as Record<string, unknown>[];
+  return rows.map((row) => ({
+    group: Object.fromEntries(groups.map((def, i) => [def.key, presentFieldValue(def, row[`g${i}`])])),
+    count: Number(row.n),
+    // PostgreSQL answers SUM(bigint) as a numeric string.
+    sum: sumDef ? Number(presentFieldValue(sumDef, row.total === null ? 0 : Number(row.total))) : null,
+  }));
 }
 
 // ---- Writes ------------------------------------------------------------------------------------
@@ -220,7 +293,10 @@ export async function updateRecord(deps: DataDeps, ctx: ActorContext, type: Reco
       .where('id', '=', id)
       .where('version', '=', version)
       .where('deleted_at', 'is', null)
-      .executeTakeFirst();
+      .executeTakeFirst()
+      .catch((error: unknown) => {
+        throw emptiedColumn(schema, error) ?? error;
+      });
     if (Number(result.numUpdatedRows) !== 1) {
       throw new AppError('record.version_conflict', `The ${schema.def.singular} was changed by someone else; reload it and try again`);
     }
@@ -285,12 +361,24 @@ interface PreparedWrite {
 
 const OWNERSHIP_FIELDS = SYSTEM_FIELDS.filter((f) => f.key === 'ownerId' || f.key === 'teamId');
 
+const writableFieldsCache = new WeakMap<RecordSchema, Map<string, FieldDef>>();
+
+/** Built once per schema rather than per row: a bulk write validates thousands of rows with it. */
+function writableFieldsByKey(schema: RecordSchema): Map<string, FieldDef> {
+  let byKey = writableFieldsCache.get(schema);
+  if (!byKey) {
+    byKey = new Map<string, FieldDef>([...schema.fields, ...OWNERSHIP_FIELDS].map((f) => [f.key, f]));
+    writableFieldsCache.set(schema, byKey);
+  }
+  return byKey;
+}
+
 function prepareWrite(schema: RecordSchema, input: RecordInput, derived: Record<string, unknown>, mode: 'create' | 'update'): PreparedWrite {
   const problems: FieldProblem[] = [];
   const columns: Record<string, unknown> = {};
   const custom = new Map<FieldDef, unknown>();
   let tagIds: string[] | null = null;
-  const byKey = new Map<string, FieldDef>([...schema.fields, ...OWNERSHIP_FIELDS].map((f) => [f.key, f]));
+  const byKey = writableFieldsByKey(schema);
 
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { columns, custom, tagIds, problems: [{ field: '', message: 'must be an object' }] };
@@ -383,18 +471,26 @@ async function insertRows(deps: DataDeps, schema: RecordSchema, pending: Pending
   const type = schema.def.type;
   for (let start = 0; start < pending.length; start += INSERT_CHUNK) {
     const chunk = pending.slice(start, start + INSERT_CHUNK);
-    // Multi-row VALUES need the same column list in every row.
-    const columnSet = new Set<string>();
-    for (const p of chunk) for (const c of Object.keys(p.row)) columnSet.add(c);
-    const rows = chunk.map((p) => Object.fromEntries([...columnSet].map((c) => [c, p.row[c] ?? null])));
+    // Multi-row VALUES need one column list. Rows that leave out different columns go in separate
+    // statements: padding them with NULL would override the column's default, and fail on NOT NULL.
+    const byColumns = new Map<string, Record<string, unknown>[]>();
+    for (const p of chunk) {
+      const key = Object.keys(p.row).sort().join(',');
+      const rows = byColumns.get(key);
+      if (rows) rows.push(p.row);
+      else byColumns.set(key, [p.row]);
+    }
     try {
-      await anyDb(deps).insertInto(type).values(rows).execute();
+      for (const rows of byColumns.values()) await anyDb(deps).insertInto(type).values(rows).execute();
     } catch (error) {
       if (isForeignKeyViolation(error)) throw new AppError('record.invalid_reference', 'A referenced record does not exist');
-      throw error;
+      throw emptiedColumn(schema, error) ?? error;
+    }
+    const customRows = chunk.flatMap((p) => customValueRows(schema, String(p.row.id), p.custom));
+    for (let at = 0; at < customRows.length; at += SIDE_ROW_CHUNK) {
+      await anyDb(deps).insertInto('custom_values').values(customRows.slice(at, at + SIDE_ROW_CHUNK)).execute();
     }
     for (const p of chunk) {
-      await writeCustomValues(deps, schema, String(p.row.id), p.custom, true);
       if (p.tagIds && p.tagIds.length > 0) await replaceTags(deps, type, String(p.row.id), p.tagIds);
     }
     await insertTerms(deps, type, chunk.map((p) => ({ id: String(p.row.id), terms: searchTermsOf(schema, p.row) })));
@@ -407,9 +503,19 @@ function searchTermsOf(schema: RecordSchema, row: Record<string, unknown>): stri
 
 async function insertTerms(deps: DataDeps, type: RecordType, records: { id: string; terms: string[] }[]): Promise<void> {
   const rows = records.flatMap((r) => r.terms.map((term) => ({ record_type: type, term, record_id: r.id })));
-  for (let start = 0; start < rows.length; start += 500) {
-    await anyDb(deps).insertInto('search_terms').values(rows.slice(start, start + 500)).execute();
+  for (let start = 0; start < rows.length; start += SIDE_ROW_CHUNK) {
+    await anyDb(deps).insertInto('search_terms').values(rows.slice(start, start + SIDE_ROW_CHUNK)).execute();
   }
+}
+
+/** The `custom_values` rows of a new record; empty values are not stored. */
+function customValueRows(schema: RecordSchema, id: string, values: Map<FieldDef, unknown>): { record_type: string; record_id: string; field_id: string; value: string }[] {
+  const rows = [];
+  for (const [def, value] of values) {
+    if (value === null || (Array.isArray(value) && value.length === 0)) continue;
+    rows.push({ record_type: schema.def.type, record_id: id, field_id: def.customFieldId!, value: encodeCustomValue(def, value) });
+  }
+  return rows;
 }
 
 async function writeCustomValues(deps: DataDeps, schema: RecordSchema, id: string, values: Map<FieldDef, unknown>, fresh: boolean): Promise<void> {
@@ -588,6 +694,26 @@ function applyFilters(qb: AnySelect, schema: RecordSchema, filters: Record<strin
   return qb;
 }
 
+const RANGE_SQL: Record<RangeOperator, '<' | '<=' | '>' | '>='> = { lt: '<', lte: '<=', gt: '>', gte: '>=' };
+
+function applyRanges(qb: AnySelect, schema: RecordSchema, ranges: RangeFilter[]): AnySelect {
+  if (ranges.length > MAX_RANGES) throw new AppError('request.invalid_filter', `At most ${MAX_RANGES} range filters`);
+  const byKey = new Map<string, FieldDef>([...SYSTEM_FIELDS, ...schema.fields].map((f) => [f.key, f]));
+  for (const range of ranges) {
+    const def = byKey.get(range.key);
+    if (!def || !isRangeField(def)) {
+      const allowed = [...byKey.values()].filter(isRangeField).map((f) => f.key);
+      throw new AppError('request.invalid_filter', `Cannot filter ${range.key.slice(0, 80)} by range; range fields: ${allowed.join(', ')}`);
+    }
+    if (!RANGE_OPERATORS.includes(range.op)) throw new AppError('request.invalid_filter', `Range operators are ${RANGE_OPERATORS.join(', ')}`);
+    const parsed = parseFieldValue({ ...def, required: true }, range.value);
+    if (!parsed.ok) throw new AppError('request.invalid_filter', `Filter ${def.key}[${range.op}] ${parsed.message}`);
+    // Times are stored as ISO-8601 UTC text of one fixed shape, so text order is time order.
+    qb = qb.where(`r.${def.column}`, RANGE_SQL[range.op], parsed.value);
+  }
+  return qb;
+}
+
 function applySearch(qb: AnySelect, type: RecordType, q: string): AnySelect {
   if (q.length > 200) throw new AppError('request.invalid', 'The search text must be at most 200 characters');
   if (!q.isWellFormed()) throw new AppError('request.invalid', 'The search text must be valid Unicode');
@@ -620,6 +746,19 @@ function applyKeyset(qb: AnySelect, sort: ResolvedSort, value: unknown, id: stri
     const beyond = sql<boolean>`(${sql.ref(col)}, ${sql.ref('r.id')}) ${sql.raw(op)} (${value}, ${id})`;
     return nullsAhead && sort.nullable ? eb.or([beyond, eb(col, 'is', null)]) : beyond;
   });
+}
+
+/**
+ * A field whose column always holds a value (it has a database default) sent as null fails on the
+ * NOT NULL constraint: that is bad input, not a fault, so it answers like validation would. A NOT
+ * NULL failure on a column no field owns is a real fault and stays one.
+ */
+function emptiedColumn(schema: RecordSchema, error: unknown): AppError | undefined {
+  const e = error as { code?: unknown; column?: unknown; message?: unknown } | null;
+  if (e?.code !== 'SQLITE_CONSTRAINT_NOTNULL' && e?.code !== '23502') return undefined;
+  const column = typeof e.column === 'string' ? e.column : typeof e.message === 'string' ? /\.(\w+)$/.exec(e.message)?.[1] : undefined;
+  const def = [...schema.fields, ...OWNERSHIP_FIELDS].find((f) => f.column !== null && f.column === column);
+  return def ? validationFailed(schema.def, [{ field: def.key, message: 'cannot be empty' }]) : undefined;
 }
 
 function notFound(def: RecordTypeDef): AppError {

@@ -1,11 +1,13 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './database.js';
 import * as foundation from './migrations/0001-foundation.js';
+import * as defaultPipeline from './migrations/0002-default-pipeline.js';
 
 /** Migrations are listed in code, in order, so a build carries them and nothing scans the disk. */
 function migrationsFor(database: Database): Record<string, Migration> {
   return {
     '0001-foundation': { up: (db) => foundation.up(db, database.dialect) },
+    '0002-default-pipeline': { up: (db) => defaultPipeline.up(db) },
   };
 }
 

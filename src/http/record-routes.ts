@@ -1,19 +1,31 @@
 import type { FastifyInstance } from 'fastify';
-import { Type } from 'typebox';
-import type { RecordType } from '../data/field-registry.js';
+import { Type, type TSchema } from 'typebox';
+import type { RangeOperator, RecordType } from '../data/field-registry.js';
 import { RECORD_TYPE_DEFS } from '../data/record-types.js';
-import type { RecordService } from '../data/record-service.js';
-import type { DataDeps, ListQuery } from '../data/record-store.js';
+import type { RecordService, ServiceListQuery } from '../data/record-service.js';
+import type { DataDeps, RangeFilter } from '../data/record-store.js';
 import { actorOf } from './authenticate.js';
-import { IdParams, createBodySchema, listQuerySchema, pageSchema, recordSchema, updateBodySchema } from './record-schemas.js';
+import { IdParams, RANGE_KEY, createBodySchema, listQuerySchema, pageSchema, recordSchema, updateBodySchema } from './record-schemas.js';
 import { errorResponses } from './schemas.js';
 
 /** The query parameters that are not field filters. */
 const LIST_CONTROLS = new Set(['limit', 'cursor', 'sort', 'q', 'trash']);
 
-export function listQueryFrom(query: Record<string, string | undefined>): ListQuery {
+/**
+ * Splits a list's query string into paging controls, exact filters, range filters (`key[op]`) and
+ * the parameters named in `parameterKeys`, which the record type's service interprets.
+ */
+export function listQueryFrom(query: Record<string, string | undefined>, parameterKeys: readonly string[] = []): ServiceListQuery {
   const filters: Record<string, string> = {};
-  for (const [key, value] of Object.entries(query)) if (!LIST_CONTROLS.has(key) && value !== undefined) filters[key] = value;
+  const ranges: RangeFilter[] = [];
+  const parameters: Record<string, string> = {};
+  for (const [key, value] of Object.entries(query)) {
+    if (LIST_CONTROLS.has(key) || value === undefined) continue;
+    const range = RANGE_KEY.exec(key);
+    if (parameterKeys.includes(key)) parameters[key] = value;
+    else if (range) ranges.push({ key: range[1]!, op: range[2] as RangeOperator, value });
+    else filters[key] = value;
+  }
   return {
     ...(query.limit !== undefined ? { limit: Number(query.limit) } : {}),
     ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
@@ -21,19 +33,27 @@ export function listQueryFrom(query: Record<string, string | undefined>): ListQu
     ...(query.q !== undefined ? { q: query.q } : {}),
     trash: query.trash === 'true',
     filters,
+    ...(ranges.length > 0 ? { ranges } : {}),
+    ...(parameterKeys.length > 0 ? { parameters } : {}),
   };
 }
 
+export interface RecordRouteOptions {
+  /** Extra list query parameters the record type's service understands, such as activities' `due`. */
+  listParameters?: Record<string, TSchema>;
+}
+
 /** Create, read, list, update, delete (to trash) and restore for one record type under `/api/v1/<type>`. */
-export function registerRecordRoutes(app: FastifyInstance, deps: DataDeps, type: RecordType, service: RecordService): void {
+export function registerRecordRoutes(app: FastifyInstance, deps: DataDeps, type: RecordType, service: RecordService, options: RecordRouteOptions = {}): void {
   const def = RECORD_TYPE_DEFS[type];
   const record = recordSchema(def);
   const tags = [type];
   const base = `/api/v1/${type}`;
+  const parameterKeys = Object.keys(options.listParameters ?? {});
 
   app.get(base, {
-    schema: { tags, summary: `List ${type}`, querystring: listQuerySchema(def), response: { 200: pageSchema(record), ...errorResponses } },
-    handler: async (request) => service.list(deps, actorOf(request), listQueryFrom(request.query as Record<string, string>)),
+    schema: { tags, summary: `List ${type}`, querystring: listQuerySchema(def, options.listParameters), response: { 200: pageSchema(record), ...errorResponses } },
+    handler: async (request) => service.list(deps, actorOf(request), listQueryFrom(request.query as Record<string, string>, parameterKeys)),
   });
 
   app.post(base, {

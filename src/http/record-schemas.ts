@@ -1,5 +1,5 @@
 import { Type, type TSchema, type TObject } from 'typebox';
-import { SYSTEM_FIELDS, type FieldDef, type RecordTypeDef } from '../data/field-registry.js';
+import { RANGE_OPERATORS, SYSTEM_FIELDS, isRangeField, type FieldDef, type RecordTypeDef } from '../data/field-registry.js';
 
 /**
  * Request and response schemas for a record type, built from its field declarations so the API
@@ -59,16 +59,30 @@ export function updateBodySchema(def: RecordTypeDef): TObject {
   return Type.Object(props, { additionalProperties: false, $id: `${def.singular}-update` });
 }
 
+const recordSchemas = new Map<RecordTypeDef, TObject>();
+
+/** The response schema of a record type. One object per type: every route answering it shares the same `$id`. */
 export function recordSchema(def: RecordTypeDef): TObject {
+  const known = recordSchemas.get(def);
+  if (known) return known;
   const props: Record<string, TSchema> = {};
   for (const f of SYSTEM_FIELDS) props[f.key] = f.key === 'id' || f.key === 'version' || f.key === 'createdAt' || f.key === 'updatedAt' ? valueSchema(f) : nullable(valueSchema(f));
   for (const f of def.fields) props[f.key] = f.type === 'multiselect' ? valueSchema(f) : nullable(valueSchema(f));
   props.customFields = Type.Record(Type.String(), Type.Unknown(), { description: 'Custom field values by key.' });
   props.tagIds = Type.Array(Type.String(), { description: 'Ids of the tags on the record.' });
-  return Type.Object(props, { $id: def.singular, additionalProperties: false });
+  const schema = Type.Object(props, { $id: def.singular, additionalProperties: false });
+  recordSchemas.set(def, schema);
+  return schema;
 }
 
-export function listQuerySchema(def: RecordTypeDef): TObject {
+/** The query-string key of a range filter: `dueAt[lt]`. */
+export const RANGE_KEY = new RegExp(`^([A-Za-z][A-Za-z0-9]{0,63})\\[(${RANGE_OPERATORS.join('|')})\\]$`);
+
+/**
+ * The list query of a record type: paging, sorting, search, exact filters on filterable fields,
+ * range filters on sortable ordered fields, and any parameters the type's service adds.
+ */
+export function listQuerySchema(def: RecordTypeDef, parameters: Record<string, TSchema> = {}): TObject {
   const props: Record<string, TSchema> = {
     limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: 'Page size, 1 to 200 (default 25).' })),
     cursor: Type.Optional(Type.String({ maxLength: 1024, description: 'The nextCursor of the previous page.' })),
@@ -80,10 +94,16 @@ export function listQuerySchema(def: RecordTypeDef): TObject {
   for (const f of [...SYSTEM_FIELDS, ...def.fields]) {
     if (f.filterable) props[f.key] = Type.Optional(Type.String({ maxLength: 500, description: `Exact match on ${f.key}; empty matches no value.` }));
   }
-  return Type.Object(props, {
-    additionalProperties: false,
-    patternProperties: { '^custom\\.[A-Za-z][A-Za-z0-9_]{0,63}$': Type.String({ maxLength: 500 }) },
-  });
+  Object.assign(props, parameters);
+  const patternProperties: Record<string, TSchema> = { '^custom\\.[A-Za-z][A-Za-z0-9_]{0,63}$': Type.String({ maxLength: 500 }) };
+  const ranged = [...SYSTEM_FIELDS, ...def.fields].filter(isRangeField).map((f) => f.key);
+  if (ranged.length > 0) {
+    patternProperties[`^(${ranged.join('|')})\\[(${RANGE_OPERATORS.join('|')})\\]$`] = Type.String({
+      maxLength: 100,
+      description: `A bound on ${ranged.join(', ')}: key[lt], key[lte], key[gt] or key[gte].`,
+    });
+  }
+  return Type.Object(props, { additionalProperties: false, patternProperties });
 }
 
 export function pageSchema(item: TSchema): TObject {

@@ -6,11 +6,26 @@ import { registerTokenRoutes } from '../modules/tokens/tokens.routes.js';
 import { registerRecordRoutes } from './record-routes.js';
 import { recordServices } from '../modules/record-services.js';
 import { RECORD_TYPES } from '../data/field-registry.js';
+import { activityListParameters } from '../modules/activities/activities.schemas.js';
+import { registerPipelineRoutes } from '../modules/pipelines/pipelines.routes.js';
+import { registerLeadRoutes } from '../modules/leads/leads.routes.js';
+import { registerRelatedRoutes } from '../modules/related/related.routes.js';
+import { registerTagRoutes } from '../modules/tags/tags.routes.js';
+import { registerCustomFieldRoutes } from '../modules/custom-fields/custom-fields.routes.js';
+import { registerSearchRoutes } from '../modules/search/search.routes.js';
 
 /** Every API route, in one list. */
 export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
   registerAuthRoutes(app, deps);
   registerUserRoutes(app, deps);
   registerTokenRoutes(app, deps);
-  for (const type of RECORD_TYPES) registerRecordRoutes(app, deps, type, recordServices[type]);
+  for (const type of RECORD_TYPES) {
+    registerRecordRoutes(app, deps, type, recordServices[type], type === 'activities' ? { listParameters: activityListParameters } : {});
+  }
+  registerLeadRoutes(app, deps);
+  registerRelatedRoutes(app, deps);
+  registerPipelineRoutes(app, deps);
+  registerTagRoutes(app, deps);
+  registerCustomFieldRoutes(app, deps);
+  registerSearchRoutes(app, deps);
 }

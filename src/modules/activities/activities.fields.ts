@@ -14,7 +14,7 @@ export const activityFields: RecordTypeDef = {
     // Notes about a person are personal data: what was said on a call, what a customer bought.
     field('body', 'longtext', 'personal', { description: 'The note, minutes or task details.' }),
     field('dueAt', 'datetime', 'internal', { description: 'When a task or meeting is due.', sortable: true }),
-    field('completedAt', 'datetime', 'internal', { description: 'When a task was completed; null while open.', sortable: true }),
+    field('completedAt', 'datetime', 'internal', { description: 'When a task was completed; null while open (`?completedAt=` lists open ones).', sortable: true, filterable: true }),
     field('relatedType', 'select', 'internal', { description: 'The type of record the activity is attached to.', options: RELATED_TYPES, filterable: true }),
     field('relatedId', 'reference', 'internal', { description: 'The record the activity is attached to.', filterable: true }),
   ],

@@ -136,3 +136,13 @@ function parseExpiry(raw: string | undefined, now: Date): string {
   }
   return new Date(at).toISOString();
 }
+
+/**
+ * Refuses a token whose scopes do not cover `resource`. Authentication checks the resource in the
+ * path; routes that read or write other resources too (related lists, conversion, search) call this.
+ */
+export function requireScope(ctx: ActorContext, resource: string, access: 'read' | 'write'): void {
+  if (ctx.principal.kind === 'token' && !scopeAllows(ctx.principal.scopes, resource, access)) {
+    throw new AppError('auth.forbidden', `The token's scopes do not allow ${access} access to ${resource}`);
+  }
+}
