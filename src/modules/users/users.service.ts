@@ -1,5 +1,6 @@
 import type { DataDeps } from '../../data/record-store.js';
 import { inTransaction } from '../../data/record-store.js';
+import { EMAIL_PATTERN } from '../../data/field-registry.js';
 import { isUniqueViolation } from '../../db/database.js';
 import { AppError, type FieldProblem } from '../../shared/errors.js';
 import { newId, isId } from '../../shared/ids.js';
@@ -28,7 +29,15 @@ export interface NewUser {
   locale?: string;
 }
 
-const EMAIL = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]+$/;
+/**
+ * A user as a trusted caller (setup, sample data, operator tooling) may create it: `password: null`
+ * makes an account that cannot sign in with a password, such as a record owner in sample data.
+ */
+export interface TrustedNewUser extends Omit<NewUser, 'password'> {
+  password: string | null;
+}
+
+const ROLE_ID = /^[a-z][a-z0-9_]{0,63}$/;
 
 function requireAdmin(ctx: ActorContext): void {
   if (!hasRole(ctx.principal, 'admin')) throw new AppError('auth.forbidden', 'Only an administrator may manage users');
@@ -44,23 +53,30 @@ export async function createUser(deps: DataDeps, ctx: ActorContext, input: NewUs
   return insertUser(deps, input);
 }
 
-/** Writes a user without a permission check: for the one-time setup, which has its own proof. */
-export async function insertUser(deps: DataDeps, input: NewUser): Promise<UserView> {
+/**
+ * Writes a user without a permission check: for the one-time setup, which has its own proof, and
+ * for operator tooling. A null password comes only from code (sample data), never from a request:
+ * the HTTP schemas require a password string.
+ */
+export async function insertUser(deps: DataDeps, input: TrustedNewUser): Promise<UserView> {
   const problems: FieldProblem[] = [];
   const email = typeof input.email === 'string' ? normaliseEmail(input.email) : '';
-  if (email.length > 254 || !EMAIL.test(email)) problems.push({ field: 'email', message: 'must be an email address' });
+  if (email.length > 254 || !EMAIL_PATTERN.test(email)) problems.push({ field: 'email', message: 'must be an email address' });
   const name = typeof input.name === 'string' ? input.name.normalize('NFC').trim() : '';
   if (name.length < 1 || name.length > 200 || /[\u0000-\u001f\u007f]/.test(name) || !name.isWellFormed()) {
     problems.push({ field: 'name', message: 'must be 1 to 200 characters of text' });
   }
-  problems.push(...passwordProblems(input.password, { email, name }));
+  if (input.password !== null) problems.push(...passwordProblems(input.password, { email, name }));
   if (problems.length > 0) {
     throw new AppError(problems.some((p) => p.field === 'password') && problems.length === 1 ? 'auth.weak_password' : 'record.validation_failed', 'The user has invalid fields', problems);
   }
   const roles = [...new Set(input.roles)];
   if (roles.length === 0) throw new AppError('user.invalid_role', 'A user needs at least one role');
+  if (!roles.every((role) => typeof role === 'string' && ROLE_ID.test(role))) {
+    throw new AppError('user.invalid_role', 'Unknown role', [{ field: 'roles', message: 'names a role that does not exist' }]);
+  }
 
-  const passwordHash = await hashPassword(input.password);
+  const passwordHash = input.password === null ? null : await hashPassword(input.password);
   return inTransaction(deps, async (tx) => {
     const known = await tx.db.selectFrom('roles').select('id').where('id', 'in', roles).execute();
     if (known.length !== roles.length) throw new AppError('user.invalid_role', 'Unknown role', [{ field: 'roles', message: 'names a role that does not exist' }]);
@@ -93,6 +109,7 @@ export async function getUserById(deps: DataDeps, id: string): Promise<UserView>
 }
 
 export async function findUserByEmail(deps: DataDeps, email: string): Promise<UserView | undefined> {
+  if (!EMAIL_PATTERN.test(normaliseEmail(email))) return undefined;
   const row = await deps.db.selectFrom('users').select('id').where('email', '=', normaliseEmail(email)).executeTakeFirst();
   return row ? getUserById(deps, row.id) : undefined;
 }

@@ -1,0 +1,38 @@
+/**
+ * Rampart's benchmarks: `npm run bench`. They print tables and never fail on a time.
+ *
+ *   BENCH_CONTACTS=100000 npm run bench    quicker run at a smaller size (default 1,000,000)
+ *   BENCH_KEEP=1                           keep the temporary data directory afterwards
+ *   BENCH_HTTP_SECONDS, BENCH_HTTP_CONNECTIONS, BENCH_LIST_ROUNDS tune the runs
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, ensureDataDir } from '../src/config/config.js';
+import { openDatabase } from '../src/db/database.js';
+import { migrateToLatest } from '../src/db/migrator.js';
+import { benchDemoLoad } from './demo-load.bench.js';
+import { benchHttp } from './http-throughput.bench.js';
+import { benchListPage } from './list-page.bench.js';
+import { envNumber } from './support.js';
+
+const contacts = envNumber('BENCH_CONTACTS', 1_000_000);
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rampart-bench-'));
+const config = loadConfig({ env: { RAMPART_DATA_DIR: dataDir, RAMPART_LOG_LEVEL: 'silent' } });
+if (config.database.dialect !== 'sqlite') throw new Error('the benchmarks run on SQLite');
+const file = config.database.file;
+
+process.stdout.write(`Rampart benchmarks: ${contacts.toLocaleString('en-US')} contacts, Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'})\n`);
+process.stdout.write(`data in ${dataDir}\n`);
+ensureDataDir(config);
+const database = openDatabase(config.database);
+try {
+  await migrateToLatest(database);
+  await benchDemoLoad(database, file, contacts);
+  await benchListPage(database, contacts);
+  await benchHttp(database, dataDir, file);
+} finally {
+  await database.close();
+  if (process.env.BENCH_KEEP) process.stdout.write(`kept ${dataDir}\n`);
+  else fs.rmSync(dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,67 @@
+import os from 'node:os';
+import type { Command } from 'commander';
+import { ensureDataDir, loadConfig, type Config, type LoadConfigOptions } from '../config/config.js';
+import type { Database } from '../db/database.js';
+import type { AuthDeps } from '../modules/auth/auth.service.js';
+import { systemClock } from '../shared/clock.js';
+import { cliContext, type ActorContext } from '../shared/principal.js';
+
+/**
+ * What every command needs: the configuration (with `--data-dir` applied), the database and the
+ * acting principal. The CLI is an operator's tool on the server itself, so it acts as the
+ * operating-system user who runs it.
+ */
+export interface CliEnv {
+  readonly config: Config;
+  readonly database: Database;
+  readonly deps: AuthDeps;
+  readonly ctx: ActorContext;
+}
+
+/** A mistake in how a command was called; printed as one line, exit status 1. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+type Overrides = NonNullable<LoadConfigOptions['overrides']>;
+
+/** The configuration for a command: environment, config file, then `--data-dir` and other flags. */
+export function configFor(command: Command, overrides: Overrides = {}): Config {
+  const { dataDir } = command.optsWithGlobals<{ dataDir?: string }>();
+  const defined = Object.fromEntries(Object.entries({ ...overrides, DATA_DIR: dataDir }).filter(([, v]) => v !== undefined)) as Overrides;
+  return loadConfig({ overrides: defined });
+}
+
+/** Opens (and migrates) the database for one command, runs it, and always closes the database. */
+export async function withDatabase<T>(command: Command, work: (env: CliEnv) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
+  const config = configFor(command);
+  ensureDataDir(config);
+  // Loaded on use, so `--help` and argument mistakes answer without loading the database stack.
+  const { openDatabase } = await import('../db/database.js');
+  const { migrateToLatest } = await import('../db/migrator.js');
+  const database = openDatabase(config.database);
+  try {
+    // Commands work on a fresh data directory too; migrating is idempotent and cheap when current.
+    if (options.migrate ?? true) await migrateToLatest(database);
+    const deps: AuthDeps = { db: database.db, dialect: database.dialect, clock: systemClock, config };
+    return await work({ config, database, deps, ctx: cliContext(operatorName()) });
+  } finally {
+    await database.close();
+  }
+}
+
+function operatorName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    // Containers may run as a uid with no passwd entry.
+    return `uid:${process.getuid?.() ?? 'unknown'}`;
+  }
+}
+
+/** Reads all of standard input as UTF-8; used for secrets, which never belong in arguments. */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}

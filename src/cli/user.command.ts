@@ -1,0 +1,119 @@
+import { Option, type Command } from 'commander';
+import { AppError } from '../shared/errors.js';
+import { isId } from '../shared/ids.js';
+import type { DataDeps } from '../data/record-store.js';
+import type { UserView } from '../modules/users/users.service.js';
+import { printJson, printLine, printTable } from './output.js';
+import { UsageError, readStdin, withDatabase } from './runtime.js';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+// Services load when a command runs, so `--help` stays quick.
+const usersService = () => import('../modules/users/users.service.js');
+const teamsService = () => import('../modules/teams/teams.service.js');
+
+/** `user create|list|disable` and `team create|list`. */
+export function registerUserCommands(program: Command): void {
+  const user = program.command('user').description('Manage users');
+
+  user
+    .command('create')
+    .description('Create a user; the password is read from standard input')
+    .requiredOption('--email <email>', 'sign-in email address')
+    .requiredOption('--name <name>', 'display name')
+    .requiredOption('--role <role>', 'a role (admin, manager, sales, support, marketing, auditor, privacy_officer); repeat for more', collect, [])
+    .option('--team <team>', 'team name or id')
+    .option('--password-stdin', 'read the password from standard input (required: passwords never go in arguments)')
+    .option('--json', 'print the user as JSON')
+    .addHelpText('after', '\nExample:\n  printf \'%s\' "$PASSWORD" | rampart user create --email ana@example.com --name "Ana" --role admin --password-stdin')
+    .action(async (opts: { email: string; name: string; role: string[]; team?: string; passwordStdin?: boolean; json?: boolean }, command: Command) => {
+      if (!opts.passwordStdin) throw new UsageError('Pass --password-stdin and send the password on standard input; a password in an argument would end up in shell history and process lists');
+      if (process.stdin.isTTY) process.stderr.write('Type the password, then press Enter and Ctrl-D:\n');
+      // One trailing newline is how `echo` and terminals end input, not part of the password.
+      const password = (await readStdin()).replace(/\r?\n$/, '');
+      if (password === '') throw new UsageError('Standard input held no password');
+      await withDatabase(command, async ({ deps, ctx }) => {
+        const { createUser } = await usersService();
+        const teamId = opts.team === undefined ? null : await resolveTeam(deps, opts.team);
+        const created = await createUser(deps, ctx, { email: opts.email, name: opts.name, password, roles: opts.role, teamId });
+        if (opts.json) printJson(created);
+        else printLine(`Created user ${created.email} (${created.roles.join(', ')}), id ${created.id}`);
+      });
+    });
+
+  user
+    .command('list')
+    .description('List users')
+    .option('--json', 'print as JSON')
+    .action(async (opts: { json?: boolean }, command: Command) => {
+      await withDatabase(command, async ({ deps, ctx }) => {
+        const users = await (await usersService()).listUsers(deps, ctx);
+        if (opts.json) return printJson(users);
+        const teams = new Map((await (await teamsService()).listTeams(deps, ctx)).map((t) => [t.id, t.name]));
+        printTable(
+          ['EMAIL', 'NAME', 'ROLES', 'TEAM', 'STATUS', 'LAST SIGN-IN'],
+          users.map((u) => [u.email, u.name, u.roles.join(','), u.teamId ? (teams.get(u.teamId) ?? u.teamId) : '-', u.status, u.lastLoginAt ?? 'never']),
+        );
+      });
+    });
+
+  user
+    .command('disable')
+    .description('Disable a user: their sessions end and their API tokens stop working at once')
+    .argument('<email>', 'the user\'s email address')
+    .option('--json', 'print the user as JSON')
+    .action(async (email: string, opts: { json?: boolean }, command: Command) => {
+      await withDatabase(command, async ({ deps, ctx }) => {
+        const found = await requireUser(deps, email);
+        const disabled = await (await usersService()).disableUser(deps, ctx, found.id);
+        if (opts.json) printJson(disabled);
+        else printLine(`Disabled ${disabled.email}`);
+      });
+    });
+
+  const team = program.command('team').description('Manage teams');
+
+  team
+    .command('create')
+    .description('Create a team')
+    .argument('<name>', 'team name')
+    .addOption(new Option('--parent <team>', 'parent team name or id'))
+    .option('--json', 'print the team as JSON')
+    .action(async (name: string, opts: { parent?: string; json?: boolean }, command: Command) => {
+      await withDatabase(command, async ({ deps, ctx }) => {
+        const parentId = opts.parent === undefined ? null : await resolveTeam(deps, opts.parent);
+        const created = await (await teamsService()).createTeam(deps, ctx, { name, parentId });
+        if (opts.json) printJson(created);
+        else printLine(`Created team ${created.name}, id ${created.id}`);
+      });
+    });
+
+  team
+    .command('list')
+    .description('List teams')
+    .option('--json', 'print as JSON')
+    .action(async (opts: { json?: boolean }, command: Command) => {
+      await withDatabase(command, async ({ deps, ctx }) => {
+        const teams = await (await teamsService()).listTeams(deps, ctx);
+        if (opts.json) return printJson(teams);
+        const names = new Map(teams.map((t) => [t.id, t.name]));
+        printTable(['NAME', 'PARENT', 'ID'], teams.map((t) => [t.name, t.parentId ? (names.get(t.parentId) ?? t.parentId) : '-', t.id]));
+      });
+    });
+}
+
+/** Finds a user by email for commands that name one. */
+export async function requireUser(deps: DataDeps, email: string): Promise<UserView> {
+  const found = await (await usersService()).findUserByEmail(deps, email);
+  if (!found) throw new AppError('user.not_found', 'No user has that email address');
+  return found;
+}
+
+async function resolveTeam(deps: DataDeps, nameOrId: string): Promise<string> {
+  const byName = await (await teamsService()).findTeamByName(deps, nameOrId);
+  if (byName) return byName.id;
+  if (isId(nameOrId)) return nameOrId;
+  throw new AppError('team.not_found', 'No team has that name');
+}

@@ -1,0 +1,114 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { stringify } from 'csv-stringify';
+import { RECORD_TYPES, type RecordType } from '../../data/field-registry.js';
+import { countRecords, iterateRecords, recordSchema, type DataDeps } from '../../data/record-store.js';
+import { AppError } from '../../shared/errors.js';
+import type { ActorContext } from '../../shared/principal.js';
+import { exportColumns } from './transfer.columns.js';
+
+/**
+ * CSV export. Records are read through the protected data layer page by page (never by SQL of
+ * its own), so whatever policy, masking and audit apply to a list apply to an export too.
+ */
+
+export interface ExportProgress {
+  done: number;
+  total: number;
+}
+
+export interface ExportOptions {
+  onProgress?: (progress: ExportProgress) => void;
+}
+
+export interface ExportResult {
+  rows: number;
+}
+
+// Spreadsheets run a cell that starts with one of these as a formula (CSV injection); a leading
+// quote makes it text.
+const FORMULA_START = /^[=+\-@\t\r]/;
+const PROGRESS_EVERY = 1000;
+
+/** Writes every live record of a type as CSV to `output`, header first. Answers the row count. */
+export async function exportCsv(deps: DataDeps, ctx: ActorContext, type: RecordType, output: Writable, options: ExportOptions = {}): Promise<ExportResult> {
+  if (!(RECORD_TYPES as readonly string[]).includes(type)) throw new AppError('export.invalid_request', `Exports are of ${RECORD_TYPES.join(', ')}`);
+  const schema = await recordSchema(deps, type);
+  const columns = exportColumns(schema);
+  const total = options.onProgress ? await countRecords(deps, ctx, type) : 0;
+  const csv = stringify({ header: true, columns: columns.map((c) => c.header), eof: true });
+  const piped = new Promise<void>((resolve, reject) => {
+    csv.on('error', reject);
+    output.on('error', reject);
+    output.on('finish', resolve);
+  });
+  csv.pipe(output);
+
+  let rows = 0;
+  try {
+    for await (const record of iterateRecords(deps, ctx, type)) {
+      const line = columns.map((column) => csvCell(column.value(record)));
+      if (!csv.write(line)) await once(csv, 'drain');
+      rows += 1;
+      if (options.onProgress && rows % PROGRESS_EVERY === 0) options.onProgress({ done: rows, total: Math.max(total, rows) });
+    }
+  } catch (error) {
+    csv.destroy();
+    throw error;
+  }
+  csv.end();
+  await piped;
+  options.onProgress?.({ done: rows, total: rows });
+  return { rows };
+}
+
+/**
+ * Exports to a file that only its owner can read (mode 0600). The CSV is written to a temporary
+ * file beside the target and renamed into place when complete, so a failed export leaves no
+ * partial file and never loosens the permissions of an existing one. An existing file is kept
+ * unless `overwrite` is set.
+ */
+export async function exportCsvFile(deps: DataDeps, ctx: ActorContext, type: RecordType, file: string, options: ExportOptions & { overwrite?: boolean } = {}): Promise<ExportResult> {
+  const target = path.resolve(file);
+  const folder = path.dirname(target);
+  if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) throw new AppError('export.invalid_request', 'The folder for the output file does not exist');
+  if (fs.existsSync(target)) {
+    if (fs.statSync(target).isDirectory()) throw new AppError('export.invalid_request', 'The output path is a folder; name a file');
+    if (!options.overwrite) throw new AppError('export.invalid_request', 'The output file exists; choose another name or allow overwriting');
+  }
+  const partial = path.join(folder, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.partial`);
+  const stream = fs.createWriteStream(partial, { flags: 'wx', mode: 0o600 });
+  try {
+    await once(stream, 'open');
+    const result = await exportCsv(deps, ctx, type, stream, options);
+    if (!stream.closed) await once(stream, 'close');
+    // On disk before it takes the target's name, so a crash leaves the old file or the whole new one.
+    const written = await fs.promises.open(partial, 'r');
+    try {
+      await written.sync();
+    } finally {
+      await written.close();
+    }
+    await fs.promises.rename(partial, target);
+    return result;
+  } catch (error) {
+    stream.destroy();
+    await fs.promises.rm(partial, { force: true });
+    throw error;
+  }
+}
+
+/** One cell's text: empty for null, lists joined by semicolons, formulas defused. */
+export function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (Array.isArray(value)) return guardFormula(value.map(String).join(';'));
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return guardFormula(String(value));
+}
+
+function guardFormula(text: string): string {
+  return FORMULA_START.test(text) ? `'${text}` : text;
+}

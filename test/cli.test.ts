@@ -1,0 +1,155 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config/config.js';
+import { runCli, spawnCli } from './support/cli.js';
+
+const PASSWORD = 'correct horse battery staple 42';
+
+// Each test starts real processes; on a loaded machine that takes seconds per command.
+describe('rampart command line', { timeout: 180_000 }, () => {
+  let dir: string;
+  let dataDir: string;
+  const cli = (args: string[], options: { input?: string; env?: Record<string, string> } = {}) => runCli(['--data-dir', dataDir, ...args], options);
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rampart-cli-'));
+    dataDir = path.join(dir, 'data');
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('answers --help for the program and every command with exit status 0', async () => {
+    const top = await runCli(['--help']);
+    expect(top.code).toBe(0);
+    for (const name of ['serve', 'migrate', 'user', 'team', 'token', 'import', 'export', 'demo']) expect(top.stdout).toContain(name);
+    const create = await runCli(['user', 'create', '--help']);
+    expect(create.code).toBe(0);
+    expect(create.stdout).toContain('--password-stdin');
+    expect(create.stdout).toContain('--data-dir');
+    const demo = await runCli(['demo', '--help']);
+    expect(demo.stdout).toMatch(/--contacts <n>/);
+  });
+
+  it('fails with a non-zero status on unknown commands, bad arguments and bad configuration', async () => {
+    expect((await runCli(['frobnicate'])).code).not.toBe(0);
+    expect((await cli(['export', 'leads', '--out', path.join(dir, 'x.csv')])).code).not.toBe(0);
+    expect((await cli(['demo', '--contacts', 'many'])).code).not.toBe(0);
+    const config = await cli(['migrate'], { env: { RAMPART_PORT: 'abc', RAMPART_SHOE_SIZE: '44' } });
+    expect(config.code).toBe(1);
+    expect(config.stderr).toContain('RAMPART_PORT must be a whole number');
+    expect(config.stderr).toContain('RAMPART_SHOE_SIZE is not a known setting');
+  });
+
+  it('migrates a fresh data directory that only its owner can enter', async () => {
+    const result = await cli(['migrate', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).applied).toContain('0001-foundation');
+    expect(fs.statSync(dataDir).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(dataDir, 'rampart.db')).mode & 0o777).toBe(0o600);
+    expect(JSON.parse((await cli(['migrate', '--json'])).stdout).applied).toEqual([]);
+  });
+
+  it('creates a user with the password from standard input, never from an argument', async () => {
+    const created = await cli(['user', 'create', '--email', 'Ops@Example.com', '--name', 'Ops Admin', '--role', 'admin', '--role', 'manager', '--password-stdin', '--json'], { input: `${PASSWORD}\n` });
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ email: 'ops@example.com', roles: ['admin', 'manager'], status: 'active' });
+    expect(created.stdout + created.stderr).not.toContain(PASSWORD);
+
+    const missingFlag = await cli(['user', 'create', '--email', 'x@example.com', '--name', 'X', '--role', 'sales']);
+    expect(missingFlag.code).toBe(1);
+    expect(missingFlag.stderr).toContain('--password-stdin');
+
+    const weak = await cli(['user', 'create', '--email', 'y@example.com', '--name', 'Y', '--role', 'sales', '--password-stdin'], { input: 'short' });
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toContain('password');
+    expect(weak.stderr).not.toContain('short\n');
+
+    const duplicate = await cli(['user', 'create', '--email', 'ops@example.com', '--name', 'Again', '--role', 'admin', '--password-stdin'], { input: PASSWORD });
+    expect(duplicate.code).toBe(1);
+
+    const listed = await cli(['user', 'list', '--json']);
+    expect(JSON.parse(listed.stdout).map((u: { email: string }) => u.email)).toEqual(['ops@example.com']);
+  });
+
+  it('creates a token once, which then works against the API, and revokes it', async () => {
+    const created = await cli(['token', 'create', '--user', 'ops@example.com', '--name', 'ci', '--scopes', 'contacts:read', '--expires', '30d', '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    const { token } = JSON.parse(created.stdout) as { token: string };
+    expect(Object.keys(JSON.parse(created.stdout))).toEqual(['token']);
+    expect(token).toMatch(/^rpt_/);
+
+    const config = loadConfig({ env: { RAMPART_DATA_DIR: dataDir, RAMPART_LOG_LEVEL: 'silent' } });
+    const rampart = await buildApp(config);
+    try {
+      const ok = await rampart.app.inject({ method: 'GET', url: '/api/v1/contacts?limit=5', headers: { authorization: `Bearer ${token}` } });
+      expect(ok.statusCode, ok.body).toBe(200);
+      const write = await rampart.app.inject({ method: 'POST', url: '/api/v1/contacts', headers: { authorization: `Bearer ${token}` }, payload: { lastName: 'X' } });
+      expect(write.statusCode).toBe(403);
+
+      const list = await cli(['token', 'list', '--user', 'ops@example.com', '--json']);
+      const [record] = JSON.parse(list.stdout) as { id: string; prefix: string }[];
+      expect(list.stdout).not.toContain(token);
+      expect((await cli(['token', 'revoke', record!.id])).code).toBe(0);
+      const refused = await rampart.app.inject({ method: 'GET', url: '/api/v1/contacts', headers: { authorization: `Bearer ${token}` } });
+      expect(refused.statusCode).toBe(401);
+    } finally {
+      await rampart.close();
+    }
+    expect((await cli(['token', 'create', '--user', 'nobody@example.com', '--name', 'x'])).code).toBe(1);
+  });
+
+  it('writes sample data, exports it to an owner-only file and imports a file with bad lines', async () => {
+    const demo = await cli(['demo', '--companies', '5', '--contacts', '40', '--deals', '10', '--activities', '20', '--tickets', '5', '--json']);
+    expect(demo.code, demo.stderr).toBe(0);
+    expect(JSON.parse(demo.stdout).created).toEqual({ companies: 5, contacts: 40, deals: 10, activities: 20, tickets: 5 });
+
+    const out = path.join(dir, 'contacts.csv');
+    const exported = await cli(['export', 'contacts', '--out', out, '--json']);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(JSON.parse(exported.stdout).rows).toBe(40);
+    expect(fs.statSync(out).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(out, 'utf8').split('\n')[0]).toMatch(/^id,version,ownerId,teamId,createdAt/);
+    expect((await cli(['export', 'contacts', '--out', out])).code).toBe(1);
+    expect((await cli(['export', 'deals', '--out', out, '--force'])).code).toBe(0);
+    expect(fs.statSync(out).mode & 0o777).toBe(0o600);
+
+    const file = path.join(dir, 'people.csv');
+    fs.writeFileSync(file, 'First Name,last_name,email\nGrace,Hopper,grace@example.com\nNo,,nolast@example.com\nBad,Email,not-an-email\n');
+    const imported = await cli(['import', 'contacts', file, '--json']);
+    expect(imported.code).toBe(2);
+    const summary = JSON.parse(imported.stdout);
+    expect(summary).toMatchObject({ imported: 1, rejected: 2 });
+    expect(summary.rejectedLines.map((l: { line: number }) => l.line)).toEqual([3, 4]);
+    expect(imported.stdout).not.toContain('not-an-email');
+
+    fs.writeFileSync(file, 'firstName,lastName,favourite colour\nA,B,red\n');
+    const unknown = await cli(['import', 'contacts', file]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('favourite colour');
+
+    const human = await cli(['import', 'companies', path.join(dir, 'missing.csv')]);
+    expect(human.code).toBe(1);
+  });
+
+  it('serves, prints the one-time setup link on a first start, and exits 0 on SIGTERM', async () => {
+    const fresh = path.join(dir, 'fresh');
+    const child = spawnCli(['--data-dir', fresh, 'serve', '--port', '0']);
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr!.resume();
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 30_000;
+    while (!/\/setup#token=rpsetup_/.test(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(stdout).toMatch(/http:\/\/127\.0\.0\.1:\d+\/setup#token=rpsetup_[A-Za-z0-9_-]+/);
+    expect(stdout).not.toMatch(/:0\/setup/);
+
+    const url = /listening on (http:\/\/\S+)/.exec(stdout)![1]!;
+    const status = await fetch(`${url}/api/v1/contacts`);
+    expect(status.status).toBe(401);
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
