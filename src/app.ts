@@ -80,7 +80,14 @@ export async function buildApp(config: Config, parts: AppParts = {}): Promise<Ra
       security: [{ bearer: [] }, { session: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true, uiConfig: { docExpansion: 'list' } });
+  await app.register(swaggerUi, {
+    routePrefix: '/api/docs',
+    staticCSP: true,
+    // The top bar's logo is an SVG carrying an inline <style>; allow exactly that stylesheet by
+    // its hash rather than 'unsafe-inline'. A new Swagger UI logo shows as a CSP error in the browser test.
+    transformStaticCSP: (header: string) => header.replace("style-src 'self'", "style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='"),
+    uiConfig: { docExpansion: 'list' },
+  });
   installAuthentication(app, deps);
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -202,3 +202,20 @@ describe('authentication order', () => {
     expect(res.json().error.fields).toBeUndefined();
   });
 });
+
+describe('control characters in credentials', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => t.close());
+
+  it('answers 4xx, never 500, for NUL in a login email or a role name', async () => {
+    const login = await t.call('POST', '/api/v1/auth/login', { body: { email: 'a\u0000@example.com', password: 'whatever it is here' } });
+    expect(login.statusCode).toBe(401);
+    const { token } = await t.makeUser();
+    const user = await t.call('POST', '/api/v1/users', { token, body: { email: 'b@example.com', name: 'B', password: 'a long enough passphrase', roles: ['ad\u0000min'] } });
+    expect(user.statusCode).toBe(400);
+    expect(user.json().error.code).toBe('user.invalid_role');
+  });
+});

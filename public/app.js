@@ -1,0 +1,272 @@
+// First-run and sign-in pages. Plain DOM code served as a file, so the Content-Security-Policy can
+// forbid every inline script and style. Text from the server is only ever set as textContent.
+
+const TEXT = {
+  en: {
+    tagline: 'Customer data that does not leak, get lost or get misused.',
+    loading: 'Loading…',
+    setupHeading: 'Create the first administrator',
+    setupIntro: 'This one-time link creates the first administrator account. It works once, and only for an hour after the server printed it.',
+    setupMissingHeading: 'Setup link needed',
+    setupMissing: 'This page needs the one-time setup link the server printed when it first started. Open that link exactly as printed; if it has expired, restart the server for a new one.',
+    setupDone: 'Rampart is already set up. Sign in with your account.',
+    email: 'Email',
+    name: 'Name',
+    password: 'Password',
+    passwordHint: 'At least 12 characters. A passphrase of a few words is easy to remember and hard to guess.',
+    create: 'Create administrator',
+    loginHeading: 'Sign in',
+    signIn: 'Sign in',
+    signOut: 'Sign out',
+    welcome: 'You are signed in',
+    signedInAs: 'Signed in as {name} ({email})',
+    signedInNote: 'The full web app is on its way; meanwhile the REST API is ready to use.',
+    signedOut: 'You have signed out.',
+    docsLine: 'Developers: the REST API is documented at',
+    working: 'Working…',
+    required: 'Fill in this field.',
+    invalidEmail: 'Enter an email address.',
+    tooShort: 'Use at least 12 characters.',
+    checkFields: 'Check the fields marked below.',
+    network: 'Could not reach the server. Check the connection and try again.',
+    unexpected: 'The server gave an answer this page does not understand. Try again.',
+  },
+  'zh-CN': {
+    tagline: '客户数据不泄露、不丢失、不被滥用。',
+    loading: '正在加载…',
+    setupHeading: '创建第一位管理员',
+    setupIntro: '此一次性链接用于创建第一个管理员账户。它只能使用一次，并在服务器打印后一小时内有效。',
+    setupMissingHeading: '需要设置链接',
+    setupMissing: '此页面需要服务器首次启动时打印的一次性设置链接。请按原样打开该链接；如果已过期，请重启服务器以获得新链接。',
+    setupDone: 'Rampart 已完成设置。请用您的账户登录。',
+    email: '电子邮箱',
+    name: '姓名',
+    password: '密码',
+    passwordHint: '至少 12 个字符。由几个词组成的密码短语既好记又难猜。',
+    create: '创建管理员',
+    loginHeading: '登录',
+    signIn: '登录',
+    signOut: '退出登录',
+    welcome: '您已登录',
+    signedInAs: '当前登录：{name}（{email}）',
+    signedInNote: '完整的网页应用即将推出；在此期间，REST API 已可使用。',
+    signedOut: '您已退出登录。',
+    docsLine: '开发者：REST API 文档位于',
+    working: '处理中…',
+    required: '请填写此字段。',
+    invalidEmail: '请输入电子邮箱地址。',
+    tooShort: '请至少输入 12 个字符。',
+    checkFields: '请检查下方标出的字段。',
+    network: '无法连接服务器。请检查网络连接后重试。',
+    unexpected: '服务器的响应无法识别，请重试。',
+  },
+};
+
+const locale = (navigator.languages?.[0] ?? navigator.language ?? 'en').toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';
+const t = (key, values = {}) => (TEXT[locale][key] ?? TEXT.en[key] ?? key).replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ''));
+
+const VIEWS = ['loading', 'setup', 'setup-missing', 'login', 'signed-in'];
+const byId = (id) => document.getElementById(id);
+
+/** The CSRF token of the current session; it lives only in this page's memory. */
+let csrfToken = null;
+
+function translatePage() {
+  document.documentElement.lang = locale;
+  for (const node of document.querySelectorAll('[data-text]')) node.textContent = t(node.dataset.text);
+}
+
+function show(view, heading = true) {
+  for (const id of VIEWS) byId(id).hidden = id !== view;
+  // Move focus to the new heading so screen readers announce where the user now is.
+  const h1 = byId(view).querySelector('h1');
+  if (heading && h1) h1.focus();
+}
+
+/** Calls the API; answers `{ ok, status, body }`, with body `null` when it is not JSON. */
+async function api(method, path, body) {
+  const headers = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (csrfToken && method !== 'GET') headers['x-csrf-token'] = csrfToken;
+  const response = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+  let parsed = null;
+  if (response.status !== 204) {
+    try {
+      parsed = await response.json();
+    } catch {
+      parsed = null;
+    }
+  }
+  return { ok: response.ok, status: response.status, body: parsed };
+}
+
+function clearErrors(form) {
+  const formError = form.querySelector('.form-error');
+  formError.hidden = true;
+  formError.textContent = '';
+  for (const input of form.querySelectorAll('input')) {
+    input.removeAttribute('aria-invalid');
+    const slot = byId(`${input.id}-error`);
+    if (slot) {
+      slot.hidden = true;
+      slot.textContent = '';
+    }
+  }
+}
+
+function fieldError(form, field, message) {
+  const input = form.querySelector(`input[name="${CSS.escape(field)}"]`);
+  const slot = input && byId(`${input.id}-error`);
+  if (!slot) return false;
+  slot.textContent = slot.textContent ? `${slot.textContent} ${message}` : message;
+  slot.hidden = false;
+  input.setAttribute('aria-invalid', 'true');
+  return true;
+}
+
+function formError(form, message) {
+  const box = form.querySelector('.form-error');
+  box.textContent = message;
+  box.hidden = false;
+}
+
+/** Shows an API error: the message above the form, each field's problem beside that field. */
+function showApiError(form, result) {
+  const error = result.body?.error;
+  if (!error || typeof error.message !== 'string') {
+    formError(form, t('unexpected'));
+    return;
+  }
+  const unplaced = [];
+  for (const problem of Array.isArray(error.fields) ? error.fields : []) {
+    if (typeof problem?.field !== 'string' || typeof problem?.message !== 'string') continue;
+    if (!fieldError(form, problem.field, capitalise(problem.message))) unplaced.push(`${problem.field} ${problem.message}`);
+  }
+  formError(form, [error.message, ...unplaced].join(' '));
+  form.querySelector('[aria-invalid="true"]')?.focus();
+}
+
+function capitalise(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** The browser's own checks, with messages in the page's language, before anything is sent. */
+function checkLocally(form) {
+  let ok = true;
+  for (const input of form.querySelectorAll('input')) {
+    const v = input.validity;
+    const message = v.valueMissing ? t('required') : v.typeMismatch ? t('invalidEmail') : v.tooShort ? t('tooShort') : null;
+    if (message) {
+      fieldError(form, input.name, message);
+      ok = false;
+    }
+  }
+  if (!ok) {
+    formError(form, t('checkFields'));
+    form.querySelector('[aria-invalid="true"]')?.focus();
+  }
+  return ok;
+}
+
+async function submit(form, send) {
+  clearErrors(form);
+  if (!checkLocally(form)) return;
+  const button = form.querySelector('button[type="submit"]');
+  const label = button.textContent;
+  button.disabled = true;
+  button.textContent = t('working');
+  form.setAttribute('aria-busy', 'true');
+  try {
+    await send();
+  } catch {
+    formError(form, t('network'));
+  } finally {
+    button.disabled = false;
+    button.textContent = label;
+    form.removeAttribute('aria-busy');
+  }
+}
+
+function showSignedIn(session) {
+  csrfToken = session.csrfToken;
+  byId('signed-in-as').textContent = t('signedInAs', { name: session.user.name, email: session.user.email });
+  if (location.pathname !== '/') history.replaceState(null, '', '/');
+  show('signed-in');
+}
+
+function showLogin(notice) {
+  const box = byId('login-notice');
+  box.textContent = notice ?? '';
+  box.hidden = !notice;
+  if (location.pathname !== '/login') history.replaceState(null, '', '/login');
+  show('login');
+}
+
+function wireForms(setupToken) {
+  const setupForm = byId('setup-form');
+  setupForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submit(setupForm, async () => {
+      const data = new FormData(setupForm);
+      const result = await api('POST', '/api/v1/setup', { token: setupToken ?? '', email: data.get('email'), name: data.get('name'), password: data.get('password') });
+      if (result.ok && result.body?.user) showSignedIn(result.body);
+      else showApiError(setupForm, result);
+    });
+  });
+
+  const loginForm = byId('login-form');
+  loginForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submit(loginForm, async () => {
+      const data = new FormData(loginForm);
+      const result = await api('POST', '/api/v1/auth/login', { email: data.get('email'), password: data.get('password') });
+      if (result.ok && result.body?.user) {
+        loginForm.reset();
+        showSignedIn(result.body);
+      } else showApiError(loginForm, result);
+    });
+  });
+
+  byId('sign-out').addEventListener('click', async () => {
+    const box = byId('signout-error');
+    box.hidden = true;
+    try {
+      const result = await api('POST', '/api/v1/auth/logout');
+      if (!result.ok) {
+        box.textContent = result.body?.error?.message ?? t('unexpected');
+        box.hidden = false;
+        return;
+      }
+      csrfToken = null;
+      showLogin(t('signedOut'));
+    } catch {
+      box.textContent = t('network');
+      box.hidden = false;
+    }
+  });
+}
+
+async function start() {
+  translatePage();
+  // The setup secret travels in the fragment, which browsers never send to a server or put in a
+  // Referer. Take it into memory and drop it from the address bar and history at once.
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const setupToken = location.pathname === '/setup' ? fragment.get('token') : null;
+  if (location.hash) history.replaceState(null, '', location.pathname);
+  wireForms(setupToken);
+
+  try {
+    if (location.pathname === '/setup') {
+      const status = await api('GET', '/api/v1/setup');
+      if (status.ok && status.body?.needed === false) return showLogin(t('setupDone'));
+      return show(setupToken ? 'setup' : 'setup-missing', false);
+    }
+    const session = await api('GET', '/api/v1/auth/session');
+    if (session.ok && session.body?.user) return showSignedIn(session.body);
+    showLogin();
+  } catch {
+    byId('loading').textContent = t('network');
+  }
+}
+
+start();

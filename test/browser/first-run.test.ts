@@ -1,0 +1,155 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, type RampartApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/config.js';
+import { issueSetupLink } from '../../src/modules/setup/setup.service.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ADMIN = { email: 'first.admin@example.com', name: 'Ada Admin', password: 'orbit lantern cobalt meadow' };
+
+/**
+ * Console errors (CSP violations among them), script errors, failed requests, server errors and
+ * missing assets: a page that works produces none. API answers of 4xx are expected (a wrong
+ * password is a 401) and are checked on the page itself.
+ */
+function watch(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    // The browser logs every 4xx/5xx as "Failed to load resource" without the address; the
+    // response listener below judges those with the address in hand.
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`);
+  });
+  page.on('response', (response) => {
+    const api = new URL(response.url()).pathname.startsWith('/api/v1/');
+    if (response.status() >= 500 || (response.status() >= 400 && !api)) problems.push(`${response.status()} for ${response.url()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText ?? ''}`));
+  return problems;
+}
+
+/** Saves a screenshot in the temporary directory for a person to look at; the path is printed. */
+async function screenshot(page: Page, name: string): Promise<void> {
+  const file = path.join(os.tmpdir(), `rampart-${name}-${process.pid}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  console.log(`screenshot ${name}: ${file}`);
+}
+
+describe('first run in a browser', () => {
+  let rampart: RampartApp;
+  let browser: Browser;
+  let baseUrl: string;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)`);
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rampart-browser-'));
+    const config = loadConfig({ env: { RAMPART_DATA_DIR: dataDir, RAMPART_LOG_LEVEL: 'silent' }, cwd: dataDir });
+    rampart = await buildApp(config);
+    const address = await rampart.app.listen({ host: '127.0.0.1', port: 0 });
+    baseUrl = address.replace(/\/$/, '');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await rampart?.close();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('creates the first administrator from the setup link, signs out and signs in again', async () => {
+    const link = await issueSetupLink(rampart.deps, baseUrl);
+    expect(link).toMatch(/\/setup#token=rpsetup_/);
+    const context = await browser.newContext({ locale: 'en-US' });
+    const page = await context.newPage();
+    const problems = watch(page);
+
+    await page.goto(link!);
+    await expect.poll(() => page.getByRole('heading', { name: 'Create the first administrator' }).isVisible()).toBe(true);
+    // The one-time secret leaves the address bar as soon as the page has read it.
+    expect(page.url()).toBe(`${baseUrl}/setup`);
+
+    // The server's own rules come back beside the field: a password that contains the name.
+    const setup = page.locator('#setup-form');
+    await setup.getByLabel('Email').fill(ADMIN.email);
+    await setup.getByLabel('Name').fill(ADMIN.name);
+    await setup.getByLabel('Password').fill(`${ADMIN.name} forever 2024`);
+    await setup.getByRole('button', { name: 'Create administrator' }).click();
+    await expect.poll(() => page.locator('#setup-password-error').textContent()).toMatch(/must not contain your name/i);
+    expect(await setup.getByLabel('Password').getAttribute('aria-invalid')).toBe('true');
+    expect(await setup.getByRole('alert').textContent()).toMatch(/invalid fields|password/i);
+    await screenshot(page, 'setup-error');
+
+    // Too short never leaves the browser.
+    await setup.getByLabel('Password').fill('short');
+    await setup.getByRole('button', { name: 'Create administrator' }).click();
+    await expect.poll(() => page.locator('#setup-password-error').textContent()).toBe('Use at least 12 characters.');
+
+    await setup.getByLabel('Password').fill(ADMIN.password);
+    await setup.getByRole('button', { name: 'Create administrator' }).click();
+    await expect.poll(() => page.locator('#signed-in-as').textContent()).toBe(`Signed in as ${ADMIN.name} (${ADMIN.email})`);
+    expect(await page.getByRole('link', { name: '/api/docs' }).getAttribute('href')).toBe('/api/docs');
+
+    await screenshot(page, 'signed-in');
+
+    // A reload keeps the session: the cookie is httpOnly, the page asks the server who it is.
+    await page.reload();
+    await expect.poll(() => page.locator('#signed-in-as').textContent()).toBe(`Signed in as ${ADMIN.name} (${ADMIN.email})`);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Sign in' }).isVisible()).toBe(true);
+    expect(await page.getByRole('status').textContent()).toBe('You have signed out.');
+    expect(page.url()).toBe(`${baseUrl}/login`);
+    const afterLogout = await page.request.get(`${baseUrl}/api/v1/auth/session`);
+    expect(afterLogout.status()).toBe(401);
+
+    const login = page.locator('#login-form');
+    await login.getByLabel('Email').fill(ADMIN.email);
+    await login.getByLabel('Password').fill('not the password at all');
+    await login.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => login.getByRole('alert').textContent()).toBe('The email or password is wrong');
+
+    await login.getByLabel('Password').fill(ADMIN.password);
+    await login.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.locator('#signed-in-as').textContent()).toBe(`Signed in as ${ADMIN.name} (${ADMIN.email})`);
+
+    expect(problems).toEqual([]);
+
+    // The setup link is spent.
+    const again = await context.newPage();
+    await again.goto(link!);
+    await expect.poll(() => again.getByRole('status').textContent()).toBe('Rampart is already set up. Sign in with your account.');
+    await context.close();
+  });
+
+  it('speaks Chinese to a browser that prefers it', async () => {
+    const context = await browser.newContext({ locale: 'zh-CN' });
+    const page = await context.newPage();
+    const problems = watch(page);
+    await page.goto(`${baseUrl}/login`);
+    await expect.poll(() => page.getByRole('heading', { name: '登录' }).isVisible()).toBe(true);
+    expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
+    const login = page.locator('#login-form');
+    expect(await login.getByLabel('电子邮箱').isVisible()).toBe(true);
+    expect(await login.getByLabel('密码').isVisible()).toBe(true);
+    expect(await login.getByRole('button', { name: '登录' }).isVisible()).toBe(true);
+    await screenshot(page, 'login-zh');
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('renders the API documentation under the Content-Security-Policy', async () => {
+    const context = await browser.newContext({ locale: 'en-US' });
+    const page = await context.newPage();
+    const problems = watch(page);
+    await page.goto(`${baseUrl}/api/docs`);
+    await expect.poll(() => page.locator('.swagger-ui .info .title').textContent(), { timeout: 15_000 }).toMatch(/Rampart CRM API/);
+    await expect.poll(() => page.locator('.swagger-ui .opblock').count()).toBeGreaterThan(10);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
