@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { indexedRecordIds, searchIndexTables } from '../src/db/search-index.js';
 import { countRecords, createRecord, listRecords, type DataDeps } from '../src/data/record-store.js';
 import { exportCsv, exportCsvFile } from '../src/modules/transfer/transfer.export.js';
 import { csvFile, importCsv, type CsvSource } from '../src/modules/transfer/transfer.import.js';
@@ -47,7 +48,7 @@ describe('CSV import and export', () => {
   const anyDb = (): Kysely<any> => t.database.db as unknown as Kysely<any>;
 
   async function wipe(): Promise<void> {
-    for (const table of ['custom_values', 'search_terms', 'record_tags', 'activities', 'tickets', 'deals', 'leads', 'contacts', 'companies']) {
+    for (const table of ['custom_values', ...searchIndexTables(t.dialect), 'record_tags', 'activities', 'tickets', 'deals', 'leads', 'contacts', 'companies']) {
       await anyDb().deleteFrom(table).execute();
     }
   }
@@ -98,7 +99,8 @@ describe('CSV import and export', () => {
     expect(await countRecords(deps, ctx, 'contacts')).toBe(3);
     const values = await t.database.db.selectFrom('custom_values').select('record_id').execute();
     expect(values).toHaveLength(1);
-    const orphans = await anyDb().selectFrom('search_terms').select('record_id').where('record_type', '=', 'contacts').where('record_id', 'not in', (eb: any) => eb.selectFrom('contacts').select('id')).execute();
+    const live = new Set((await anyDb().selectFrom('contacts').select('id').execute()).map((r: { id: string }) => r.id));
+    const orphans = (await indexedRecordIds(t.database.db, t.dialect, 'contacts')).filter((id) => !live.has(id));
     expect(orphans).toHaveLength(0);
   });
 

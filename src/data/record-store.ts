@@ -23,7 +23,8 @@ import {
 import { RECORD_TYPE_DEFS } from './record-types.js';
 import { loadCustomFieldDefs } from './custom-field-defs.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { prefixUpperBound, termsForQuery, termsForRecord } from './search-terms.js';
+import { termsForQuery, termsForRecord } from './search-terms.js';
+import { indexDocuments, matchesTerms, reindexDocument } from '../db/search-index.js';
 
 /**
  * The protected data layer. Every read and write of a CRM record, from the API, the CLI, imports,
@@ -138,7 +139,7 @@ export async function listRecords(deps: DataDeps, ctx: ActorContext, type: Recor
   qb = qb.where('r.deleted_at', query.trash ? 'is not' : 'is', null);
   qb = applyFilters(qb, schema, query.filters ?? {});
   qb = applyRanges(qb, schema, query.ranges ?? []);
-  if (query.q !== undefined && query.q.trim() !== '') qb = applySearch(qb, type, query.q);
+  if (query.q !== undefined && query.q.trim() !== '') qb = applySearch(qb, deps.dialect, type, query.q);
 
   if (query.cursor !== undefined) {
     const cursor = decodeCursor(query.cursor, sort.key);
@@ -303,8 +304,7 @@ export async function updateRecord(deps: DataDeps, ctx: ActorContext, type: Reco
     await writeCustomValues(tx, schema, id, prepared.custom, false);
     if (prepared.tagIds) await replaceTags(tx, type, id, prepared.tagIds);
     if (schema.fields.some((f) => f.searchable && f.column && f.column in prepared.columns)) {
-      await anyDb(tx).deleteFrom('search_terms').where('record_type', '=', type).where('record_id', '=', id).execute();
-      await insertTerms(tx, type, [{ id, terms: searchTermsOf(schema, merged) }]);
+      await reindexDocument(tx.db, tx.dialect, type, { recordId: id, terms: searchTermsOf(schema, merged) });
     }
     return getRecord(tx, ctx, type, id);
   });
@@ -493,19 +493,12 @@ async function insertRows(deps: DataDeps, schema: RecordSchema, pending: Pending
     for (const p of chunk) {
       if (p.tagIds && p.tagIds.length > 0) await replaceTags(deps, type, String(p.row.id), p.tagIds);
     }
-    await insertTerms(deps, type, chunk.map((p) => ({ id: String(p.row.id), terms: searchTermsOf(schema, p.row) })));
+    await indexDocuments(deps.db, deps.dialect, type, chunk.map((p) => ({ recordId: String(p.row.id), terms: searchTermsOf(schema, p.row) })));
   }
 }
 
 function searchTermsOf(schema: RecordSchema, row: Record<string, unknown>): string[] {
   return termsForRecord(schema.fields.filter((f) => f.searchable && f.column).map((f) => row[f.column!]));
-}
-
-async function insertTerms(deps: DataDeps, type: RecordType, records: { id: string; terms: string[] }[]): Promise<void> {
-  const rows = records.flatMap((r) => r.terms.map((term) => ({ record_type: type, term, record_id: r.id })));
-  for (let start = 0; start < rows.length; start += SIDE_ROW_CHUNK) {
-    await anyDb(deps).insertInto('search_terms').values(rows.slice(start, start + SIDE_ROW_CHUNK)).execute();
-  }
 }
 
 /** The `custom_values` rows of a new record; empty values are not stored. */
@@ -714,17 +707,12 @@ function applyRanges(qb: AnySelect, schema: RecordSchema, ranges: RangeFilter[])
   return qb;
 }
 
-function applySearch(qb: AnySelect, type: RecordType, q: string): AnySelect {
+function applySearch(qb: AnySelect, dialect: Dialect, type: RecordType, q: string): AnySelect {
   if (q.length > 200) throw new AppError('request.invalid', 'The search text must be at most 200 characters');
   if (!q.isWellFormed()) throw new AppError('request.invalid', 'The search text must be valid Unicode');
   const terms = termsForQuery(q);
   if (terms.length === 0) return qb.where(sql<boolean>`1 = 0`);
-  for (const term of terms) {
-    qb = qb.where('r.id', 'in', (eb: any) =>
-      eb.selectFrom('search_terms').select('record_id').where('record_type', '=', type).where('term', '>=', term).where('term', '<', prefixUpperBound(term)),
-    );
-  }
-  return qb;
+  return qb.where(matchesTerms(dialect, type, 'r.id', terms));
 }
 
 /**

@@ -43,8 +43,7 @@ export function termsForRecord(values: Iterable<unknown>): string[] {
     if (typeof value !== 'string' || value === '') continue;
     const folded = fold(value);
     for (const match of folded.matchAll(WORD)) termsOfWord(match[0], out);
-    // Keep whole addresses and numbers too, so pasting one finds it.
-    if (folded.includes('@') && folded.length <= MAX_TERM_LENGTH) out.add(folded);
+    // Keep whole numbers too, so pasting a formatted phone number finds it.
     const digits = folded.replace(/[^0-9]/g, '');
     if (digits.length >= 5 && digits !== folded) out.add(digits.slice(0, MAX_TERM_LENGTH));
     // "+86 138-0013-8000" is also searched for as the national number, without the country code.
@@ -62,9 +61,4 @@ export function termsForQuery(query: string): string[] {
   for (const match of folded.matchAll(WORD)) termsOfWord(match[0], out);
   // A single CJK character is also the first half of a pair, so prefix matching still finds it.
   return [...out].slice(0, 8);
-}
-
-/** The smallest string greater than every string that starts with `prefix`. */
-export function prefixUpperBound(prefix: string): string {
-  return `${prefix}\u{10FFFF}`;
 }

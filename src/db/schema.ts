@@ -122,12 +122,6 @@ export interface CustomValuesTable {
   value: string;
 }
 
-export interface SearchTermsTable {
-  record_type: string;
-  term: string;
-  record_id: string;
-}
-
 export interface DatabaseSchema {
   teams: TeamsTable;
   roles: RolesTable;
@@ -142,5 +136,4 @@ export interface DatabaseSchema {
   record_tags: RecordTagsTable;
   custom_fields: CustomFieldsTable;
   custom_values: CustomValuesTable;
-  search_terms: SearchTermsTable;
 }

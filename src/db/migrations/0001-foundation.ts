@@ -1,5 +1,6 @@
 import { sql, type Kysely, type CreateTableBuilder } from 'kysely';
 import type { Dialect } from '../database.js';
+import { createSearchIndex } from '../search-index.js';
 
 /**
  * The foundation schema, written once for SQLite and PostgreSQL. Ids are UUIDv7 text, times are
@@ -262,16 +263,7 @@ export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {
     .execute();
   await db.schema.createIndex('custom_values_field_idx').on('custom_values').columns(['field_id', 'value']).execute();
 
-  // Search terms are compared by byte range for prefix matches, so PostgreSQL must order them by
-  // code point ("C" collation) as SQLite does.
-  await db.schema
-    .createTable('search_terms')
-    .addColumn('record_type', 'text', (c) => c.notNull())
-    .addColumn('term', postgres ? sql`text collate "C"` : 'text', (c) => c.notNull())
-    .addColumn('record_id', 'text', (c) => c.notNull())
-    .addPrimaryKeyConstraint('search_terms_pk', ['record_type', 'term', 'record_id'])
-    .execute();
-  await db.schema.createIndex('search_terms_record_idx').on('search_terms').column('record_id').execute();
+  await createSearchIndex(db, dialect);
 }
 
 /** The shipped roles (SPEC §2); what each may do is the access-control model's business. */
