@@ -25,6 +25,7 @@ import { loadCustomFieldDefs } from './custom-field-defs.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { termsForQuery, termsForRecord } from './search-terms.js';
 import { indexDocuments, matchesTerms, reindexDocument } from '../db/search-index.js';
+import { insertMany } from '../db/insert-many.js';
 
 /**
  * The protected data layer. Every read and write of a CRM record, from the API, the CLI, imports,
@@ -481,14 +482,14 @@ async function insertRows(deps: DataDeps, schema: RecordSchema, pending: Pending
       else byColumns.set(key, [p.row]);
     }
     try {
-      for (const rows of byColumns.values()) await anyDb(deps).insertInto(type).values(rows).execute();
+      for (const rows of byColumns.values()) await insertMany(deps.db, deps.dialect, type, rows);
     } catch (error) {
       if (isForeignKeyViolation(error)) throw new AppError('record.invalid_reference', 'A referenced record does not exist');
       throw emptiedColumn(schema, error) ?? error;
     }
     const customRows = chunk.flatMap((p) => customValueRows(schema, String(p.row.id), p.custom));
     for (let at = 0; at < customRows.length; at += SIDE_ROW_CHUNK) {
-      await anyDb(deps).insertInto('custom_values').values(customRows.slice(at, at + SIDE_ROW_CHUNK)).execute();
+      await insertMany(deps.db, deps.dialect, 'custom_values', customRows.slice(at, at + SIDE_ROW_CHUNK));
     }
     for (const p of chunk) {
       if (p.tagIds && p.tagIds.length > 0) await replaceTags(deps, type, String(p.row.id), p.tagIds);

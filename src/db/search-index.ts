@@ -1,5 +1,6 @@
 import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
 import type { Dialect, Executor } from './database.js';
+import { insertMany } from './insert-many.js';
 
 /**
  * The full-text index behind `q`. Each record has one document: the terms of its searchable
@@ -58,16 +59,9 @@ export async function indexDocuments(db: Executor, dialect: Dialect, recordType:
         .execute();
       continue;
     }
-    const rows = (await anyDb(db)
-      .insertInto('search_rows')
-      .values(chunk.map((d) => ({ record_type: recordType, record_id: d.recordId })))
-      .returning(['id', 'record_id'])
-      .execute()) as { id: number; record_id: string }[];
+    const rows = (await insertMany(db, dialect, 'search_rows', chunk.map((d) => ({ record_type: recordType, record_id: d.recordId })), ['id', 'record_id'])) as { id: number; record_id: string }[];
     const rowIdOf = new Map(rows.map((r) => [r.record_id, r.id]));
-    await anyDb(db)
-      .insertInto('search_fts')
-      .values(chunk.map((d) => ({ rowid: rowIdOf.get(d.recordId), terms: d.terms.join(' ') })))
-      .execute();
+    await insertMany(db, dialect, 'search_fts', chunk.map((d) => ({ rowid: rowIdOf.get(d.recordId), terms: d.terms.join(' ') })));
   }
 }
 
