@@ -1,4 +1,5 @@
 import { field, type RecordTypeDef } from '../../data/field-registry.js';
+import { PERSON_FIELDS } from '../../data/person-fields.js';
 
 export const LIFECYCLE_STAGES = ['subscriber', 'lead', 'opportunity', 'customer', 'evangelist', 'other'] as const;
 
@@ -9,10 +10,7 @@ export const contactFields: RecordTypeDef = {
   subject: 'person',
   defaultSort: '-createdAt',
   fields: [
-    field('firstName', 'text', 'personal', { description: 'Given name.', maxLength: 100, searchable: true }),
-    field('lastName', 'text', 'personal', { description: 'Family name.', required: true, maxLength: 100, searchable: true }),
-    field('email', 'email', 'personal', { description: 'Email address; `?email=` matches exactly.', filterable: true, searchable: true }),
-    field('phone', 'phone', 'personal', { description: 'Phone number.', filterable: true, searchable: true }),
+    ...PERSON_FIELDS,
     field('mobile', 'phone', 'personal', { description: 'Mobile number.', filterable: true, searchable: true }),
     field('jobTitle', 'text', 'internal', { description: 'Job title.', maxLength: 200, sortable: true, searchable: true }),
     field('companyId', 'reference', 'internal', { description: 'The company the person works for.', references: 'companies', filterable: true }),

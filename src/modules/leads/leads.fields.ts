@@ -1,4 +1,5 @@
 import { field, type RecordTypeDef } from '../../data/field-registry.js';
+import { PERSON_FIELDS } from '../../data/person-fields.js';
 
 export const LEAD_STATUSES = ['new', 'contacted', 'qualified', 'unqualified', 'converted'] as const;
 
@@ -8,10 +9,7 @@ export const leadFields: RecordTypeDef = {
   subject: 'person',
   defaultSort: '-createdAt',
   fields: [
-    field('firstName', 'text', 'personal', { description: 'Given name.', maxLength: 100, searchable: true }),
-    field('lastName', 'text', 'personal', { description: 'Family name.', required: true, maxLength: 100, searchable: true }),
-    field('email', 'email', 'personal', { description: 'Email address; `?email=` matches exactly.', filterable: true, searchable: true }),
-    field('phone', 'phone', 'personal', { description: 'Phone number.', filterable: true, searchable: true }),
+    ...PERSON_FIELDS,
     field('companyName', 'text', 'public', { description: 'The company the lead named.', maxLength: 200, sortable: true, searchable: true }),
     field('jobTitle', 'text', 'internal', { description: 'Job title.', maxLength: 200, searchable: true }),
     field('source', 'text', 'internal', { description: 'Where the lead came from.', maxLength: 100, filterable: true, sortable: true }),
