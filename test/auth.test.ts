@@ -219,3 +219,23 @@ describe('control characters in credentials', () => {
     expect(user.json().error.code).toBe('user.invalid_role');
   });
 });
+
+describe('setup under concurrency', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => t.close());
+
+  it('lets one link create exactly one administrator, however many requests race', async () => {
+    const link = await issueSetupLink(t.deps, 'http://127.0.0.1:8080');
+    const token = link!.split('#token=')[1]!;
+    const answers = await Promise.all(
+      [1, 2, 3, 4].map((i) => t.call('POST', '/api/v1/setup', { body: { token, email: `racer${i}@example.com`, name: `Racer ${i}`, password: 'a long enough passphrase' } })),
+    );
+    expect(answers.filter((a) => a.statusCode === 201)).toHaveLength(1);
+    for (const a of answers.filter((x) => x.statusCode !== 201)) expect(['setup.invalid_token', 'setup.already_done']).toContain(a.json().error.code);
+    const admins = await t.deps.db.selectFrom('users').select('id').execute();
+    expect(admins).toHaveLength(1);
+  });
+});

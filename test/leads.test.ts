@@ -112,6 +112,11 @@ describe('leads', () => {
     expect(res.statusCode).toBe(403);
     const withCompany = await t.call('POST', `/api/v1/leads/${lead.id}/convert`, { token: narrow, body: { companyName: 'Scoped' } });
     expect(withCompany.statusCode).toBe(403);
+    // Naming an existing company would answer it in full, so it needs read access to companies.
+    const company = (await t.call('POST', '/api/v1/companies', { token, body: { name: 'Out of scope Ltd' } })).json();
+    const existing = await t.call('POST', `/api/v1/leads/${lead.id}/convert`, { token: narrow, body: { companyId: company.id } });
+    expect(existing.statusCode).toBe(403);
+    expect(existing.body).not.toContain('Out of scope');
     expect((await t.call('GET', `/api/v1/leads/${lead.id}`, { token })).json().status).toBe('new');
   });
 });

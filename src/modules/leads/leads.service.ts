@@ -61,7 +61,8 @@ export async function convertLead(deps: DataDeps, ctx: ActorContext, leadId: str
   if (options.companyId !== undefined && options.companyName !== undefined) {
     throw new AppError('request.invalid', 'Name an existing company (companyId) or a new one (companyName), not both', [{ field: 'companyName', message: 'cannot go with companyId' }]);
   }
-  if (options.companyId === undefined) requireScope(ctx, 'companies', 'write');
+  // Naming an existing company reads it (the answer carries it); making one writes one.
+  requireScope(ctx, 'companies', options.companyId === undefined ? 'write' : 'read');
   if (options.createDeal === true) requireScope(ctx, 'deals', 'write');
   if (options.createDeal !== true && (options.dealName !== undefined || options.amount !== undefined)) {
     throw new AppError('request.invalid', 'dealName and amount need createDeal: true', [{ field: options.dealName !== undefined ? 'dealName' : 'amount', message: 'needs createDeal: true' }]);
