@@ -239,3 +239,19 @@ describe('setup under concurrency', () => {
     expect(admins).toHaveLength(1);
   });
 });
+
+describe('encoded paths', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => t.close());
+
+  it('authenticates by the route that matched, however the path was spelled', async () => {
+    const res = await t.call('GET', '/%61pi/v1/contacts');
+    expect(res.statusCode).toBe(401);
+    const { token } = await t.makeUser({ scopes: ['contacts:read'] });
+    expect((await t.call('GET', '/api/v1/%63ontacts', { token })).statusCode).toBe(200);
+    expect((await t.call('GET', '/api/v1/%63ompanies', { token })).statusCode).toBe(403);
+  });
+});

@@ -32,14 +32,17 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function installAuthentication(app: FastifyInstance, deps: AuthDeps): void {
   app.decorateRequest('actor', null);
   app.addHook('onRequest', async (request: FastifyRequest, _reply: FastifyReply) => {
-    if (!request.url.startsWith('/api/v1/') || request.routeOptions.config?.public) return;
+    // The matched route pattern, not the raw URL: the router decodes `%61pi/v1/…` to a route that
+    // the raw URL would not have named.
+    const route = request.routeOptions.url ?? request.url;
+    if (!route.startsWith('/api/v1/') || request.routeOptions.config?.public) return;
     const base = { requestId: request.id, sourceAddress: request.ip ?? null, userAgent: request.headers['user-agent']?.slice(0, 500) ?? null };
     const authorization = request.headers.authorization;
     if (authorization !== undefined) {
       const match = /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(authorization);
       const principal = match ? await resolveToken(deps, match[1]!) : null;
       if (!principal) throw new AppError('auth.unauthenticated', 'The API token is invalid, expired or revoked');
-      const resource = request.url.slice('/api/v1/'.length).split(/[/?]/)[0] ?? '';
+      const resource = route.slice('/api/v1/'.length).split(/[/?]/)[0] ?? '';
       const access = SAFE_METHODS.has(request.method) ? 'read' : 'write';
       if (!scopeAllows(principal.scopes, resource, access)) throw new AppError('auth.forbidden', `The token's scopes do not allow ${access} access to ${resource}`);
       request.actor = { principal, channel: 'api', ...base };
