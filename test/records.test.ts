@@ -67,3 +67,21 @@ describe('records over the API', () => {
     expect(cursor.json().error.code).toBe('request.invalid_cursor');
   });
 });
+
+describe('numbers at the edge of their columns', () => {
+  let t: TestApp;
+  let token: string;
+  beforeAll(async () => {
+    t = await createTestApp();
+    ({ token } = await t.makeUser());
+  });
+  afterAll(async () => t.close());
+
+  it('answers 400, not a database error, for whole numbers past 32 bits in bodies and filters', async () => {
+    const res = await t.call('POST', '/api/v1/companies', { token, body: { name: 'Huge', employees: 3_000_000_000 } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.fields[0].field).toBe('employees');
+    const filter = await t.call('GET', '/api/v1/companies?employees[gt]=3000000000', { token });
+    expect(filter.statusCode).toBe(400);
+  });
+});

@@ -47,6 +47,13 @@ describe('parseFieldValue', () => {
     for (const bad of ['2023-02-29', '2024-13-01', '24-01-01', '2024-1-1']) expect(parseFieldValue(date, bad).ok).toBe(false);
   });
 
+  it('keeps whole numbers within the 32-bit columns that hold them', () => {
+    const employees = field('employees', 'integer', 'internal', { description: 'x' });
+    expect(parseFieldValue(employees, 2_147_483_647).ok).toBe(true);
+    expect(parseFieldValue(employees, 2_147_483_648).ok).toBe(false);
+    expect(parseFieldValue(employees, '3000000000').ok).toBe(false);
+  });
+
   it('refuses sorting on personal fields at declaration', () => {
     expect(() => field('email', 'email', 'personal', { description: 'x', sortable: true })).toThrow();
   });

@@ -176,7 +176,8 @@ export function parseFieldValue(def: FieldDef, raw: unknown): FieldResult {
     case 'integer': {
       const n = typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
       if (typeof n !== 'number' || !Number.isSafeInteger(n)) return { ok: false, message: 'must be a whole number' };
-      if (Math.abs(n) > 1e12) return { ok: false, message: 'is out of range' };
+      // Whole-number columns are 32-bit on PostgreSQL.
+      if (n > 2_147_483_647 || n < -2_147_483_648) return { ok: false, message: 'is out of range' };
       return { ok: true, value: n };
     }
     case 'number': {
