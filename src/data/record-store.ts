@@ -384,7 +384,8 @@ function prepareWrite(schema: RecordSchema, input: RecordInput, derived: Record<
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { columns, custom, tagIds, problems: [{ field: '', message: 'must be an object' }] };
   }
-  for (const [key, raw] of Object.entries(input)) {
+  for (const key of Object.keys(input)) {
+    const raw = input[key];
     if (key === 'customFields' || key === 'tagIds' || (mode === 'update' && key === 'version')) continue;
     const def = byKey.get(key);
     if (!def) {
@@ -399,7 +400,8 @@ function prepareWrite(schema: RecordSchema, input: RecordInput, derived: Record<
     if (!parsed.ok) problems.push({ field: key, message: parsed.message });
     else columns[def.column!] = parsed.value;
   }
-  for (const [key, raw] of Object.entries(derived)) {
+  for (const key of Object.keys(derived)) {
+    const raw = derived[key];
     const def = byKey.get(key);
     if (!def?.column) throw new Error(`derived value for unknown field ${key}`);
     const parsed = parseFieldValue(def, raw);
@@ -454,18 +456,17 @@ function newRow(deps: DataDeps, ctx: ActorContext, columns: Record<string, unkno
   const now = deps.clock.now().toISOString();
   const userId = actingUserId(ctx.principal);
   const defaultTeam = ctx.principal.kind === 'user' || ctx.principal.kind === 'token' ? ctx.principal.teamId : null;
-  return {
-    owner_id: userId,
-    team_id: defaultTeam,
-    ...columns,
-    id: newId(),
-    version: 1,
-    created_at: now,
-    updated_at: now,
-    created_by: userId,
-    updated_by: userId,
-    deleted_at: null,
-  };
+  // Assigned one by one rather than spread: a bulk write builds a row per record.
+  const row: Record<string, unknown> = { owner_id: userId, team_id: defaultTeam };
+  for (const column in columns) row[column] = columns[column];
+  row.id = newId();
+  row.version = 1;
+  row.created_at = now;
+  row.updated_at = now;
+  row.created_by = userId;
+  row.updated_by = userId;
+  row.deleted_at = null;
+  return row;
 }
 
 async function insertRows(deps: DataDeps, schema: RecordSchema, pending: PendingInsert[]): Promise<void> {
@@ -476,7 +477,9 @@ async function insertRows(deps: DataDeps, schema: RecordSchema, pending: Pending
     // statements: padding them with NULL would override the column's default, and fail on NOT NULL.
     const byColumns = new Map<string, Record<string, unknown>[]>();
     for (const p of chunk) {
-      const key = Object.keys(p.row).sort().join(',');
+      // Rows built the same way list their columns in the same order; ones that do not merely get
+      // a statement of their own, since insertMany reads values by column name.
+      const key = Object.keys(p.row).join(',');
       const rows = byColumns.get(key);
       if (rows) rows.push(p.row);
       else byColumns.set(key, [p.row]);
@@ -498,8 +501,15 @@ async function insertRows(deps: DataDeps, schema: RecordSchema, pending: Pending
   }
 }
 
+const searchableColumnsCache = new WeakMap<RecordSchema, string[]>();
+
 function searchTermsOf(schema: RecordSchema, row: Record<string, unknown>): string[] {
-  return termsForRecord(schema.fields.filter((f) => f.searchable && f.column).map((f) => row[f.column!]));
+  let columns = searchableColumnsCache.get(schema);
+  if (!columns) {
+    columns = schema.fields.filter((f) => f.searchable && f.column).map((f) => f.column!);
+    searchableColumnsCache.set(schema, columns);
+  }
+  return termsForRecord(columns.map((c) => row[c]));
 }
 
 /** The `custom_values` rows of a new record; empty values are not stored. */

@@ -1,4 +1,5 @@
 import { createRecords, type DataDeps, type RecordInput } from '../../data/record-store.js';
+import { withBulkLoad } from '../../db/database.js';
 import type { RecordType } from '../../data/field-registry.js';
 import { AppError } from '../../shared/errors.js';
 import type { ActorContext } from '../../shared/principal.js';
@@ -131,40 +132,43 @@ export async function generateDemoData(deps: DataDeps, ctx: ActorContext, option
     millis[stage] = Math.round(performance.now() - started);
   };
 
-  const companies: { id: string; zh: boolean; domain: string }[] = [];
-  const companyNames = new Set<string>();
-  await write('companies', 'companies', (i) => ({ input: makeCompany(dice, pools, i, companyNames, pickOwner(dice, sales, owners)) }), (id, input) => {
-    companies.push({ id, zh: input.country === pools.zh.country, domain: String(input.domain) });
-  });
-
-  const contacts: ContactRef[] = [];
-  let contactsSeen = 0;
-  await write('contacts', 'contacts', (i) => ({ input: makeContact(dice, pools, i, companies, pickOwner(dice, sales, owners)) }), (id, input) => {
-    // A uniform sample of contacts (reservoir sampling), so a million contacts need not be held.
-    const ref: ContactRef = { id, companyId: (input.companyId as string | undefined) ?? null, zh: input.country === pools.zh.country };
-    contactsSeen += 1;
-    if (contacts.length < CONTACT_SAMPLE) contacts.push(ref);
-    else {
-      const slot = Math.floor(dice.next() * contactsSeen);
-      if (slot < CONTACT_SAMPLE) contacts[slot] = ref;
-    }
-  });
-
-  const deals: { id: string }[] = [];
-  if (pipeline) {
-    const stages = pipeline.stages;
-    const pipelineId = pipeline.id;
-    await write('deals', 'deals', (i) => makeDeal(dice, pools, i, now, pipelineId, stages, contacts, companies, pickOwner(dice, sales, owners)), (id) => {
-      if (deals.length < CONTACT_SAMPLE) deals.push({ id });
+  // One load of many transactions: the database may hold back its housekeeping until the end.
+  await withBulkLoad(deps.db, deps.dialect, async () => {
+    const companies: { id: string; zh: boolean; domain: string }[] = [];
+    const companyNames = new Set<string>();
+    await write('companies', 'companies', (i) => ({ input: makeCompany(dice, pools, i, companyNames, pickOwner(dice, sales, owners)) }), (id, input) => {
+      companies.push({ id, zh: input.country === pools.zh.country, domain: String(input.domain) });
     });
-  }
 
-  const tickets: { id: string }[] = [];
-  await write('tickets', 'tickets', (i) => makeTicket(dice, i, now, contacts, support.length > 0 ? support : owners), (id) => {
-    if (tickets.length < CONTACT_SAMPLE) tickets.push({ id });
+    const contacts: ContactRef[] = [];
+    let contactsSeen = 0;
+    await write('contacts', 'contacts', (i) => ({ input: makeContact(dice, pools, i, companies, pickOwner(dice, sales, owners)) }), (id, input) => {
+      // A uniform sample of contacts (reservoir sampling), so a million contacts need not be held.
+      const ref: ContactRef = { id, companyId: (input.companyId as string | undefined) ?? null, zh: input.country === pools.zh.country };
+      contactsSeen += 1;
+      if (contacts.length < CONTACT_SAMPLE) contacts.push(ref);
+      else {
+        const slot = Math.floor(dice.next() * contactsSeen);
+        if (slot < CONTACT_SAMPLE) contacts[slot] = ref;
+      }
+    });
+
+    const deals: { id: string }[] = [];
+    if (pipeline) {
+      const stages = pipeline.stages;
+      const pipelineId = pipeline.id;
+      await write('deals', 'deals', (i) => makeDeal(dice, pools, i, now, pipelineId, stages, contacts, companies, pickOwner(dice, sales, owners)), (id) => {
+        if (deals.length < CONTACT_SAMPLE) deals.push({ id });
+      });
+    }
+
+    const tickets: { id: string }[] = [];
+    await write('tickets', 'tickets', (i) => makeTicket(dice, i, now, contacts, support.length > 0 ? support : owners), (id) => {
+      if (tickets.length < CONTACT_SAMPLE) tickets.push({ id });
+    });
+
+    await write('activities', 'activities', (i) => ({ input: makeActivity(dice, i, now, { companies, contacts, deals, tickets }, pickOwner(dice, owners, owners)) }));
   });
-
-  await write('activities', 'activities', (i) => ({ input: makeActivity(dice, i, now, { companies, contacts, deals, tickets }, pickOwner(dice, owners, owners)) }));
 
   return { teams, users: owners.length, created, millis };
 }
@@ -232,9 +236,10 @@ function makeContact(dice: Dice, pools: DemoPools, i: number, companies: { id: s
   const firstName = dice.pick(p.firstNames);
   const lastName = dice.pick(p.lastNames);
   // Chinese names have no letters to build an address from; a numbered mailbox stands in.
-  const local = zh ? `user${i + 1}` : `${`${firstName}.${lastName}`.toLowerCase().replace(/[^a-z0-9.]+/g, '')}.${i + 1}`;
+  const local = zh ? `user${i + 1}` : `${mailboxPart(firstName)}.${mailboxPart(lastName)}.${i + 1}`;
   const input: RecordInput = {
-    ...ownership(owner),
+    ownerId: owner.id,
+    teamId: owner.teamId,
     firstName,
     lastName,
     email: `${local}@${company ? company.domain : 'mail.example.com'}`,
@@ -250,6 +255,18 @@ function makeContact(dice: Dice, pools: DemoPools, i: number, companies: { id: s
   if (dice.chance(0.2)) input.address = dice.pick(p.streets);
   if (dice.chance(0.15)) input.birthday = `${dice.int(1960, 2000)}-${pad(dice.int(1, 12))}-${pad(dice.int(1, 28))}`;
   return input;
+}
+
+const mailboxParts = new Map<string, string>();
+
+/** A name as it appears in a sample email address; a few hundred names make every address. */
+function mailboxPart(name: string): string {
+  let part = mailboxParts.get(name);
+  if (part === undefined) {
+    part = name.toLowerCase().replace(/[^a-z0-9.]+/g, '');
+    if (mailboxParts.size < 10_000) mailboxParts.set(name, part);
+  }
+  return part;
 }
 
 function makeDeal(
