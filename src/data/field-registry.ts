@@ -73,6 +73,11 @@ export interface RecordTypeDef {
   readonly fields: readonly FieldDef[];
   /** The default sort, a sortable key with an optional leading `-` for descending. */
   readonly defaultSort: string;
+  /**
+   * For records that hang off another record (activities): the column holding the parent's id and
+   * the types a parent can be. Such a record is hidden while its parent is in the trash.
+   */
+  readonly attachedTo?: { readonly column: string; readonly parents: readonly RecordType[] };
 }
 
 /** Fields every record has; the data layer maintains them. */

@@ -137,13 +137,14 @@ export async function listRecords(deps: DataDeps, ctx: ActorContext, type: Recor
   const sort = resolveSort(schema, query.sort ?? schema.def.defaultSort);
 
   let qb = anyDb(deps).selectFrom(`${type} as r`).selectAll('r');
-  qb = qb.where('r.deleted_at', query.trash ? 'is not' : 'is', null);
+  qb = query.trash ? qb.where('r.deleted_at', 'is not', null) : hideTrashedAttachments(qb.where('r.deleted_at', 'is', null), type);
   qb = applyFilters(qb, schema, query.filters ?? {});
   qb = applyRanges(qb, schema, query.ranges ?? []);
   if (query.q !== undefined && query.q.trim() !== '') qb = applySearch(qb, deps.dialect, type, query.q);
 
   if (query.cursor !== undefined) {
     const cursor = decodeCursor(query.cursor, sort.key);
+    if (!cursorValueFits(sort.def, cursor.value)) throw new AppError('request.invalid_cursor', 'The cursor is not valid for this list; start again without it');
     qb = applyKeyset(qb, sort, cursor.value, cursor.id, deps.dialect === 'postgres');
   }
   const direction = sort.descending ? 'desc' : 'asc';
@@ -176,7 +177,7 @@ export async function* iterateRecords(deps: DataDeps, ctx: ActorContext, type: R
 export async function countRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, filters: Record<string, string> = {}): Promise<number> {
   const schema = await recordSchema(deps, type);
   let qb = anyDb(deps).selectFrom(`${type} as r`).select((eb) => eb.fn.countAll().as('n'));
-  qb = qb.where('r.deleted_at', 'is', null);
+  qb = hideTrashedAttachments(qb.where('r.deleted_at', 'is', null), type);
   qb = applyFilters(qb, schema, filters);
   const row = (await qb.executeTakeFirst()) as { n: number | string } | undefined;
   return Number(row?.n ?? 0);
@@ -200,7 +201,7 @@ export async function summarizeRecords(deps: DataDeps, ctx: ActorContext, type: 
     throw new AppError('request.invalid_filter', `Cannot add up ${query.sum.slice(0, 80)}`);
   }
 
-  let qb = anyDb(deps).selectFrom(`${type} as r`).where('r.deleted_at', 'is', null);
+  let qb = hideTrashedAttachments(anyDb(deps).selectFrom(`${type} as r`).where('r.deleted_at', 'is', null), type);
   qb = applyFilters(qb, schema, query.filters ?? {});
   qb = applyRanges(qb, schema, query.ranges ?? []);
   qb = qb.select((eb: any) => [
@@ -321,11 +322,13 @@ export async function deleteRecord(deps: DataDeps, ctx: ActorContext, type: Reco
       throw new AppError('record.version_conflict', `The ${def.singular} was changed by someone else; reload it and try again`);
     }
     const now = tx.clock.now().toISOString();
-    await anyDb(tx)
+    const moved = await anyDb(tx)
       .updateTable(type)
       .set({ deleted_at: now, deleted_by: actingUserId(ctx.principal), updated_at: now, version: Number(existing.version) + 1 })
       .where('id', '=', id)
-      .execute();
+      .where('version', '=', Number(existing.version))
+      .executeTakeFirst();
+    if (Number(moved.numUpdatedRows) !== 1) throw new AppError('record.version_conflict', `The ${def.singular} was changed by someone else; reload it and try again`);
   });
 }
 
@@ -336,11 +339,13 @@ export async function restoreRecord(deps: DataDeps, ctx: ActorContext, type: Rec
     if (!existing) throw notFound(def);
     if (existing.deleted_at === null) throw new AppError('record.not_deleted', `The ${def.singular} is not in the trash`);
     const now = tx.clock.now().toISOString();
-    await anyDb(tx)
+    const restored = await anyDb(tx)
       .updateTable(type)
       .set({ deleted_at: null, deleted_by: null, updated_at: now, updated_by: actingUserId(ctx.principal), version: Number(existing.version) + 1 })
       .where('id', '=', id)
-      .execute();
+      .where('version', '=', Number(existing.version))
+      .executeTakeFirst();
+    if (Number(restored.numUpdatedRows) !== 1) throw new AppError('record.version_conflict', `The ${def.singular} was changed by someone else; reload it and try again`);
     return getRecord(tx, ctx, type, id);
   });
 }
@@ -599,9 +604,25 @@ async function missingReferences(deps: DataDeps, schema: RecordSchema, rows: Rec
 }
 
 async function findRow(deps: DataDeps, type: RecordType, id: string, includeDeleted: boolean): Promise<Record<string, unknown> | undefined> {
-  let qb = anyDb(deps).selectFrom(type).selectAll().where('id', '=', id);
-  if (!includeDeleted) qb = qb.where('deleted_at', 'is', null);
+  let qb = anyDb(deps).selectFrom(`${type} as r`).selectAll('r').where('r.id', '=', id);
+  if (!includeDeleted) qb = hideTrashedAttachments(qb.where('r.deleted_at', 'is', null), type);
   return (await qb.executeTakeFirst()) as Record<string, unknown> | undefined;
+}
+
+/**
+ * A record attached to another (an activity on a company) goes to the trash with it: while its
+ * parent is there, it is not read, listed, counted or found, and comes back when the parent does.
+ */
+function hideTrashedAttachments(qb: AnySelect, type: RecordType): AnySelect {
+  const attachment = RECORD_TYPE_DEFS[type].attachedTo;
+  if (!attachment) return qb;
+  const column = `r.${attachment.column}`;
+  return qb.where((eb: any) =>
+    eb.or([
+      eb(column, 'is', null),
+      eb.and(attachment.parents.map((parent) => eb(column, 'not in', eb.selectFrom(parent).select('id').where('deleted_at', 'is not', null)))),
+    ]),
+  );
 }
 
 async function presentRows(deps: DataDeps, schema: RecordSchema, rows: Record<string, unknown>[]): Promise<RecordView[]> {
@@ -724,6 +745,21 @@ function applySearch(qb: AnySelect, dialect: Dialect, type: RecordType, q: strin
   const terms = termsForQuery(q);
   if (terms.length === 0) return qb.where(sql<boolean>`1 = 0`);
   return qb.where(matchesTerms(dialect, type, 'r.id', terms));
+}
+
+/** Whether a cursor's sort value could have come from the sort column: a forged one must not reach SQL. */
+function cursorValueFits(def: FieldDef, value: string | number | null): boolean {
+  if (value === null) return true;
+  switch (def.type) {
+    case 'integer':
+      return Number.isSafeInteger(value) && Math.abs(value as number) <= 2_147_483_648;
+    case 'money':
+      return Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= 1e15;
+    case 'number':
+      return typeof value === 'number';
+    default:
+      return typeof value === 'string';
+  }
 }
 
 /**

@@ -19,6 +19,8 @@ export type Executor = Db | Trx;
 export interface Database {
   readonly db: Db;
   readonly dialect: Dialect;
+  /** PostgreSQL: the schema this connection works in, when not the default one. */
+  readonly schema?: string;
   close(): Promise<void>;
 }
 
@@ -57,7 +59,7 @@ export function openDatabase(target: DatabaseTarget): Database {
     ...(target.schema ? { options: `-c search_path=${target.schema}` } : {}),
   });
   const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  return { db, dialect: 'postgres', ...(target.schema ? { schema: target.schema } : {}), close: () => db.destroy() };
 }
 
 /** WAL pages between automatic checkpoints during a bulk load: about 200 MiB at 4 KiB pages. */

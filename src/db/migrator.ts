@@ -1,4 +1,4 @@
-import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './database.js';
 import * as foundation from './migrations/0001-foundation.js';
 import * as defaultPipeline from './migrations/0002-default-pipeline.js';
@@ -16,7 +16,10 @@ export class MigrationError extends Error {}
 /** Brings the schema up to date; the same call serves `rampart migrate` and server start. */
 export async function migrateToLatest(database: Database): Promise<string[]> {
   const provider: MigrationProvider = { getMigrations: async () => migrationsFor(database) };
-  const migrator = new Migrator({ db: database.db, provider });
+  // Kysely looks for its bookkeeping tables by name in every schema unless told which one: with
+  // several schemas in one database it would find another schema's tables and skip its own.
+  const schema = database.dialect === 'postgres' ? (database.schema ?? (await sql<{ name: string }>`select current_schema() as name`.execute(database.db)).rows[0]?.name) : undefined;
+  const migrator = new Migrator({ db: database.db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

@@ -8,6 +8,7 @@ export const activityFields: RecordTypeDef = {
   singular: 'activity',
   subject: 'organisation',
   defaultSort: '-createdAt',
+  attachedTo: { column: 'related_id', parents: RELATED_TYPES },
   fields: [
     field('kind', 'select', 'internal', { description: 'note, call, meeting, task or email.', required: true, options: ACTIVITY_KINDS, filterable: true, sortable: true }),
     field('subject', 'text', 'internal', { description: 'One-line summary.', required: true, maxLength: 300, searchable: true }),
