@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config/config.js';
-import type { DataDeps } from '../../data/record-store.js';
+import { inTransaction, type DataDeps } from '../../data/record-store.js';
 import { AppError } from '../../shared/errors.js';
 import type { Principal } from '../../shared/principal.js';
 import { hashSecret, newSecret } from '../../shared/secrets.js';
@@ -49,21 +49,23 @@ export async function startSession(deps: AuthDeps, user: UserView, sourceAddress
   const sessionToken = newSecret('rps');
   const csrfToken = randomBytes(32).toString('base64url');
   const expiresAt = new Date(now.getTime() + deps.config.session.absoluteHours * 3_600_000).toISOString();
-  await deps.db
-    .insertInto('sessions')
-    .values({
-      id_hash: hashSecret(sessionToken),
-      user_id: user.id,
-      csrf_token: csrfToken,
-      created_at: now.toISOString(),
-      last_seen_at: now.toISOString(),
-      expires_at: expiresAt,
-      source_address: sourceAddress,
-      user_agent: userAgent?.slice(0, 500) ?? null,
-      revoked_at: null,
-    })
-    .execute();
-  await deps.db.updateTable('users').set({ last_login_at: now.toISOString() }).where('id', '=', user.id).execute();
+  await inTransaction(deps, async (tx) => {
+    await tx.db
+      .insertInto('sessions')
+      .values({
+        id_hash: hashSecret(sessionToken),
+        user_id: user.id,
+        csrf_token: csrfToken,
+        created_at: now.toISOString(),
+        last_seen_at: now.toISOString(),
+        expires_at: expiresAt,
+        source_address: sourceAddress,
+        user_agent: userAgent?.slice(0, 500) ?? null,
+        revoked_at: null,
+      })
+      .execute();
+    await tx.db.updateTable('users').set({ last_login_at: now.toISOString() }).where('id', '=', user.id).execute();
+  });
   return { sessionToken, csrfToken, user, expiresAt };
 }
 
