@@ -220,6 +220,28 @@ export async function summarizeRecords(deps: DataDeps, ctx: ActorContext, type: 
   }));
 }
 
+/**
+ * How many records of a type, in the trash or not, hold each of `values` in a reference field:
+ * the referential-integrity check before configuration (a stage, a pipeline) is removed. It
+ * counts every record whoever can see it, since a record in the trash or out of the caller's
+ * sight would still be left pointing at nothing, and it answers counts only, never content.
+ */
+export async function countReferencing(deps: DataDeps, type: RecordType, key: string, values: string[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const def = RECORD_TYPE_DEFS[type].fields.find((f) => f.key === key);
+  if (!def || def.type !== 'reference' || !def.column) throw new Error(`${type}.${key} is not a reference field`);
+  for (let at = 0; at < values.length; at += 500) {
+    const rows = (await anyDb(deps)
+      .selectFrom(type)
+      .select((eb: any) => [eb.ref(def.column!).as('value'), eb.fn.countAll().as('n')])
+      .where(def.column, 'in', values.slice(at, at + 500))
+      .groupBy(def.column)
+      .execute()) as { value: string; n: number | string }[];
+    for (const row of rows) counts.set(row.value, Number(row.n));
+  }
+  return counts;
+}
+
 // ---- Writes ------------------------------------------------------------------------------------
 
 /**

@@ -77,7 +77,3 @@ export class AppError extends Error {
     return ERROR_STATUS[this.code];
   }
 }
-
-export function isAppError(error: unknown): error is AppError {
-  return error instanceof AppError;
-}

@@ -27,9 +27,6 @@ export function cliContext(operator: string): ActorContext {
   return { principal: { kind: 'cli', operator, userId: null }, channel: 'cli', requestId: null, sourceAddress: null, userAgent: null };
 }
 
-export function systemContext(job: string): ActorContext {
-  return { principal: { kind: 'system', job }, channel: 'job', requestId: null, sourceAddress: null, userAgent: null };
-}
 
 export function hasRole(principal: Principal, role: string): boolean {
   if (principal.kind === 'cli') return true;

@@ -1,4 +1,3 @@
-import type { Kysely } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import type { PipelineStagesTable, PipelinesTable } from '../../db/schema.js';
 
@@ -73,36 +72,4 @@ export async function makeOnlyDefault(db: Executor, keepId: string): Promise<voi
 export async function deletePipelineRow(db: Executor, id: string): Promise<void> {
   await db.deleteFrom('pipeline_stages').where('pipeline_id', '=', id).execute();
   await db.deleteFrom('pipelines').where('id', '=', id).execute();
-}
-
-/**
- * Deals, in the trash or not, per stage of `stageIds`. Trashed deals count: they can be restored,
- * and their stage must still be there when they are.
- */
-export async function countDealsByStage(db: Executor, stageIds: string[]): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  if (stageIds.length === 0) return counts;
-  const rows = await recordTables(db)
-    .selectFrom('deals')
-    .select((eb) => ['stage_id', eb.fn.countAll().as('n')])
-    .where('stage_id', 'in', stageIds)
-    .groupBy('stage_id')
-    .execute();
-  for (const row of rows as { stage_id: string; n: number | string }[]) counts.set(row.stage_id, Number(row.n));
-  return counts;
-}
-
-/** Deals, in the trash or not, in the pipeline. */
-export async function countDealsInPipeline(db: Executor, pipelineId: string): Promise<number> {
-  const row = await recordTables(db)
-    .selectFrom('deals')
-    .select((eb) => eb.fn.countAll().as('n'))
-    .where('pipeline_id', '=', pipelineId)
-    .executeTakeFirst();
-  return Number((row as { n?: number | string } | undefined)?.n ?? 0);
-}
-
-/** CRM record tables are described by the field registry, not by the Kysely schema. */
-function recordTables(db: Executor): Kysely<any> {
-  return db as unknown as Kysely<any>;
 }

@@ -1,13 +1,11 @@
 import { field, parseFieldValue, type FieldDef } from '../../data/field-registry.js';
-import { inTransaction, summarizeRecords, type DataDeps } from '../../data/record-store.js';
+import { countReferencing, inTransaction, summarizeRecords, type DataDeps } from '../../data/record-store.js';
 import { isUniqueViolation } from '../../db/database.js';
 import { AppError, type FieldProblem } from '../../shared/errors.js';
 import { isId, newId } from '../../shared/ids.js';
 import { hasRole, type ActorContext } from '../../shared/principal.js';
 import { requireScope } from '../tokens/tokens.service.js';
 import {
-  countDealsByStage,
-  countDealsInPipeline,
   deletePipelineRow,
   deleteStageRows,
   insertPipeline,
@@ -188,7 +186,7 @@ export async function deletePipeline(deps: DataDeps, ctx: ActorContext, id: stri
     const row = isId(id) ? await selectPipeline(tx.db, id) : undefined;
     if (!row) throw new AppError('pipeline.not_found', 'No such pipeline');
     if (row.is_default === 1) throw new AppError('pipeline.in_use', 'The default pipeline cannot be deleted; make another pipeline the default first');
-    const deals = await countDealsInPipeline(tx.db, id);
+    const deals = (await countReferencing(tx, 'deals', 'pipelineId', [id])).get(id) ?? 0;
     if (deals > 0) throw new AppError('pipeline.in_use', `${deals} deal(s), counting those in the trash, use this pipeline; move them first`);
     await deletePipelineRow(tx.db, id);
   });
@@ -266,7 +264,7 @@ async function replaceStages(tx: DataDeps, pipelineId: string, stages: ParsedSta
   });
   const kept = new Set(stages.map((s) => s.id).filter((id): id is string => id !== undefined));
   const removed = existing.filter((s) => !kept.has(s.id));
-  const deals = await countDealsByStage(tx.db, existing.map((s) => s.id));
+  const deals = await countReferencing(tx, 'deals', 'stageId', existing.map((s) => s.id));
   for (const stage of removed) {
     const n = deals.get(stage.id) ?? 0;
     if (n > 0) throw new AppError('pipeline.in_use', `Stage ${stage.name} holds ${n} deal(s), counting those in the trash; move them before removing it`, [{ field: 'stages', message: 'leaves out a stage that holds deals' }]);
