@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
 import type { Config } from '../config/config.js';
 import type { DatabaseSchema } from './schema.js';
 
@@ -50,7 +50,7 @@ export function openDatabase(target: DatabaseTarget): Database {
         if (fs.existsSync(target.file + suffix)) fs.chmodSync(target.file + suffix, 0o600);
       }
     }
-    const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   const pool = new pg.Pool({
@@ -60,6 +60,35 @@ export function openDatabase(target: DatabaseTarget): Database {
   });
   const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', ...(target.schema ? { schema: target.schema } : {}), close: () => db.destroy() };
+}
+
+const CACHED_STATEMENTS = 300;
+
+/**
+ * Kysely prepares every query afresh, and better-sqlite3 compiles SQL on every prepare(); for the
+ * short queries of a page view and the multi-row inserts of a load, compiling cost as much as
+ * running. This keeps the most recently used statements by their SQL text. A statement that is
+ * still being iterated is never handed out twice: that query gets a fresh one.
+ */
+function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text) {
+      const cached = cache.get(text);
+      if (cached && !cached.busy) {
+        cache.delete(text);
+        cache.set(text, cached);
+        return cached;
+      }
+      const statement = sqlite.prepare(text);
+      if (!cached) {
+        if (cache.size >= CACHED_STATEMENTS) cache.delete(cache.keys().next().value!);
+        cache.set(text, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 /** WAL pages between automatic checkpoints during a bulk load: about 200 MiB at 4 KiB pages. */
@@ -88,6 +117,24 @@ export async function withBulkLoad<T>(db: Executor, dialect: Dialect, work: () =
     await sql.raw(`pragma wal_autocheckpoint = ${Math.max(0, Math.trunc(Number(before)))}`).execute(db);
     await sql`pragma wal_checkpoint(TRUNCATE)`.execute(db);
   }
+}
+
+/**
+ * Runs `work`, which adds many rows to `table`, with the table's secondary indexes built after the
+ * rows are in rather than row by row. Building an index from a finished table sorts once; keeping
+ * it up to date inserts each row at a random place, which at a million rows cost more than the
+ * rows themselves. SQLite only, and only inside a transaction, so that the indexes are back before
+ * anyone else can see the table and a failure or a killed process leaves them as they were.
+ * Indexes behind UNIQUE and PRIMARY KEY constraints stay, since they check what goes in.
+ */
+export async function withDeferredIndexes<T>(db: Executor, dialect: Dialect, table: string, work: () => Promise<T>): Promise<T> {
+  if (dialect !== 'sqlite') return work();
+  if (!db.isTransaction) throw new Error('withDeferredIndexes needs a transaction');
+  const indexes = (await sql<{ name: string; sql: string }>`select name, sql from sqlite_master where type = 'index' and tbl_name = ${table} and sql is not null`.execute(db)).rows;
+  for (const index of indexes) await sql`drop index ${sql.id(index.name)}`.execute(db);
+  const result = await work();
+  for (const index of indexes) await sql.raw(index.sql).execute(db);
+  return result;
 }
 
 /** True when a write failed on a UNIQUE constraint, on either database. */
