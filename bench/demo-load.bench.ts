@@ -7,8 +7,8 @@ import { count, printTable } from './support.js';
 
 /**
  * (a) `rampart demo --contacts N`: sample data written through the protected data layer (one
- * transaction per batch, search terms included) on a fresh SQLite file. Target: 20,000 contact
- * rows per second.
+ * transaction per stage, search terms included, indexes of a large stage built at its end) on a
+ * fresh SQLite file. Target: 20,000 contact rows per second.
  */
 export async function benchDemoLoad(database: Database, file: string, contacts: number): Promise<void> {
   const deps = { db: database.db, dialect: database.dialect, clock: systemClock };

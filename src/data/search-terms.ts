@@ -72,31 +72,53 @@ function addAsciiWords(text: string, out: Set<string>): number {
   return digits;
 }
 
+/**
+ * The terms of recently seen values. Names, cities, job titles and company names repeat from record
+ * to record, so a bulk load meets the same values again and again.
+ */
+const recentTerms = new Map<string, string[]>();
+const RECENT_TERMS_MAX = 20_000;
+const RECENT_VALUE_MAX_LENGTH = 40;
+
 /** The terms stored for a record, from the values of its searchable fields. */
 export function termsForRecord(values: Iterable<unknown>): string[] {
   const out = new Set<string>();
   for (const value of values) {
     if (typeof value !== 'string' || value === '') continue;
-    const folded = fold(value);
-    let digitCount: number;
-    if (ASCII.test(folded)) digitCount = addAsciiWords(folded, out);
-    else {
-      for (const match of folded.matchAll(WORD)) termsOfWord(match[0], out);
-      digitCount = 5;
-    }
-    // Keep whole numbers too, so pasting a formatted phone number finds it.
-    if (digitCount >= 5) {
-      const digits = folded.replace(NON_DIGITS, '');
-      if (digits.length >= 5 && digits !== folded) out.add(digits.slice(0, MAX_TERM_LENGTH));
-    }
-    // "+86 138-0013-8000" is also searched for as the national number, without the country code.
-    if (folded.charCodeAt(0) === 43) {
-      const national = COUNTRY_CODE.exec(folded)?.[1]?.replace(NON_DIGITS, '');
-      if (national && national.length >= 5) out.add(national.slice(0, MAX_TERM_LENGTH));
-    }
+    if (value.length <= RECENT_VALUE_MAX_LENGTH) {
+      let terms = recentTerms.get(value);
+      if (terms === undefined) {
+        const own = new Set<string>();
+        addTermsOfValue(value, own);
+        terms = [...own];
+        if (recentTerms.size >= RECENT_TERMS_MAX) recentTerms.clear();
+        recentTerms.set(value, terms);
+      }
+      for (const term of terms) out.add(term);
+    } else addTermsOfValue(value, out);
     if (out.size >= MAX_TERMS_PER_RECORD) break;
   }
   return out.size > MAX_TERMS_PER_RECORD ? [...out].slice(0, MAX_TERMS_PER_RECORD) : [...out];
+}
+
+function addTermsOfValue(value: string, out: Set<string>): void {
+  const folded = fold(value);
+  let digitCount: number;
+  if (ASCII.test(folded)) digitCount = addAsciiWords(folded, out);
+  else {
+    for (const match of folded.matchAll(WORD)) termsOfWord(match[0], out);
+    digitCount = 5;
+  }
+  // Keep whole numbers too, so pasting a formatted phone number finds it.
+  if (digitCount >= 5) {
+    const digits = folded.replace(NON_DIGITS, '');
+    if (digits.length >= 5 && digits !== folded) out.add(digits.slice(0, MAX_TERM_LENGTH));
+  }
+  // "+86 138-0013-8000" is also searched for as the national number, without the country code.
+  if (folded.charCodeAt(0) === 43) {
+    const national = COUNTRY_CODE.exec(folded)?.[1]?.replace(NON_DIGITS, '');
+    if (national && national.length >= 5) out.add(national.slice(0, MAX_TERM_LENGTH));
+  }
 }
 
 /** The terms of a search query; each must prefix-match a record term. At most 8 are used. */
