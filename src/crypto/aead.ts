@@ -1,0 +1,56 @@
+import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+
+/**
+ * AES-256-GCM with a random 96-bit nonce: the one cipher Rampart uses for field values and for
+ * wrapping keys. A sealed value is `nonce (12 bytes) | ciphertext | tag (16 bytes)`; the associated
+ * data is authenticated but not stored, so a value only opens in the place it was sealed for.
+ */
+export const KEY_BYTES = 32;
+export const NONCE_BYTES = 12;
+export const TAG_BYTES = 16;
+const ALGORITHM = 'aes-256-gcm';
+
+/** A value that does not open: tampered, truncated, moved elsewhere, or sealed under another key. */
+export class IntegrityError extends Error {
+  override readonly name = 'IntegrityError';
+}
+
+// Nonces come from the operating system's CSPRNG in blocks of 4 KiB, one call per 341 nonces.
+// Random 96-bit nonces stay collision-free with overwhelming probability far beyond the 2^32
+// encryptions per key that NIST SP 800-38D allows; each data subject has its own key.
+const pool = Buffer.alloc(4092);
+let poolOffset = pool.length;
+
+function freshNonce(): Buffer {
+  if (poolOffset + NONCE_BYTES > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const nonce = Buffer.from(pool.subarray(poolOffset, poolOffset + NONCE_BYTES));
+  poolOffset += NONCE_BYTES;
+  return nonce;
+}
+
+export function seal(key: Buffer, plaintext: Buffer, aad: Buffer, nonce: Buffer = freshNonce()): Buffer {
+  if (key.length !== KEY_BYTES) throw new Error('AES-256-GCM needs a 32-byte key');
+  if (nonce.length !== NONCE_BYTES) throw new Error('AES-256-GCM needs a 12-byte nonce');
+  const cipher = createCipheriv(ALGORITHM, key, nonce, { authTagLength: TAG_BYTES });
+  cipher.setAAD(aad);
+  const head = cipher.update(plaintext);
+  const tail = cipher.final();
+  return Buffer.concat([nonce, head, tail, cipher.getAuthTag()]);
+}
+
+export function open(key: Buffer, sealed: Buffer, aad: Buffer): Buffer {
+  if (key.length !== KEY_BYTES) throw new Error('AES-256-GCM needs a 32-byte key');
+  if (sealed.length < NONCE_BYTES + TAG_BYTES) throw new IntegrityError('sealed value is too short');
+  const decipher = createDecipheriv(ALGORITHM, key, sealed.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES });
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+  const head = decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
+  try {
+    return Buffer.concat([head, decipher.final()]);
+  } catch {
+    throw new IntegrityError('sealed value failed authentication');
+  }
+}
