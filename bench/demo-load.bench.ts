@@ -1,7 +1,6 @@
 import fs from 'node:fs';
-import type { Database } from '../src/db/database.js';
+import type { DataDeps } from '../src/data/record-store.js';
 import { DEFAULT_DEMO_SIZES, DEMO_STAGES, generateDemoData, type DemoSizes } from '../src/modules/demo/demo.service.js';
-import { systemClock } from '../src/shared/clock.js';
 import { cliContext } from '../src/shared/principal.js';
 import { count, printTable } from './support.js';
 
@@ -10,8 +9,7 @@ import { count, printTable } from './support.js';
  * transaction per stage, search terms included, indexes of a large stage built at its end) on a
  * fresh SQLite file. Target: 20,000 contact rows per second.
  */
-export async function benchDemoLoad(database: Database, file: string, contacts: number): Promise<void> {
-  const deps = { db: database.db, dialect: database.dialect, clock: systemClock };
+export async function benchDemoLoad(deps: DataDeps, file: string, contacts: number): Promise<void> {
   const sizes: DemoSizes = { ...DEFAULT_DEMO_SIZES, contacts };
   const step = Math.max(10_000, Math.round(contacts / 20));
   let nextReport = step;

@@ -3,6 +3,7 @@
  *
  *   BENCH_CONTACTS=100000 npm run bench    quicker run at a smaller size (default 1,000,000)
  *   BENCH_KEEP=1                           keep the temporary data directory afterwards
+ *   BENCH_ONLY=crypto                      only the field-encryption comparison (BENCH_CRYPTO_ROWS rows)
  *   BENCH_HTTP_SECONDS, BENCH_HTTP_CONNECTIONS, BENCH_LIST_ROUNDS tune the runs
  */
 import fs from 'node:fs';
@@ -11,6 +12,10 @@ import path from 'node:path';
 import { loadConfig, ensureDataDir } from '../src/config/config.js';
 import { openDatabase } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrator.js';
+import { loadKeyring } from '../src/data/keys.js';
+import { systemClock } from '../src/shared/clock.js';
+import { LocalKeyFile } from '../src/crypto/key-file.js';
+import { benchCrypto } from './crypto.bench.js';
 import { benchDemoLoad } from './demo-load.bench.js';
 import { benchHttp } from './http-throughput.bench.js';
 import { benchListPage } from './list-page.bench.js';
@@ -27,10 +32,14 @@ process.stdout.write(`data in ${dataDir}\n`);
 ensureDataDir(config);
 const database = openDatabase(config.database);
 try {
-  await migrateToLatest(database);
-  await benchDemoLoad(database, file, contacts);
-  await benchListPage(database, contacts);
-  await benchHttp(database, dataDir, file);
+  await benchCrypto(LocalKeyFile.open({ file: path.join(dataDir, 'crypto-bench.key'), create: true }), envNumber('BENCH_CRYPTO_ROWS', 20_000));
+  if (process.env.BENCH_ONLY !== 'crypto') {
+    await migrateToLatest(database);
+    const deps = { db: database.db, dialect: database.dialect, clock: systemClock, keyring: await loadKeyring(database.db, config) };
+    await benchDemoLoad(deps, file, contacts);
+    await benchListPage(deps, contacts);
+    await benchHttp(deps, dataDir);
+  }
 } finally {
   await database.close();
   if (process.env.BENCH_KEEP) process.stdout.write(`kept ${dataDir}\n`);

@@ -8,10 +8,14 @@ import type { Config } from './config/config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrateToLatest } from './db/migrator.js';
 import type { DataDeps } from './data/record-store.js';
+import { loadKeyring } from './data/keys.js';
+import { sealExistingRecords } from './data/sealing-job.js';
+import type { Keyring } from './crypto/keyring.js';
 import { installAuthentication } from './http/authenticate.js';
 import { answerFrameworkError, installErrorHandling, installJsonParser } from './http/errors.js';
 import { registerApiRoutes } from './http/routes.js';
 import { registerPages } from './http/pages.js';
+import { tlsMaterial } from './http/tls.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { AuthDeps } from './modules/auth/auth.service.js';
 
@@ -19,6 +23,8 @@ export interface AppParts {
   /** A database to use instead of opening the configured one (tests). */
   database?: Database;
   clock?: Clock;
+  /** A keyring to use instead of loading the configured key file (tests, benchmarks). */
+  keyring?: Keyring;
   /** Skip migrations (the caller already ran them). */
   migrated?: boolean;
   /** Where log lines go instead of standard output (tests read them). */
@@ -44,9 +50,14 @@ function describeRequest(request: { method: string; url: string; id: string; ip?
 export async function buildApp(config: Config, parts: AppParts = {}): Promise<RampartApp> {
   const database = parts.database ?? openDatabase(config.database);
   if (!parts.migrated) await migrateToLatest(database);
-  const deps: AuthDeps = { db: database.db, dialect: database.dialect, clock: parts.clock ?? systemClock, config };
+  const keyring = parts.keyring ?? (await loadKeyring(database.db, config));
+  const deps: AuthDeps = { db: database.db, dialect: database.dialect, clock: parts.clock ?? systemClock, config, keyring };
+  // Whatever an earlier version stored in plaintext is sealed before the first request.
+  await sealExistingRecords(deps);
 
+  const https = await tlsMaterial(config);
   const app = Fastify({
+    ...(https ? { https } : {}),
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel, serializers: { req: describeRequest }, ...(parts.logStream ? { stream: parts.logStream } : {}) },
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,

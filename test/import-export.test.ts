@@ -35,7 +35,7 @@ describe('CSV import and export', () => {
 
   beforeAll(async () => {
     t = await createTestDatabase();
-    deps = { db: t.database.db, dialect: t.database.dialect, clock: systemClock };
+    deps = { db: t.database.db, dialect: t.database.dialect, clock: systemClock, keyring: t.keyring };
     const now = new Date().toISOString();
     await t.database.db
       .insertInto('custom_fields')

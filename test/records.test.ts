@@ -29,8 +29,10 @@ describe('records over the API', () => {
 
     const byEmail = await t.call('GET', '/api/v1/contacts?email=ada@example.com', { token });
     expect(byEmail.json().items.map((c: { id: string }) => c.id)).toEqual([contact.id]);
-    const search = await t.call('GET', `/api/v1/contacts?q=${encodeURIComponent('lovel')}`, { token });
+    const search = await t.call('GET', `/api/v1/contacts?q=${encodeURIComponent('Lovelace')}`, { token });
     expect(search.json().items).toHaveLength(1);
+    // Names are sealed; their search tokens match whole words only.
+    expect((await t.call('GET', `/api/v1/contacts?q=${encodeURIComponent('lovel')}`, { token })).json().items).toHaveLength(0);
 
     expect((await t.call('DELETE', `/api/v1/contacts/${contact.id}`, { token })).statusCode).toBe(204);
     expect((await t.call('GET', `/api/v1/contacts/${contact.id}`, { token })).statusCode).toBe(404);

@@ -10,7 +10,7 @@ describe('global search', () => {
     const post = (path: string, body: Record<string, unknown>) => t.call('POST', path, { token, body });
     await post('/api/v1/companies', { name: 'Zephyr Widgets', domain: 'zephyr.example' });
     await post('/api/v1/contacts', { firstName: 'Zoe', lastName: 'Zephyr', email: 'zoe@zephyr.example' });
-    await post('/api/v1/leads', { lastName: 'Zephyrine', companyName: 'Breeze' });
+    await post('/api/v1/leads', { lastName: 'Breeze', companyName: 'Zephyrine Air' });
     await post('/api/v1/deals', { name: 'Zephyr rollout', amount: 99 });
     await post('/api/v1/activities', { kind: 'call', subject: 'Zephyr kickoff' });
     await post('/api/v1/tickets', { subject: 'Zephyr login broken', priority: 'high' });
@@ -25,7 +25,7 @@ describe('global search', () => {
     expect(hits.map((h) => h.type).sort()).toEqual(['activities', 'companies', 'contacts', 'deals', 'leads', 'tickets']);
     expect(hits.find((h) => h.type === 'companies')).toMatchObject({ title: 'Zephyr Widgets', subtitle: 'zephyr.example' });
     expect(hits.find((h) => h.type === 'contacts')).toMatchObject({ title: 'Zoe Zephyr', subtitle: 'zoe@zephyr.example' });
-    expect(hits.find((h) => h.type === 'leads')).toMatchObject({ title: 'Zephyrine', subtitle: 'Breeze' });
+    expect(hits.find((h) => h.type === 'leads')).toMatchObject({ title: 'Breeze', subtitle: 'Zephyrine Air' });
     expect(hits.find((h) => h.type === 'deals')).toMatchObject({ title: 'Zephyr rollout', subtitle: 'open · 99 CNY' });
     expect(hits.find((h) => h.type === 'tickets')).toMatchObject({ title: 'Zephyr login broken', subtitle: 'new · high' });
     expect(Object.keys(hits[0]!).sort()).toEqual(['id', 'subtitle', 'title', 'type']);

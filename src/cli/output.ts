@@ -82,6 +82,9 @@ export function reportFailure(error: unknown, json: boolean): number {
   } else if (error instanceof UsageError) {
     code = 'usage.invalid';
     message = error.message;
+  } else if (error instanceof Error && error.name === 'KeyFileError') {
+    code = 'keys.key_file';
+    message = error.message;
   } else if (error instanceof Error && error.constructor.name === 'MigrationError') {
     // Matched by name: importing the migrator here would load every migration for `--help`.
     code = 'database.migration_failed';

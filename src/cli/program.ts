@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { registerDemoCommand } from './demo.command.js';
+import { registerKeyCommands } from './keys.command.js';
 import { reportFailure } from './output.js';
 import { registerServerCommands } from './server.command.js';
 import { registerTokenCommands } from './token.command.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerTokenCommands(program);
   registerTransferCommands(program);
   registerDemoCommand(program);
+  registerKeyCommands(program);
   return program;
 }
 

@@ -16,6 +16,8 @@ export interface CliEnv {
   readonly database: Database;
   readonly deps: AuthDeps;
   readonly ctx: ActorContext;
+  /** The migrations this command applied before it ran. */
+  readonly applied: string[];
 }
 
 /** A mistake in how a command was called; printed as one line, exit status 1. */
@@ -33,7 +35,7 @@ export function configFor(command: Command, overrides: Overrides = {}): Config {
 }
 
 /** Opens (and migrates) the database for one command, runs it, and always closes the database. */
-export async function withDatabase<T>(command: Command, work: (env: CliEnv) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
+export async function withDatabase<T>(command: Command, work: (env: CliEnv) => Promise<T>): Promise<T> {
   const config = configFor(command);
   ensureDataDir(config);
   // Loaded on use, so `--help` and argument mistakes answer without loading the database stack.
@@ -42,12 +44,33 @@ export async function withDatabase<T>(command: Command, work: (env: CliEnv) => P
   const database = openDatabase(config.database);
   try {
     // Commands work on a fresh data directory too; migrating is idempotent and cheap when current.
-    if (options.migrate ?? true) await migrateToLatest(database);
-    const deps: AuthDeps = { db: database.db, dialect: database.dialect, clock: systemClock, config };
-    return await work({ config, database, deps, ctx: cliContext(operatorName()) });
+    const applied = await migrateToLatest(database);
+    const { loadKeyring } = await import('../data/keys.js');
+    const keyring = await loadKeyring(database.db, config);
+    const deps: AuthDeps = { db: database.db, dialect: database.dialect, clock: systemClock, config, keyring };
+    await sealOldRecords(deps, command);
+    return await work({ config, database, deps, ctx: cliContext(operatorName()), applied });
   } finally {
     await database.close();
   }
+}
+
+/** Seals what an earlier version stored in plaintext, with a progress bar per table; instant when there is none. */
+async function sealOldRecords(deps: AuthDeps, command: Command): Promise<void> {
+  const { sealExistingRecords } = await import('../data/sealing-job.js');
+  const { progressBar } = await import('./output.js');
+  const json = Boolean(command.opts<{ json?: boolean }>().json);
+  const bars = new Map<string, ReturnType<typeof progressBar>>();
+  await sealExistingRecords(deps, ({ table, done, total }) => {
+    let bar = bars.get(table);
+    if (!bar) {
+      for (const other of bars.values()) other.stop();
+      bar = progressBar(`sealing ${table}`, json);
+      bars.set(table, bar);
+    }
+    if (total > 0) bar.update(done, total);
+  });
+  for (const bar of bars.values()) bar.stop();
 }
 
 function operatorName(): string {

@@ -21,15 +21,9 @@ export function registerServerCommands(program: Command): void {
     .description('Bring the database schema up to date')
     .option('--json', 'print the result as JSON')
     .action(async (opts: { json?: boolean }, command: Command) => {
-      await withDatabase(
-        command,
-        async ({ database }) => {
-          const { migrateToLatest } = await import('../db/migrator.js');
-          const applied = await migrateToLatest(database);
-          if (opts.json) printJson({ applied });
-          else printLine(applied.length === 0 ? 'The database is up to date.' : `Applied ${applied.length} migration(s): ${applied.join(', ')}`);
-        },
-        { migrate: false },
-      );
+      await withDatabase(command, async ({ applied }) => {
+        if (opts.json) printJson({ applied });
+        else printLine(applied.length === 0 ? 'The database is up to date.' : `Applied ${applied.length} migration(s): ${applied.join(', ')}`);
+      });
     });
 }

@@ -16,6 +16,20 @@ export interface Config {
   readonly session: { readonly idleMinutes: number; readonly absoluteHours: number };
   readonly authRateLimitPerMinute: number;
   readonly trustProxy: boolean;
+  /** HTTPS: a configured certificate, one generated for a first run, or none (loopback or behind a proxy). */
+  readonly tls: { readonly mode: 'off' } | { readonly mode: 'files'; readonly cert: string; readonly key: string } | { readonly mode: 'self-signed'; readonly dir: string };
+  readonly keys: {
+    /** The local key file holding the key-encryption key. */
+    readonly file: string;
+    /** Unlocks a passphrase-protected key file. A secret: never print or log it. */
+    readonly passphrase: string | undefined;
+    /** How many data subjects' keys stay unwrapped in memory. */
+    readonly cacheSize: number;
+    /** How many people the database is expected to hold; sizes new blind indexes. */
+    readonly expectedPeople: number;
+    /** The country calling code given to phone numbers written without one. */
+    readonly phoneCountryCode: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -39,6 +53,14 @@ const KNOWN_KEYS = [
   'SESSION_ABSOLUTE_HOURS',
   'AUTH_RATE_LIMIT_PER_MINUTE',
   'TRUST_PROXY',
+  'TLS_CERT',
+  'TLS_KEY',
+  'TLS_SELF_SIGNED',
+  'KEY_FILE',
+  'KEY_PASSPHRASE',
+  'KEY_CACHE_SIZE',
+  'EXPECTED_PEOPLE',
+  'PHONE_COUNTRY_CODE',
   'CONFIG_FILE',
 ] as const;
 
@@ -100,7 +122,15 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const host = value('HOST') ?? '127.0.0.1';
   if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) problems.push('RAMPART_HOST is not a host name or address');
   const port = integer(value('PORT'), 8080, 'RAMPART_PORT', 0, 65535, problems);
-  const publicUrl = value('PUBLIC_URL') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const tls = tlsSettings(value('TLS_CERT'), value('TLS_KEY'), value('TLS_SELF_SIGNED'), cwd, dataDir, problems);
+  const trustProxy = boolean(value('TRUST_PROXY'), false, 'RAMPART_TRUST_PROXY', problems);
+  // Plain HTTP beyond this machine would carry passwords, sessions and customer data in the clear.
+  if (tls.mode === 'off' && !trustProxy && !isLoopback(host)) {
+    problems.push(
+      `RAMPART_HOST ${host} is reachable from other machines, so Rampart will not serve it over plain HTTP: give a certificate (RAMPART_TLS_CERT and RAMPART_TLS_KEY), ask for a generated one (RAMPART_TLS_SELF_SIGNED=true), or, behind a reverse proxy that terminates TLS, set RAMPART_TRUST_PROXY=true`,
+    );
+  }
+  const publicUrl = value('PUBLIC_URL') ?? `${tls.mode === 'off' ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   try {
     const url = new URL(publicUrl);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push('RAMPART_PUBLIC_URL must be http(s)');
@@ -124,7 +154,15 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       absoluteHours: integer(value('SESSION_ABSOLUTE_HOURS'), 12, 'RAMPART_SESSION_ABSOLUTE_HOURS', 1, 24 * 30, problems),
     },
     authRateLimitPerMinute: integer(value('AUTH_RATE_LIMIT_PER_MINUTE'), 20, 'RAMPART_AUTH_RATE_LIMIT_PER_MINUTE', 1, 100_000, problems),
-    trustProxy: boolean(value('TRUST_PROXY'), false, 'RAMPART_TRUST_PROXY', problems),
+    trustProxy,
+    tls,
+    keys: {
+      file: path.resolve(cwd, value('KEY_FILE') ?? path.join(dataDir, 'rampart.key')),
+      passphrase: passphrase(value('KEY_PASSPHRASE'), problems),
+      cacheSize: integer(value('KEY_CACHE_SIZE'), 10_000, 'RAMPART_KEY_CACHE_SIZE', 1, 10_000_000, problems),
+      expectedPeople: integer(value('EXPECTED_PEOPLE'), 1_000_000, 'RAMPART_EXPECTED_PEOPLE', 100, 10_000_000_000, problems),
+      phoneCountryCode: countryCode(value('PHONE_COUNTRY_CODE'), problems),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
@@ -186,6 +224,39 @@ function boolean(raw: string | undefined, fallback: boolean, name: string, probl
   if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
   problems.push(`${name} must be true or false`);
   return fallback;
+}
+
+function tlsSettings(cert: string | undefined, key: string | undefined, selfSigned: string | undefined, cwd: string, dataDir: string, problems: string[]): Config['tls'] {
+  const generate = boolean(selfSigned, false, 'RAMPART_TLS_SELF_SIGNED', problems);
+  if (cert || key) {
+    if (!cert || !key) problems.push('RAMPART_TLS_CERT and RAMPART_TLS_KEY go together: give both files or neither');
+    if (generate) problems.push('RAMPART_TLS_SELF_SIGNED cannot be combined with a configured certificate');
+    for (const [name, file] of [['RAMPART_TLS_CERT', cert], ['RAMPART_TLS_KEY', key]] as const) {
+      if (file && !fs.existsSync(path.resolve(cwd, file))) problems.push(`${name} ${file} does not exist`);
+    }
+    return cert && key ? { mode: 'files', cert: path.resolve(cwd, cert), key: path.resolve(cwd, key) } : { mode: 'off' };
+  }
+  return generate ? { mode: 'self-signed', dir: path.join(dataDir, 'tls') } : { mode: 'off' };
+}
+
+/** Whether an address only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
+}
+
+function passphrase(raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  // The message never repeats the passphrase.
+  if ([...raw].length < 12) problems.push('RAMPART_KEY_PASSPHRASE must be at least 12 characters');
+  return raw;
+}
+
+function countryCode(raw: string | undefined, problems: string[]): string {
+  if (raw === undefined || raw === '') return '86';
+  const code = raw.replace(/^\+/, '');
+  if (!/^[1-9]\d{0,2}$/.test(code)) problems.push('RAMPART_PHONE_COUNTRY_CODE must be a country calling code such as 86 or 1');
+  return code;
 }
 
 /** Database URLs carry passwords; only the redacted form may be shown or logged. */

@@ -24,6 +24,8 @@ export function customFieldDef(row: { id: string; key: string; label: string; ty
     options: JSON.parse(row.options) as string[],
     filterable: true,
     sortable: false,
+    // Personal custom values are sealed; their filters go through a blind index of the value.
+    ...(row.classification === 'personal' || row.classification === 'sensitive' ? { blindIndex: type === 'email' ? 'email' : type === 'phone' ? 'phone' : 'text' } : {}),
     searchable: false,
     customFieldId: row.id,
     ...(type === 'text' ? { maxLength: 1000 } : {}),

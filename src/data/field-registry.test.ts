@@ -54,7 +54,9 @@ describe('parseFieldValue', () => {
     expect(parseFieldValue(employees, '3000000000').ok).toBe(false);
   });
 
-  it('refuses sorting on personal fields at declaration', () => {
-    expect(() => field('email', 'email', 'personal', { description: 'x', sortable: true })).toThrow();
+  it('lets a personal field answer filters only through a blind index, and only personal fields have one', () => {
+    expect(() => field('email', 'email', 'personal', { description: 'x', filterable: true })).toThrow();
+    expect(() => field('email', 'email', 'personal', { description: 'x', filterable: true, blindIndex: 'email' })).not.toThrow();
+    expect(() => field('city', 'text', 'internal', { description: 'x', blindIndex: 'text' })).toThrow();
   });
 });

@@ -1,3 +1,4 @@
+import type { IndexKind } from '../crypto/blind-index.js';
 import { isId } from '../shared/ids.js';
 
 /**
@@ -57,8 +58,13 @@ export interface FieldDef {
   readonly readOnly?: boolean;
   /** Answers exact-match filters `?key=value`. */
   readonly filterable?: boolean;
-  /** May be a sort key. Only `public` and `internal` fields may: a sort order leaks values. */
+  /**
+   * May be a sort key. A personal field is sorted in memory after decryption, and only when the
+   * filtered list is small enough (see record-store.ts); the database never holds its order.
+   */
   readonly sortable?: boolean;
+  /** For personal fields that answer exact-match filters: how values are normalized for their blind index. */
+  readonly blindIndex?: IndexKind;
   /** Feeds full-text search (`q`). */
   readonly searchable?: boolean;
   /** The id of the custom field definition, for custom fields. */
@@ -68,8 +74,14 @@ export interface FieldDef {
 export interface RecordTypeDef {
   readonly type: RecordType;
   readonly singular: string;
-  /** Whether a record of this type is a natural person (a data subject with its own data key later). */
+  /** Whether a record of this type is a natural person: a data subject with a data key of its own. */
   readonly subject: 'person' | 'organisation';
+  /**
+   * For records that can belong to a person (a note on a contact): the column naming that person
+   * and, for records that can hang off several types, the column naming the type. Their personal
+   * fields are sealed under that person's key, and erasing the person erases them too.
+   */
+  readonly subjectFrom?: { readonly column: string; readonly typeColumn?: string };
   readonly fields: readonly FieldDef[];
   /** The default sort, a sortable key with an optional leading `-` for descending. */
   readonly defaultSort: string;
@@ -98,9 +110,9 @@ type FieldOptions = Partial<Omit<FieldDef, 'key' | 'type' | 'classification'>> &
 /** Declares a built-in field; the column defaults to the snake_case of the key. */
 export function field(key: string, type: FieldType, classification: Classification, options: FieldOptions): FieldDef {
   const sortable = options.sortable ?? false;
-  if (sortable && (classification === 'personal' || classification === 'sensitive')) {
-    throw new Error(`field ${key}: a ${classification} field cannot be sortable`);
-  }
+  const personal = classification === 'personal' || classification === 'sensitive';
+  if (personal && options.filterable && !options.blindIndex) throw new Error(`field ${key}: a ${classification} field answers filters only through a blind index`);
+  if (!personal && options.blindIndex) throw new Error(`field ${key}: only personal fields are encrypted and need a blind index`);
   return {
     column: key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
     label: key.replace(/([A-Z])/g, ' $1').replace(/^./, (c) => c.toUpperCase()).replace(/ Id$/, ''),
@@ -127,7 +139,7 @@ const ORDERED_TYPES: ReadonlySet<FieldType> = new Set(['integer', 'number', 'mon
  * order does, so only sortable fields (never personal ones) qualify.
  */
 export function isRangeField(def: FieldDef): boolean {
-  return def.sortable === true && def.column !== null && ORDERED_TYPES.has(def.type);
+  return def.sortable === true && !isPersonal(def) && def.column !== null && ORDERED_TYPES.has(def.type);
 }
 
 // ---- Values ------------------------------------------------------------------------------------

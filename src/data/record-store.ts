@@ -24,8 +24,12 @@ import { RECORD_TYPE_DEFS } from './record-types.js';
 import { loadCustomFieldDefs } from './custom-field-defs.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { termsForQuery, termsForRecord } from './search-terms.js';
-import { indexDocuments, matchesTerms, reindexDocument } from '../db/search-index.js';
+import { indexDocuments, matchesTerms, reindexDocument, type QueryTerm } from '../db/search-index.js';
 import { insertMany } from '../db/insert-many.js';
+import type { Keyring } from '../crypto/keyring.js';
+import { blindOf, openRows, queryTokens, sealNewRows, sealUpdate, type RowToSeal } from './record-sealing.js';
+import { indexKeys, type IndexKeys } from './keys.js';
+import { normalizeForIndex } from '../crypto/blind-index.js';
 
 /**
  * The protected data layer. Every read and write of a CRM record, from the API, the CLI, imports,
@@ -36,6 +40,8 @@ export interface DataDeps {
   readonly db: Executor;
   readonly dialect: Dialect;
   readonly clock: Clock;
+  /** The keys that seal and open personal values. */
+  readonly keyring: Keyring;
 }
 
 /** A record as the API shows it: camelCase fields, custom fields and tags. */
@@ -135,33 +141,91 @@ export async function listRecords(deps: DataDeps, ctx: ActorContext, type: Recor
   const schema = await recordSchema(deps, type);
   const limit = Math.min(Math.max(Math.trunc(query.limit ?? DEFAULT_LIMIT), 1), MAX_LIMIT);
   const sort = resolveSort(schema, query.sort ?? schema.def.defaultSort);
+  const plan = await planFilters(deps, schema, query.filters ?? {});
 
-  let qb = anyDb(deps).selectFrom(`${type} as r`).selectAll('r');
-  qb = query.trash ? qb.where('r.deleted_at', 'is not', null) : hideTrashedAttachments(qb.where('r.deleted_at', 'is', null), type);
-  qb = applyFilters(qb, schema, query.filters ?? {});
-  qb = applyRanges(qb, schema, query.ranges ?? []);
-  if (query.q !== undefined && query.q.trim() !== '') qb = applySearch(qb, deps.dialect, type, query.q);
+  let base = anyDb(deps).selectFrom(`${type} as r`).selectAll('r');
+  base = query.trash ? base.where('r.deleted_at', 'is not', null) : hideTrashedAttachments(base.where('r.deleted_at', 'is', null), type);
+  base = plan.apply(base);
+  base = applyRanges(base, schema, query.ranges ?? []);
+  if (query.q !== undefined && query.q.trim() !== '') base = await applySearch(deps, base, type, query.q);
+  if (isPersonal(sort.def)) return listSortedInMemory(deps, schema, base, sort, plan, limit, query.cursor);
 
-  if (query.cursor !== undefined) {
-    const cursor = decodeCursor(query.cursor, sort.key);
-    if (!cursorValueFits(sort.def, cursor.value)) throw new AppError('request.invalid_cursor', 'The cursor is not valid for this list; start again without it');
-    qb = applyKeyset(qb, sort, cursor.value, cursor.id, deps.dialect === 'postgres');
-  }
+  let cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, sort.key);
+  if (cursor && !cursorValueFits(sort.def, cursor.value)) throw new AppError('request.invalid_cursor', 'The cursor is not valid for this list; start again without it');
   const direction = sort.descending ? 'desc' : 'asc';
-  qb = qb
-    .orderBy(`r.${sort.column}`, direction)
-    .orderBy('r.id', direction)
-    .limit(limit + 1);
-
-  const rows = (await qb.execute()) as Record<string, unknown>[];
-  const more = rows.length > limit;
-  const pageRows = more ? rows.slice(0, limit) : rows;
-  const items = await presentRows(deps, schema, pageRows);
-  const last = pageRows.at(-1);
+  // Filters on personal fields match blind-index buckets; the candidates are opened and only true
+  // matches kept, reading on in larger steps until the page is full.
+  const step = plan.verify.length > 0 ? Math.max(limit + 1, 200) : limit + 1;
+  const page: { row: Record<string, unknown>; view: RecordView }[] = [];
+  let more = false;
+  for (;;) {
+    let qb = cursor ? applyKeyset(base, sort, cursor.value, cursor.id, deps.dialect === 'postgres') : base;
+    qb = qb.orderBy(`r.${sort.column}`, direction).orderBy('r.id', direction).limit(step);
+    const rows = (await qb.execute()) as Record<string, unknown>[];
+    if (plan.verify.length === 0) {
+      more = rows.length > limit;
+      const shown = rows.slice(0, limit);
+      const views = await presentRows(deps, schema, shown);
+      views.forEach((view, i) => page.push({ row: shown[i]!, view }));
+      break;
+    }
+    const last = rows.at(-1);
+    const lastPosition = last ? { value: (last[sort.column] ?? null) as string | number | null, id: String(last.id) } : null;
+    const views = await presentRows(deps, schema, rows);
+    for (let i = 0; i < views.length && !more; i++) {
+      if (!plan.verify.every((check) => check(views[i]!))) continue;
+      if (page.length === limit) more = true;
+      else page.push({ row: rows[i]!, view: views[i]! });
+    }
+    if (more || rows.length < step || !lastPosition) break;
+    cursor = lastPosition;
+  }
+  const lastShown = page.at(-1);
   return {
-    items,
-    nextCursor: more && last ? encodeCursor(sort.key, last[sort.column] ?? null, String(last.id)) : null,
+    items: page.map((p) => p.view),
+    nextCursor: more && lastShown ? encodeCursor(sort.key, (lastShown.row[sort.column] as string | number | null) ?? null, String(lastShown.row.id)) : null,
   };
+}
+
+/** How many records a list may hold for a sort by a personal field, which happens after decryption. */
+const MAX_IN_MEMORY_SORT = 10_000;
+
+/**
+ * A list sorted by a personal field: the database cannot order sealed values, so the filtered
+ * records are opened and sorted here, and the cursor carries a position instead of a value (which
+ * would put personal data in URLs). Refused, with a 400 asking for a narrower filter, above
+ * 10,000 records.
+ */
+async function listSortedInMemory(deps: DataDeps, schema: RecordSchema, base: AnySelect, sort: ResolvedSort, plan: FilterPlan, limit: number, rawCursor: string | undefined): Promise<RecordPage> {
+  let offset = 0;
+  if (rawCursor !== undefined) {
+    const cursor = decodeCursor(rawCursor, sort.key);
+    if (typeof cursor.value !== 'number' || !Number.isSafeInteger(cursor.value) || cursor.value < 1) throw new AppError('request.invalid_cursor', 'The cursor is not valid for this list; start again without it');
+    offset = cursor.value;
+  }
+  const counted = (await base.clearSelect().select((eb: any) => eb.fn.countAll().as('n')).executeTakeFirst()) as { n: number | string } | undefined;
+  const total = Number(counted?.n ?? 0);
+  if (total > MAX_IN_MEMORY_SORT) {
+    throw new AppError('request.invalid_sort', `${sort.def.label} is encrypted and is sorted after decryption, which needs a list of at most ${MAX_IN_MEMORY_SORT.toLocaleString('en-US')} records; this one has ${total.toLocaleString('en-US')}. Narrow it with filters or a search, or sort by another field`);
+  }
+  const rows = (await base.orderBy('r.id').execute()) as Record<string, unknown>[];
+  const views = (await presentRows(deps, schema, rows)).filter((view) => plan.verify.every((check) => check(view)));
+  const collator = new Intl.Collator(undefined, { sensitivity: 'base', numeric: true });
+  const direction = sort.descending ? -1 : 1;
+  views.sort((a, b) => {
+    const x = a[sort.def.key];
+    const y = b[sort.def.key];
+    // Empty values go last whichever the direction, as they do for plain fields on PostgreSQL.
+    if (x === null || x === undefined || y === null || y === undefined) {
+      if (x === y || (x == null && y == null)) return a.id < b.id ? -direction : a.id > b.id ? direction : 0;
+      return x == null ? 1 : -1;
+    }
+    const order = collator.compare(String(x), String(y)) * direction;
+    return order !== 0 ? order : a.id < b.id ? -direction : a.id > b.id ? direction : 0;
+  });
+  const items = views.slice(offset, offset + limit);
+  const next = offset + limit;
+  return { items, nextCursor: next < views.length && items.length > 0 ? encodeCursor(sort.key, next, items.at(-1)!.id) : null };
 }
 
 /** Walks every page of a list; exports and jobs use it so they read through the same layer. */
@@ -176,9 +240,16 @@ export async function* iterateRecords(deps: DataDeps, ctx: ActorContext, type: R
 
 export async function countRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, filters: Record<string, string> = {}): Promise<number> {
   const schema = await recordSchema(deps, type);
+  const plan = await planFilters(deps, schema, filters);
+  if (plan.verify.length > 0) {
+    // Blind-index buckets hold other records too: only opening the candidates gives the count.
+    let n = 0;
+    for await (const _ of iterateRecords(deps, ctx, type, { filters })) n += 1;
+    return n;
+  }
   let qb = anyDb(deps).selectFrom(`${type} as r`).select((eb) => eb.fn.countAll().as('n'));
   qb = hideTrashedAttachments(qb.where('r.deleted_at', 'is', null), type);
-  qb = applyFilters(qb, schema, filters);
+  qb = plan.apply(qb);
   const row = (await qb.executeTakeFirst()) as { n: number | string } | undefined;
   return Number(row?.n ?? 0);
 }
@@ -201,8 +272,10 @@ export async function summarizeRecords(deps: DataDeps, ctx: ActorContext, type: 
     throw new AppError('request.invalid_filter', `Cannot add up ${query.sum.slice(0, 80)}`);
   }
 
+  const plan = await planFilters(deps, schema, query.filters ?? {});
+  if (plan.verify.length > 0) throw new AppError('request.invalid_filter', 'Totals cannot be filtered by personal fields');
   let qb = hideTrashedAttachments(anyDb(deps).selectFrom(`${type} as r`).where('r.deleted_at', 'is', null), type);
-  qb = applyFilters(qb, schema, query.filters ?? {});
+  qb = plan.apply(qb);
   qb = applyRanges(qb, schema, query.ranges ?? []);
   qb = qb.select((eb: any) => [
     ...groups.map((def, i) => eb.ref(`r.${def.column}`).as(`g${i}`)),
@@ -308,13 +381,13 @@ export async function updateRecord(deps: DataDeps, ctx: ActorContext, type: Reco
     }
     const prepared = prepareWrite(schema, input, derived, 'update');
     if (prepared.problems.length > 0) throw validationFailed(schema.def, prepared.problems);
-    const merged = { ...existing, ...prepared.columns };
     await checkReferences(tx, schema, [prepared.columns]);
+    const sealed = await sealUpdate(tx, schema, existing, prepared.columns, prepared.custom, encodeCustomValue);
 
     const now = tx.clock.now().toISOString();
     const result = await anyDb(tx)
       .updateTable(type)
-      .set({ ...prepared.columns, version: version + 1, updated_at: now, updated_by: actingUserId(ctx.principal) })
+      .set({ ...sealed.columns, version: version + 1, updated_at: now, updated_by: actingUserId(ctx.principal) })
       .where('id', '=', id)
       .where('version', '=', version)
       .where('deleted_at', 'is', null)
@@ -325,11 +398,12 @@ export async function updateRecord(deps: DataDeps, ctx: ActorContext, type: Reco
     if (Number(result.numUpdatedRows) !== 1) {
       throw new AppError('record.version_conflict', `The ${schema.def.singular} was changed by someone else; reload it and try again`);
     }
-    await writeCustomValues(tx, schema, id, prepared.custom, false);
-    if (prepared.tagIds) await replaceTags(tx, type, id, prepared.tagIds);
-    if (schema.fields.some((f) => f.searchable && f.column && f.column in prepared.columns)) {
-      await reindexDocument(tx.db, tx.dialect, type, { recordId: id, terms: searchTermsOf(schema, merged) });
+    for (const [fieldId, row] of sealed.customRows) {
+      await anyDb(tx).deleteFrom('custom_values').where('record_id', '=', id).where('field_id', '=', fieldId).execute();
+      if (row) await anyDb(tx).insertInto('custom_values').values(row).execute();
     }
+    if (prepared.tagIds) await replaceTags(tx, type, id, prepared.tagIds);
+    if (sealed.terms) await reindexDocument(tx.db, tx.dialect, type, { recordId: id, terms: sealed.terms });
     return getRecord(tx, ctx, type, id);
   });
 }
@@ -360,6 +434,9 @@ export async function restoreRecord(deps: DataDeps, ctx: ActorContext, type: Rec
     const existing = isId(id) ? await findRow(tx, type, id, true) : undefined;
     if (!existing) throw notFound(def);
     if (existing.deleted_at === null) throw new AppError('record.not_deleted', `The ${def.singular} is not in the trash`);
+    if (def.subject === 'person' && (await anyDb(tx).selectFrom('erasures').select('subject_id').where('subject_id', '=', String(existing.subject_id ?? id)).executeTakeFirst())) {
+      throw new AppError('record.erased', `The ${def.singular} was erased; there is nothing left to restore`);
+    }
     const now = tx.clock.now().toISOString();
     const restored = await anyDb(tx)
       .updateTable(type)
@@ -500,6 +577,9 @@ async function insertRows(deps: DataDeps, schema: RecordSchema, pending: Pending
   const type = schema.def.type;
   for (let start = 0; start < pending.length; start += INSERT_CHUNK) {
     const chunk = pending.slice(start, start + INSERT_CHUNK);
+    // Personal values are sealed, blind indexes filled in and search documents made from the
+    // plaintext, all before anything is written.
+    const sealed = await sealNewRows(deps, schema, chunk.map((p): RowToSeal => ({ row: p.row, custom: customValuesToStore(p.custom) })));
     // Multi-row VALUES need one column list. Rows that leave out different columns go in separate
     // statements: padding them with NULL would override the column's default, and fail on NOT NULL.
     const byColumns = new Map<string, Record<string, unknown>[]>();
@@ -517,49 +597,25 @@ async function insertRows(deps: DataDeps, schema: RecordSchema, pending: Pending
       if (isForeignKeyViolation(error)) throw new AppError('record.invalid_reference', 'A referenced record does not exist');
       throw emptiedColumn(schema, error) ?? error;
     }
-    const customRows = chunk.flatMap((p) => customValueRows(schema, String(p.row.id), p.custom));
+    const customRows = sealed.flatMap((s) => s.customRows);
     for (let at = 0; at < customRows.length; at += SIDE_ROW_CHUNK) {
       await insertMany(deps.db, deps.dialect, 'custom_values', customRows.slice(at, at + SIDE_ROW_CHUNK));
     }
     for (const p of chunk) {
       if (p.tagIds && p.tagIds.length > 0) await replaceTags(deps, type, String(p.row.id), p.tagIds);
     }
-    await indexDocuments(deps.db, deps.dialect, type, chunk.map((p) => ({ recordId: String(p.row.id), terms: searchTermsOf(schema, p.row) })));
+    await indexDocuments(deps.db, deps.dialect, type, chunk.map((p, i) => ({ recordId: String(p.row.id), terms: sealed[i]!.terms })));
   }
 }
 
-const searchableColumnsCache = new WeakMap<RecordSchema, string[]>();
-
-function searchTermsOf(schema: RecordSchema, row: Record<string, unknown>): string[] {
-  let columns = searchableColumnsCache.get(schema);
-  if (!columns) {
-    columns = schema.fields.filter((f) => f.searchable && f.column).map((f) => f.column!);
-    searchableColumnsCache.set(schema, columns);
-  }
-  return termsForRecord(columns.map((c) => row[c]));
-}
-
-/** The `custom_values` rows of a new record; empty values are not stored. */
-function customValueRows(schema: RecordSchema, id: string, values: Map<FieldDef, unknown>): { record_type: string; record_id: string; field_id: string; value: string }[] {
-  const rows = [];
+/** Custom values in their stored text encoding; empty ones are not stored. */
+function customValuesToStore(values: Map<FieldDef, unknown>): { def: FieldDef; encoded: string }[] {
+  const list = [];
   for (const [def, value] of values) {
     if (value === null || (Array.isArray(value) && value.length === 0)) continue;
-    rows.push({ record_type: schema.def.type, record_id: id, field_id: def.customFieldId!, value: encodeCustomValue(def, value) });
+    list.push({ def, encoded: encodeCustomValue(def, value) });
   }
-  return rows;
-}
-
-async function writeCustomValues(deps: DataDeps, schema: RecordSchema, id: string, values: Map<FieldDef, unknown>, fresh: boolean): Promise<void> {
-  for (const [def, value] of values) {
-    if (!fresh) {
-      await anyDb(deps).deleteFrom('custom_values').where('record_id', '=', id).where('field_id', '=', def.customFieldId!).execute();
-    }
-    if (value === null || (Array.isArray(value) && value.length === 0)) continue;
-    await anyDb(deps)
-      .insertInto('custom_values')
-      .values({ record_type: schema.def.type, record_id: id, field_id: def.customFieldId!, value: encodeCustomValue(def, value) })
-      .execute();
-  }
+  return list;
 }
 
 async function replaceTags(deps: DataDeps, type: RecordType, id: string, tagIds: string[]): Promise<void> {
@@ -652,10 +708,18 @@ async function presentRows(deps: DataDeps, schema: RecordSchema, rows: Record<st
   const ids = rows.map((r) => String(r.id));
   const customById = new Map<string, Record<string, unknown>>();
   const tagsById = new Map<string, string[]>();
+  let customRows: { record_id: string; field_id: string; value: string }[] = [];
+  if (schema.custom.length > 0) {
+    for (let at = 0; at < ids.length; at += 1000) {
+      const chunk = (await anyDb(deps).selectFrom('custom_values').select(['record_id', 'field_id', 'value']).where('record_id', 'in', ids.slice(at, at + 1000)).execute()) as typeof customRows;
+      customRows = customRows.concat(chunk);
+    }
+  }
+  // Personal values are opened here, on the way out, and nowhere else.
+  customRows = await openRows(deps, schema, rows, customRows);
   if (schema.custom.length > 0) {
     const byFieldId = new Map(schema.custom.map((f) => [f.customFieldId!, f]));
-    const values = await anyDb(deps).selectFrom('custom_values').select(['record_id', 'field_id', 'value']).where('record_id', 'in', ids).execute();
-    for (const v of values as { record_id: string; field_id: string; value: string }[]) {
+    for (const v of customRows) {
       const def = byFieldId.get(v.field_id);
       if (!def) continue;
       const bag = customById.get(v.record_id) ?? {};
@@ -663,8 +727,11 @@ async function presentRows(deps: DataDeps, schema: RecordSchema, rows: Record<st
       customById.set(v.record_id, bag);
     }
   }
-  const tags = await anyDb(deps).selectFrom('record_tags').select(['record_id', 'tag_id']).where('record_type', '=', schema.def.type).where('record_id', 'in', ids).execute();
-  for (const t of tags as { record_id: string; tag_id: string }[]) {
+  const tags: { record_id: string; tag_id: string }[] = [];
+  for (let at = 0; at < ids.length; at += 1000) {
+    tags.push(...((await anyDb(deps).selectFrom('record_tags').select(['record_id', 'tag_id']).where('record_type', '=', schema.def.type).where('record_id', 'in', ids.slice(at, at + 1000)).execute()) as typeof tags));
+  }
+  for (const t of tags) {
     const list = tagsById.get(t.record_id) ?? [];
     list.push(t.tag_id);
     tagsById.set(t.record_id, list);
@@ -705,12 +772,26 @@ function resolveSort(schema: RecordSchema, raw: string): ResolvedSort {
 
 type AnySelect = SelectQueryBuilder<any, any, any>;
 
-function applyFilters(qb: AnySelect, schema: RecordSchema, filters: Record<string, string>): AnySelect {
+/** What a list's filters ask of the database, and what is checked once personal values are opened. */
+interface FilterPlan {
+  apply(qb: AnySelect): AnySelect;
+  /** Checks on opened records: a blind index matches a bucket of records, these keep the true matches. */
+  verify: ((view: RecordView) => boolean)[];
+}
+
+async function planFilters(deps: DataDeps, schema: RecordSchema, filters: Record<string, string>): Promise<FilterPlan> {
   const byKey = new Map<string, FieldDef>([...SYSTEM_FIELDS, ...schema.fields].map((f) => [f.key, f]));
+  const steps: ((qb: AnySelect) => AnySelect)[] = [];
+  const verify: ((view: RecordView) => boolean)[] = [];
+  let index: IndexKeys | null = null;
+  const blindsOf = async (table: string, column: string, kind: NonNullable<FieldDef['blindIndex']>, value: string): Promise<number[]> => {
+    index ??= await indexKeys(deps);
+    return [...new Set(index.all.map((v) => blindOf(v, table, column, kind, value, deps.keyring.callingCode)!))];
+  };
   for (const [key, raw] of Object.entries(filters)) {
     if (key === 'tagId') {
       if (!isId(raw)) throw new AppError('request.invalid_filter', 'tagId must be a tag id');
-      qb = qb.where('r.id', 'in', (eb: any) => eb.selectFrom('record_tags').select('record_id').where('tag_id', '=', raw).where('record_type', '=', schema.def.type));
+      steps.push((qb) => qb.where('r.id', 'in', (eb: any) => eb.selectFrom('record_tags').select('record_id').where('tag_id', '=', raw).where('record_type', '=', schema.def.type)));
       continue;
     }
     if (key.startsWith('custom.')) {
@@ -718,27 +799,47 @@ function applyFilters(qb: AnySelect, schema: RecordSchema, filters: Record<strin
       if (!def) throw new AppError('request.invalid_filter', `Unknown custom field filter ${key.slice(0, 80)}`);
       const parsed = parseFieldValue({ ...def, required: true }, def.type === 'multiselect' ? [raw] : raw);
       if (!parsed.ok) throw new AppError('request.invalid_filter', `Filter ${def.key} ${parsed.message}`);
-      if (def.type === 'multiselect') {
+      if (isPersonal(def)) {
+        if (def.type === 'multiselect') throw new AppError('request.invalid_filter', `${def.label} is encrypted; encrypted multi-select fields cannot be filtered`);
+        const encoded = encodeCustomValue(def, parsed.value);
+        const normalized = normalizeForIndex(def.blindIndex ?? 'text', encoded, deps.keyring.callingCode);
+        const blinds = normalized === null ? [] : await blindsOf('custom_values', def.customFieldId!, def.blindIndex ?? 'text', encoded);
+        steps.push((qb) => qb.where('r.id', 'in', (eb: any) => eb.selectFrom('custom_values').select('record_id').where('field_id', '=', def.customFieldId).where('blind', 'in', blinds.length > 0 ? blinds : [-1])));
+        verify.push((view) => {
+          const value = (view.customFields as Record<string, unknown>)[def.key];
+          if (value === null || value === undefined) return false;
+          return normalizeForIndex(def.blindIndex ?? 'text', encodeCustomValue(def, def.type === 'boolean' ? (value ? 1 : 0) : value), deps.keyring.callingCode) === normalized;
+        });
+      } else if (def.type === 'multiselect') {
         // A multi-select matches when it holds the option; values are stored as sorted JSON arrays.
         const needle = `%${JSON.stringify(raw).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-        qb = qb.where('r.id', 'in', (eb: any) => eb.selectFrom('custom_values').select('record_id').where('field_id', '=', def.customFieldId).where(sql`value like ${needle} escape '\\'`));
+        steps.push((qb) => qb.where('r.id', 'in', (eb: any) => eb.selectFrom('custom_values').select('record_id').where('field_id', '=', def.customFieldId).where(sql`value like ${needle} escape '\\'`)));
       } else {
         const encoded = encodeCustomValue(def, parsed.value);
-        qb = qb.where('r.id', 'in', (eb: any) => eb.selectFrom('custom_values').select('record_id').where('field_id', '=', def.customFieldId).where('value', '=', encoded));
+        steps.push((qb) => qb.where('r.id', 'in', (eb: any) => eb.selectFrom('custom_values').select('record_id').where('field_id', '=', def.customFieldId).where('value', '=', encoded)));
       }
       continue;
     }
     const def = byKey.get(key);
     if (!def || !def.filterable || !def.column) throw new AppError('request.invalid_filter', `Cannot filter by ${key.slice(0, 80)}`);
     if (raw === '' || raw === 'null') {
-      qb = qb.where(`r.${def.column}`, 'is', null);
+      steps.push((qb) => qb.where(`r.${def.column}`, 'is', null));
       continue;
     }
     const parsed = parseFieldValue({ ...def, required: true, readOnly: false }, raw);
     if (!parsed.ok) throw new AppError('request.invalid_filter', `Filter ${key} ${parsed.message}`);
-    qb = qb.where(`r.${def.column}`, '=', parsed.value);
+    if (def.blindIndex) {
+      // A sealed column is found through its blind index, then checked value by value.
+      const kind = def.blindIndex;
+      const normalized = normalizeForIndex(kind, String(parsed.value), deps.keyring.callingCode);
+      const blinds = normalized === null ? [] : await blindsOf(schema.def.type, def.column, kind, String(parsed.value));
+      steps.push((qb) => qb.where(`r.${def.column}_bidx`, 'in', blinds.length > 0 ? blinds : [-1]));
+      verify.push((view) => typeof view[def.key] === 'string' && normalizeForIndex(kind, view[def.key] as string, deps.keyring.callingCode) === normalized);
+      continue;
+    }
+    steps.push((qb) => qb.where(`r.${def.column}`, '=', parsed.value));
   }
-  return qb;
+  return { apply: (qb) => steps.reduce((q, step) => step(q), qb), verify };
 }
 
 const RANGE_SQL: Record<RangeOperator, '<' | '<=' | '>' | '>='> = { lt: '<', lte: '<=', gt: '>', gte: '>=' };
@@ -761,12 +862,15 @@ function applyRanges(qb: AnySelect, schema: RecordSchema, ranges: RangeFilter[])
   return qb;
 }
 
-function applySearch(qb: AnySelect, dialect: Dialect, type: RecordType, q: string): AnySelect {
+async function applySearch(deps: DataDeps, qb: AnySelect, type: RecordType, q: string): Promise<AnySelect> {
   if (q.length > 200) throw new AppError('request.invalid', 'The search text must be at most 200 characters');
   if (!q.isWellFormed()) throw new AppError('request.invalid', 'The search text must be valid Unicode');
-  const terms = termsForQuery(q);
-  if (terms.length === 0) return qb.where(sql<boolean>`1 = 0`);
-  return qb.where(matchesTerms(dialect, type, 'r.id', terms));
+  const words = termsForQuery(q);
+  if (words.length === 0) return qb.where(sql<boolean>`1 = 0`);
+  // Each word matches plain fields by prefix, or a personal field's token whole.
+  const index = await indexKeys(deps);
+  const terms: QueryTerm[] = words.map((word) => ({ word, tokens: queryTokens(index.all, type, word) }));
+  return qb.where(matchesTerms(deps.dialect, type, 'r.id', terms));
 }
 
 /** Whether a cursor's sort value could have come from the sort column: a forged one must not reach SQL. */

@@ -17,8 +17,9 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
  */
 const STATEMENT_ROWS = [100, 10, 1];
 
-export async function insertMany<R extends Record<string, unknown>>(db: Executor, dialect: Dialect, table: string, rows: R[], returning: string[] = []): Promise<Record<string, unknown>[]> {
-  if (rows.length === 0) return [];
+export async function insertMany(db: Executor, dialect: Dialect, table: string, objects: readonly object[], returning: string[] = []): Promise<Record<string, unknown>[]> {
+  if (objects.length === 0) return [];
+  const rows = objects as readonly Record<string, unknown>[];
   const columns = Object.keys(rows[0]!);
   const results: Record<string, unknown>[] = [];
   let at = 0;
@@ -31,7 +32,7 @@ export async function insertMany<R extends Record<string, unknown>>(db: Executor
   return results;
 }
 
-async function insertShape(db: Executor, dialect: Dialect, table: string, columns: string[], rows: Record<string, unknown>[], from: number, count: number, returning: string[]): Promise<Record<string, unknown>[]> {
+async function insertShape(db: Executor, dialect: Dialect, table: string, columns: string[], rows: readonly Record<string, unknown>[], from: number, count: number, returning: string[]): Promise<Record<string, unknown>[]> {
   const shape = `${dialect}|${table}|${columns.join(',')}|${count}|${returning.join(',')}`;
   let text = statements.get(shape);
   if (text === undefined) {

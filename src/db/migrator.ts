@@ -1,13 +1,15 @@
-import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import type { Database } from './database.js';
 import * as foundation from './migrations/0001-foundation.js';
 import * as defaultPipeline from './migrations/0002-default-pipeline.js';
+import * as encryption from './migrations/0003-encryption.js';
 
 /** Migrations are listed in code, in order, so a build carries them and nothing scans the disk. */
 function migrationsFor(database: Database): Record<string, Migration> {
   return {
     '0001-foundation': { up: (db) => foundation.up(db, database.dialect) },
     '0002-default-pipeline': { up: (db) => defaultPipeline.up(db) },
+    '0003-encryption': { up: (db) => encryption.up(db, database.dialect) },
   };
 }
 
@@ -15,12 +17,21 @@ export class MigrationError extends Error {}
 
 /** Brings the schema up to date; the same call serves `rampart migrate` and server start. */
 export async function migrateToLatest(database: Database): Promise<string[]> {
+  return migrate(database, (migrator) => migrator.migrateToLatest());
+}
+
+/** Brings the schema to a given migration: how tests build a database of an earlier version. */
+export async function migrateTo(database: Database, name: string): Promise<string[]> {
+  return migrate(database, (migrator) => migrator.migrateTo(name));
+}
+
+async function migrate(database: Database, run: (migrator: Migrator) => Promise<MigrationResultSet>): Promise<string[]> {
   const provider: MigrationProvider = { getMigrations: async () => migrationsFor(database) };
   // Kysely looks for its bookkeeping tables by name in every schema unless told which one: with
   // several schemas in one database it would find another schema's tables and skip its own.
   const schema = database.dialect === 'postgres' ? (database.schema ?? (await sql<{ name: string }>`select current_schema() as name`.execute(database.db)).rows[0]?.name) : undefined;
   const migrator = new Migrator({ db: database.db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await run(migrator);
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new MigrationError(`migration ${failed} failed: ${(error as Error).message}`);

@@ -119,7 +119,52 @@ export interface CustomValuesTable {
   record_type: string;
   record_id: string;
   field_id: string;
+  /** Sealed for personal and sensitive custom fields. */
   value: string;
+  /** The blind index of a personal value, for exact-match filters. */
+  blind: number | null;
+  /** The data key version of a sealed value. */
+  key_version: number | null;
+}
+
+export interface DataKeysTable {
+  subject_id: string;
+  version: number;
+  kek_id: string;
+  /** base64 of the data key sealed under the KEK. */
+  wrapped: string;
+  created_at: string;
+}
+
+export interface IndexKeysTable {
+  version: number;
+  kek_id: string;
+  wrapped: string;
+  bits: number;
+  state: 'active' | 'building' | 'retired';
+  created_at: string;
+}
+
+export interface ErasuresTable {
+  subject_id: string;
+  erased_at: string;
+}
+
+export interface IntegrityEventsTable {
+  id: string;
+  occurred_at: string;
+  table_name: string;
+  column_name: string;
+  record_id: string;
+  reason: string;
+}
+
+export interface KeyJobsTable {
+  name: string;
+  state: 'pending' | 'running' | 'done';
+  position: string | null;
+  done: number;
+  updated_at: string;
 }
 
 export interface DatabaseSchema {
@@ -136,4 +181,9 @@ export interface DatabaseSchema {
   record_tags: RecordTagsTable;
   custom_fields: CustomFieldsTable;
   custom_values: CustomValuesTable;
+  data_keys: DataKeysTable;
+  index_keys: IndexKeysTable;
+  erasures: ErasuresTable;
+  integrity_events: IntegrityEventsTable;
+  key_jobs: KeyJobsTable;
 }

@@ -12,7 +12,9 @@ import { insertMany } from './insert-many.js';
  * - SQLite: a contentless FTS5 table, whose integer rowids map to record ids in `search_rows`;
  * - PostgreSQL: a `tsvector` per record in `search_documents` with a GIN index.
  * Terms reach both as ready-made tokens of letters and digits, so neither database's own text
- * parsing changes them.
+ * parsing changes them. Words of personal fields arrive as blind tokens (`_` and hex, see
+ * crypto/blind-index.ts) and only ever match whole; no typed prefix can reach them, since query
+ * words never start with `_`.
  */
 export interface SearchDocument {
   recordId: string;
@@ -34,8 +36,10 @@ export async function createSearchIndex(db: Kysely<any>, dialect: Dialect): Prom
       .addColumn('record_type', 'text', (c) => c.notNull())
       .addColumn('record_id', 'text', (c) => c.notNull().unique())
       .execute();
-    // contentless_delete keeps no copy of the text yet lets a record's document be replaced.
-    await sql`create virtual table search_fts using fts5(terms, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 0')`.execute(db);
+    // contentless_delete keeps no copy of the text yet lets a record's document be replaced;
+    // detail=none keeps no positions, which prefix and AND queries do not need; `_` joins the
+    // characters of a term so that tokens stay whole.
+    await sql`create virtual table search_fts using fts5(terms, content='', contentless_delete=1, detail=none, tokenize="unicode61 remove_diacritics 0 tokenchars '_'")`.execute(db);
     return;
   }
   await db.schema
@@ -65,6 +69,21 @@ export async function indexDocuments(db: Executor, dialect: Dialect, recordType:
   }
 }
 
+/** Removes the documents of records, whatever they hold. */
+export async function removeDocuments(db: Executor, dialect: Dialect, recordIds: string[]): Promise<void> {
+  for (let at = 0; at < recordIds.length; at += FTS_CHUNK) {
+    const chunk = recordIds.slice(at, at + FTS_CHUNK);
+    if (dialect === 'postgres') {
+      await anyDb(db).deleteFrom('search_documents').where('record_id', 'in', chunk).execute();
+      continue;
+    }
+    const rows = (await anyDb(db).selectFrom('search_rows').select('id').where('record_id', 'in', chunk).execute()) as { id: number }[];
+    if (rows.length === 0) continue;
+    await anyDb(db).deleteFrom('search_fts').where('rowid', 'in', rows.map((r) => r.id)).execute();
+    await anyDb(db).deleteFrom('search_rows').where('record_id', 'in', chunk).execute();
+  }
+}
+
 /** Replaces one record's document after its searchable fields changed. */
 export async function reindexDocument(db: Executor, dialect: Dialect, recordType: string, document: SearchDocument): Promise<void> {
   if (dialect === 'postgres') {
@@ -88,16 +107,23 @@ export async function reindexDocument(db: Executor, dialect: Dialect, recordType
   if (document.terms.length > 0) await anyDb(db).insertInto('search_fts').values({ rowid: existing.id, terms: document.terms.join(' ') }).execute();
 }
 
+/** One word of a query: matched as a prefix of plain words, or whole as one of its tokens. */
+export interface QueryTerm {
+  word: string;
+  tokens: string[];
+}
+
 /**
- * The condition "record `idColumn` of `recordType` matches every term as a prefix", for a WHERE.
- * Terms hold letters and digits only (data/search-terms.ts), so they can be quoted as they are.
+ * The condition "record `idColumn` of `recordType` matches every query term", for a WHERE.
+ * Words hold letters and digits only (data/search-terms.ts) and tokens `_` and hex, so both can
+ * be quoted as they are.
  */
-export function matchesTerms(dialect: Dialect, recordType: string, idColumn: string, terms: string[]): Expression<SqlBool> {
+export function matchesTerms(dialect: Dialect, recordType: string, idColumn: string, terms: QueryTerm[]): Expression<SqlBool> {
   if (dialect === 'postgres') {
-    const query = terms.map((t) => `'${t}':*`).join(' & ');
+    const query = terms.map((t) => `(${[`'${t.word}':*`, ...t.tokens.map((k) => `'${k}'`)].join(' | ')})`).join(' & ');
     return sql<SqlBool>`${sql.ref(idColumn)} in (select record_id from search_documents where record_type = ${recordType} and terms @@ ${query}::tsquery)`;
   }
-  const query = terms.map((t) => `"${t}"*`).join(' AND ');
+  const query = terms.map((t) => `(${[`"${t.word}"*`, ...t.tokens.map((k) => `"${k}"`)].join(' OR ')})`).join(' AND ');
   return sql<SqlBool>`${sql.ref(idColumn)} in (select record_id from search_rows where record_type = ${recordType} and id in (select rowid from search_fts where search_fts match ${query}))`;
 }
 

@@ -4,6 +4,7 @@ import type { RangeOperator, RecordType } from '../data/field-registry.js';
 import { RECORD_TYPE_DEFS } from '../data/record-types.js';
 import type { RecordService, ServiceListQuery } from '../data/record-service.js';
 import type { DataDeps, RangeFilter } from '../data/record-store.js';
+import { erasePerson, type PersonType } from '../data/erasure.js';
 import { actorOf } from './authenticate.js';
 import { IdParams, RANGE_KEY, createBodySchema, listQuerySchema, pageSchema, recordSchema, updateBodySchema } from './record-schemas.js';
 import { errorResponses } from './schemas.js';
@@ -86,4 +87,27 @@ export function registerRecordRoutes(app: FastifyInstance, deps: DataDeps, type:
     schema: { tags, summary: `Restore a ${def.singular} from the trash`, params: IdParams, response: { 200: record, ...errorResponses } },
     handler: async (request) => service.restore(deps, actorOf(request), (request.params as { id: string }).id),
   });
+
+  if (def.subject === 'person') {
+    app.post(`${base}/:id/erase`, {
+      schema: {
+        tags,
+        summary: `Erase a ${def.singular} for good (crypto-shredding)`,
+        description:
+          "Destroys the person's data keys, so their values can no longer be read anywhere, backups included, and clears their personal values, notes and ticket texts. Administrators and privacy officers only. Cannot be undone.",
+        params: IdParams,
+        response: { 200: ErasureSchema, ...errorResponses },
+      },
+      handler: async (request) => erasePerson(deps, actorOf(request), type as PersonType, (request.params as { id: string }).id),
+    });
+  }
 }
+
+const ErasureSchema = Type.Object(
+  {
+    subjectId: Type.String({ description: 'The data subject whose keys were destroyed.' }),
+    erasedAt: Type.String({ format: 'date-time' }),
+    records: Type.Record(Type.String(), Type.Integer(), { description: 'How many records of each type held the person\'s data and were cleared.' }),
+  },
+  { additionalProperties: false },
+);

@@ -22,10 +22,11 @@ export interface TestApp extends RampartApp {
 let userCounter = 0;
 
 export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const testDb = await createTestDatabase();
+  // The keyring follows the settings that size blind indexes, as a configured one would.
+  const testDb = await createTestDatabase(env.RAMPART_EXPECTED_PEOPLE ? { expectedPeople: Number(env.RAMPART_EXPECTED_PEOPLE) } : {});
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rampart-data-'));
   const config = loadConfig({ env: { RAMPART_DATA_DIR: dataDir, RAMPART_LOG_LEVEL: 'silent', ...env }, cwd: dataDir });
-  const built = await buildApp(config, { database: testDb.database, migrated: true });
+  const built = await buildApp(config, { database: testDb.database, migrated: true, keyring: testDb.keyring });
   const testApp: TestApp = {
     ...built,
     testDb,

@@ -9,6 +9,7 @@ export const activityFields: RecordTypeDef = {
   subject: 'organisation',
   defaultSort: '-createdAt',
   attachedTo: { column: 'related_id', parents: RELATED_TYPES },
+  subjectFrom: { column: 'related_id', typeColumn: 'related_type' },
   fields: [
     field('kind', 'select', 'internal', { description: 'note, call, meeting, task or email.', required: true, options: ACTIVITY_KINDS, filterable: true, sortable: true }),
     field('subject', 'text', 'internal', { description: 'One-line summary.', required: true, maxLength: 300, searchable: true }),

@@ -8,6 +8,7 @@ export const ticketFields: RecordTypeDef = {
   type: 'tickets',
   singular: 'ticket',
   subject: 'organisation',
+  subjectFrom: { column: 'contact_id' },
   defaultSort: '-createdAt',
   fields: [
     field('subject', 'text', 'internal', { description: 'One-line summary of the request.', required: true, maxLength: 300, searchable: true, sortable: true }),
