@@ -26,7 +26,8 @@ function freshNonce(): Buffer {
     randomFillSync(pool);
     poolOffset = 0;
   }
-  const nonce = Buffer.from(pool.subarray(poolOffset, poolOffset + NONCE_BYTES));
+  // A view into the pool: seal() copies it into its output before the pool is refilled.
+  const nonce = pool.subarray(poolOffset, poolOffset + NONCE_BYTES);
   poolOffset += NONCE_BYTES;
   return nonce;
 }
@@ -36,9 +37,14 @@ export function seal(key: Buffer, plaintext: Buffer, aad: Buffer, nonce: Buffer 
   if (nonce.length !== NONCE_BYTES) throw new Error('AES-256-GCM needs a 12-byte nonce');
   const cipher = createCipheriv(ALGORITHM, key, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
-  const head = cipher.update(plaintext);
-  const tail = cipher.final();
-  return Buffer.concat([nonce, head, tail, cipher.getAuthTag()]);
+  const body = cipher.update(plaintext);
+  // GCM is a stream mode: final() only computes the tag and returns no bytes.
+  cipher.final();
+  const sealed = Buffer.allocUnsafe(NONCE_BYTES + body.length + TAG_BYTES);
+  nonce.copy(sealed, 0);
+  body.copy(sealed, NONCE_BYTES);
+  cipher.getAuthTag().copy(sealed, NONCE_BYTES + body.length);
+  return sealed;
 }
 
 export function open(key: Buffer, sealed: Buffer, aad: Buffer): Buffer {
@@ -47,9 +53,11 @@ export function open(key: Buffer, sealed: Buffer, aad: Buffer): Buffer {
   const decipher = createDecipheriv(ALGORITHM, key, sealed.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES });
   decipher.setAAD(aad);
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-  const head = decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
+  const body = decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
   try {
-    return Buffer.concat([head, decipher.final()]);
+    // final() checks the tag and, GCM being a stream mode, adds no bytes.
+    decipher.final();
+    return body;
   } catch {
     throw new IntegrityError('sealed value failed authentication');
   }

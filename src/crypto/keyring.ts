@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { KEY_BYTES } from './aead.js';
 import type { KekAdapter } from './kek.js';
 import { LruMap } from './lru.js';
@@ -28,6 +28,9 @@ export interface SubjectKeys {
   readonly versions: ReadonlyMap<number, Buffer>;
 }
 
+const keyPool = Buffer.alloc(4096);
+let keyPoolOffset = keyPool.length;
+
 export class Keyring {
   readonly kek: KekAdapter;
   readonly expectedPeople: number;
@@ -41,8 +44,17 @@ export class Keyring {
     this.subjects = new LruMap(options.cacheSize);
   }
 
+  /** A fresh random 256-bit key, from the operating system's CSPRNG in blocks (one call per 128 keys). */
   newKey(): Buffer {
-    return randomBytes(KEY_BYTES);
+    if (keyPoolOffset + KEY_BYTES > keyPool.length) {
+      randomFillSync(keyPool);
+      keyPoolOffset = 0;
+    }
+    const key = Buffer.from(keyPool.subarray(keyPoolOffset, keyPoolOffset + KEY_BYTES));
+    // A handed-out key must not stay behind in the pool.
+    keyPool.fill(0, keyPoolOffset, keyPoolOffset + KEY_BYTES);
+    keyPoolOffset += KEY_BYTES;
+    return key;
   }
 
   cached(subjectId: string): SubjectKeys | undefined {

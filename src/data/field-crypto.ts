@@ -31,12 +31,12 @@ export function sealValue(keys: SubjectKeys, place: ValuePlace, plaintext: strin
 
 /** Opens a stored value; any damage, relabelling or move throws `IntegrityError`. */
 export function openValue(keys: SubjectKeys, place: ValuePlace, stored: string): string {
-  const m = SEALED.exec(stored);
-  if (!m) throw new IntegrityError('value is not sealed');
-  const version = Number(m[1]);
+  const version = sealedVersion(stored);
+  if (version === null) throw new IntegrityError('value is not sealed');
   const key = keys.versions.get(version);
   if (!key) throw new IntegrityError(`no data key version ${version} for the subject`);
-  return open(key, Buffer.from(m[2]!, 'base64url'), associatedData(place, version)).toString('utf8');
+  const body = stored.slice(stored.indexOf('.', SEALED_PREFIX.length) + 1);
+  return open(key, Buffer.from(body, 'base64url'), associatedData(place, version)).toString('utf8');
 }
 
 /** The data key version a stored value was sealed with, or null when it is not a sealed value. */
