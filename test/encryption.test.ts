@@ -120,8 +120,11 @@ describe('encryption at rest', () => {
     expect(await ids(`q=${SECRET.firstName.toLowerCase()}`)).toEqual([contactId]);
     expect(await ids(`q=${encodeURIComponent(SECRET.chinese.slice(0, 2))}`)).toEqual([contactId]);
     expect(await ids('q=marrowgate')).toEqual([contactId]);
-    // Tokens match whole words, never prefixes.
+    // Tokens match whole words, never prefixes; a phone number is found whole, not by its groups.
     expect(await ids(`q=${SECRET.firstName.slice(0, 5)}`)).toEqual([]);
+    expect(await ids(`q=${encodeURIComponent('139 7531 8642')}`)).toEqual([contactId]);
+    expect(await ids('q=8613975318642')).toEqual([contactId]);
+    expect(await ids('q=7531')).toEqual([]);
     const leads = await t.call('GET', `/api/v1/leads?email=${encodeURIComponent(SECRET.leadEmail)}`, { token });
     expect(leads.json().items.map((l: { lastName: string }) => l.lastName)).toEqual([SECRET.leadLast]);
   });

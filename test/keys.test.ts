@@ -4,7 +4,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reapplyErasures } from '../src/data/erasure.js';
-import { keyStatus, retireKek, rewrapAll, rotateDataKeys, rotateKek } from '../src/data/key-rotation.js';
+import { keyStatus, retireKek, rewrapAll, rotateDataKeys, rotateIndexKey, rotateKek } from '../src/data/key-rotation.js';
 import { createRecords } from '../src/data/record-store.js';
 import { exportCsvFile } from '../src/modules/transfer/transfer.export.js';
 import { AppError } from '../src/shared/errors.js';
@@ -149,6 +149,43 @@ describe('key rotation', () => {
     expect([...versions].every((v) => Number(v) >= 2)).toBe(true);
     for (const id of ids.slice(0, 20)) expect((await t.call('GET', `/api/v1/contacts/${id}`, { token: admin })).statusCode).toBe(200);
     expect((await t.call('GET', '/api/v1/contacts?email=rotor7%40spin.test', { token: admin })).json().items.map((c: { lastName: string }) => c.lastName)).toEqual(['Rotor 7']);
+  }, 120_000);
+
+  it('replaces the blind-index key while lookups and searches keep answering, then retires the old one', async () => {
+    await t.call('POST', '/api/v1/custom-fields', { token: admin, body: { recordType: 'contacts', key: 'altEmail', label: 'Other email', type: 'email', classification: 'personal' } });
+    const seeded = await createRecords(t.deps, ctx, 'contacts', Array.from({ length: 300 }, (_, i) => ({ lastName: `Indexed${i}`, email: `indexed${i}@swap.test`, customFields: { altEmail: `alt${i}@swap.test` } })));
+    expect(seeded.every((r) => r.ok)).toBe(true);
+    const before = (await sql<{ email_bidx: number }>`select email_bidx from contacts where last_name is not null order by id limit 50`.execute(t.deps.db)).rows.map((r) => r.email_bidx);
+
+    let running = true;
+    const failures: string[] = [];
+    const load = (async () => {
+      for (let i = 0; running; i++) {
+        const n = i % 300;
+        const byEmail = await t.call('GET', `/api/v1/contacts?email=indexed${n}%40swap.test`, { token: admin });
+        const byWord = await t.call('GET', `/api/v1/contacts?q=indexed${n}`, { token: admin });
+        const byCustom = await t.call('GET', `/api/v1/contacts?custom.altEmail=alt${n}%40swap.test`, { token: admin });
+        for (const res of [byEmail, byWord, byCustom]) {
+          if (res.statusCode !== 200 || res.json().items.length !== 1) failures.push(`${res.statusCode} ${res.json().items?.length} for ${n}`);
+        }
+        const made = await t.call('POST', '/api/v1/contacts', { token: admin, body: { lastName: `Late${i}`, email: `late${i}@swap.test` } });
+        if (made.statusCode !== 201) failures.push(`create ${made.statusCode}`);
+      }
+    })();
+    const reindexed = await rotateIndexKey(t.deps, { batchSize: 40, pauseMs: 1 });
+    running = false;
+    await load;
+    expect(failures).toEqual([]);
+    expect(reindexed).toBeGreaterThan(300);
+
+    const keysNow = (await sql<{ version: number; state: string }>`select version, state from index_keys order by version`.execute(t.deps.db)).rows;
+    expect(keysNow.map((k) => k.state)).toEqual(['retired', 'active']);
+    const after = (await sql<{ email_bidx: number }>`select email_bidx from contacts where last_name is not null order by id limit 50`.execute(t.deps.db)).rows.map((r) => r.email_bidx);
+    expect(after).not.toEqual(before);
+    // With only the new key in force, everything is still found, including what was written during the rebuild.
+    for (const query of ['email=indexed7%40swap.test', 'q=indexed299', 'custom.altEmail=alt42%40swap.test', 'email=late0%40swap.test']) {
+      expect((await t.call('GET', `/api/v1/contacts?${query}`, { token: admin })).json().items, query).toHaveLength(1);
+    }
   }, 120_000);
 
   it('refuses to retire the current version, an unknown one, or one still in use', async () => {

@@ -37,11 +37,12 @@ export function registerKeyCommands(program: Command): void {
     .command('rotate')
     .description('Make a new key-encryption key version and wrap every key again with it (online, resumable)')
     .option('--data', 'also give every person and the organisation new data keys and seal every value again')
+    .option('--index', 'also replace the blind-index key and rebuild every blind index and search token')
     .option('--pause <ms>', 'pause between batches, to leave room for requests', milliseconds, 0)
     .option('--resume', 'finish an interrupted rotation without making another new version')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { data?: boolean; pause: number; resume?: boolean; json?: boolean }, command: Command) => {
-      const { rewrapAll, rotateDataKeys, rotateKek } = await import('../data/key-rotation.js');
+    .action(async (opts: { data?: boolean; index?: boolean; pause: number; resume?: boolean; json?: boolean }, command: Command) => {
+      const { rewrapAll, rotateDataKeys, rotateIndexKey, rotateKek } = await import('../data/key-rotation.js');
       await withDatabase(command, async ({ deps }) => {
         let bar: Progress | null = null;
         let step = '';
@@ -49,7 +50,7 @@ export function registerKeyCommands(program: Command): void {
           if (p.step !== step) {
             bar?.stop();
             step = p.step;
-            bar = progressBar(p.step === 'rewrap' ? 'rewrapping keys' : 'sealing values again', Boolean(opts.json));
+            bar = progressBar(p.step === 'rewrap' ? 'rewrapping keys' : p.step === 'reseal' ? 'sealing values again' : 'rebuilding blind indexes', Boolean(opts.json));
           }
           if (p.total > 0) bar!.update(Math.min(p.done, p.total), p.total);
         };
@@ -57,9 +58,14 @@ export function registerKeyCommands(program: Command): void {
           ? { kekId: deps.keyring.kek.currentId(), rewrapped: await rewrapAll(deps, { onProgress, pauseMs: opts.pause }) }
           : await rotateKek(deps, { onProgress, pauseMs: opts.pause });
         const resealed = opts.data ? await rotateDataKeys(deps, { onProgress, pauseMs: opts.pause }) : 0;
+        const reindexed = opts.index ? await rotateIndexKey(deps, { onProgress, pauseMs: opts.pause }) : 0;
         (bar as Progress | null)?.stop();
-        if (opts.json) printJson({ kekId, rewrapped, resealedSubjects: resealed });
-        else printLine(`Key-encryption key ${kekId} is current; ${rewrapped} keys wrapped again${opts.data ? `, ${resealed} subjects sealed again under new data keys` : ''}. Older versions stay decrypt-only until you retire them.`);
+        if (opts.json) printJson({ kekId, rewrapped, resealedSubjects: resealed, reindexedRecords: reindexed });
+        else {
+          printLine(
+            `Key-encryption key ${kekId} is current; ${rewrapped} keys wrapped again${opts.data ? `, ${resealed} subjects sealed again under new data keys` : ''}${opts.index ? `, ${reindexed} records indexed again under a new blind-index key` : ''}. Older versions stay decrypt-only until you retire them.`,
+          );
+        }
       });
     });
 

@@ -16,6 +16,8 @@ import { KekUnavailableError, type KekAdapter, type KekState, type KekVersion } 
  */
 const FORMAT = 'rampart-key-file';
 const ADAPTER = 'local';
+/** How long a process goes on with what it read of the key file before looking for changes. */
+export const RELOAD_CHECK_MS = 1_000;
 // scrypt at N = 2^17, r = 8: 128 MiB and about a third of a second per start (OWASP's minimum).
 const SCRYPT = { cost: 131_072, blockSize: 8, parallelization: 1 } as const;
 
@@ -54,6 +56,7 @@ export class LocalKeyFile implements KekAdapter {
   private readonly keys = new Map<number, Buffer>();
   /** When the file last changed as this process read it; a change means another process rotated. */
   private seen = '';
+  private checkedAt = 0;
 
   private constructor(private readonly options: KeyFileOptions) {}
 
@@ -121,7 +124,15 @@ export class LocalKeyFile implements KekAdapter {
     return key;
   }
 
+  /**
+   * Reads the file again when another process changed it. Checked at most once per
+   * `RELOAD_CHECK_MS`: a bulk load wraps a key per person, and a stat per key cost more than the
+   * wrapping. Rotation waits longer than that before rewrapping (see key-rotation.ts).
+   */
   private reloadIfChanged(): void {
+    const now = Date.now();
+    if (now - this.checkedAt < RELOAD_CHECK_MS) return;
+    this.checkedAt = now;
     let stamp = '';
     try {
       const stat = fs.statSync(this.options.file);

@@ -1,12 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
+import { RELOAD_CHECK_MS } from '../crypto/key-file.js';
 import { dataKeyAad, indexKeyAad } from '../crypto/keyring.js';
 import { AppError } from '../shared/errors.js';
 import { RECORD_TYPES, isPersonal, type RecordType } from './field-registry.js';
 import { loadCustomFieldDefs } from './custom-field-defs.js';
 import { openValue, sealValue, sealedVersion } from './field-crypto.js';
-import { ERASED, ORGANISATION, organisationKeys, subjectKeys, type KeyDeps } from './keys.js';
-import { hasSubjectColumn, personalFields } from './record-sealing.js';
+import { createIndexKey, ERASED, indexKeys, ORGANISATION, organisationKeys, subjectKeys, type KeyDeps } from './keys.js';
+import { blindOf, hasSubjectColumn, openRows, personalFields, searchTerms } from './record-sealing.js';
+import { reindexDocument } from '../db/search-index.js';
 import { RECORD_TYPE_DEFS } from './record-types.js';
 
 /**
@@ -17,10 +19,11 @@ import { RECORD_TYPE_DEFS } from './record-types.js';
  * - `rotateKek`: a new KEK version becomes current and every wrapped key is wrapped again with it.
  * - `rotateDataKeys`: every subject (and the organisation) gets a new data key version, every
  *   value is sealed again under it, and the old version is destroyed.
+ * - `rotateIndexKey`: a new blind-index root key, and every blind index and search token made again.
  * - `retireKek`: an old KEK version stops unwrapping; refused while anything still uses it.
  */
 export interface RotationProgress {
-  step: 'rewrap' | 'reseal';
+  step: 'rewrap' | 'reseal' | 'reindex';
   done: number;
   total: number;
 }
@@ -43,8 +46,11 @@ async function countOf(deps: KeyDeps, table: string, where?: (qb: any) => any): 
 }
 
 /** Makes a new KEK version current and wraps every data and index key again with it. */
-export async function rotateKek(deps: KeyDeps, options: RotationOptions = {}): Promise<{ kekId: string; rewrapped: number }> {
+export async function rotateKek(deps: KeyDeps, options: RotationOptions & { settleMs?: number } = {}): Promise<{ kekId: string; rewrapped: number }> {
   const kekId = await deps.keyring.kek.addVersion();
+  // Other processes notice the new version within a second (the key file's reload check); keys
+  // they wrap before that are caught by the rewrap that follows.
+  await sleep(options.settleMs ?? 2 * RELOAD_CHECK_MS);
   const rewrapped = await rewrapAll(deps, options);
   return { kekId, rewrapped };
 }
@@ -322,4 +328,83 @@ export async function keyStatus(deps: KeyDeps): Promise<KeyStatus> {
     integrityEvents: await countOf(deps, 'integrity_events'),
     pendingSealing: pending.map((p) => p.name),
   };
+}
+
+/**
+ * Replaces the blind-index root key: a new key starts in the `building` state, from which moment
+ * writes index under it and lookups try both; every record's blind indexes, personal custom value
+ * indexes and search tokens are then made again under it, a batch per transaction; finally the
+ * new key becomes active and the old one is retired. A record changed while its batch was being
+ * rebuilt keeps what its own write indexed (under the new key). Resumable: the building key and
+ * the position are kept.
+ */
+export async function rotateIndexKey(deps: KeyDeps, options: RotationOptions = {}): Promise<number> {
+  const batch = options.batchSize ?? 200;
+  const existing = (await anyDb(deps).selectFrom('index_keys').select('version').where('state', '=', 'building').executeTakeFirst()) as { version: number } | undefined;
+  if (!existing) {
+    await indexKeys(deps);
+    await createIndexKey(deps, 'building');
+  }
+  const total = (await Promise.all(RECORD_TYPES.map((type) => countOf(deps, type)))).reduce((a, b) => a + b, 0);
+  let done = 0;
+  options.onProgress?.({ step: 'reindex', done, total });
+  for (const type of RECORD_TYPES) {
+    const def = RECORD_TYPE_DEFS[type];
+    let position = '';
+    for (;;) {
+      const count = await anyDb(deps)
+        .transaction()
+        .execute(async (trx) => {
+          const tx: KeyDeps = { ...deps, db: trx };
+          const schema = { def, fields: def.fields, custom: await loadCustomFieldDefs(trx, type) };
+          const rows = (await trx.selectFrom(type).selectAll().where('id', '>', position).orderBy('id').limit(batch).execute()) as Record<string, unknown>[];
+          if (rows.length === 0) return 0;
+          const index = (await indexKeys(tx)).writing;
+          const stored = (await trx.selectFrom('custom_values').select(['record_id', 'field_id', 'value']).where('record_id', 'in', rows.map((r) => String(r.id))).execute()) as { record_id: string; field_id: string; value: string }[];
+          const opened = rows.map((r) => ({ ...r }));
+          const customRows = await openRows(tx, schema, opened, stored);
+          for (const row of opened) {
+            const set: Record<string, unknown> = {};
+            for (const f of schema.fields) {
+              if (!f.blindIndex || !f.column) continue;
+              const value = row[f.column];
+              set[`${f.column}_bidx`] = value === null || value === undefined ? null : blindOf(index, type, f.column, f.blindIndex, String(value), deps.keyring.callingCode);
+            }
+            // Only if nobody changed the record since it was read; a writer indexes under the new key itself.
+            const updated = await trx
+              .updateTable(type)
+              .set(Object.keys(set).length > 0 ? set : { version: row.version })
+              .where('id', '=', String(row.id))
+              .where('version', '=', Number(row.version))
+              .executeTakeFirst();
+            if (Number(updated.numUpdatedRows) !== 1) continue;
+            for (const cv of customRows.filter((c) => c.record_id === String(row.id))) {
+              const f = schema.custom.find((c) => c.customFieldId === cv.field_id);
+              if (!f || !isPersonal(f)) continue;
+              await trx
+                .updateTable('custom_values')
+                .set({ blind: blindOf(index, 'custom_values', cv.field_id, f.blindIndex ?? 'text', cv.value, deps.keyring.callingCode) })
+                .where('record_id', '=', cv.record_id)
+                .where('field_id', '=', cv.field_id)
+                .execute();
+            }
+            await reindexDocument(trx, deps.dialect, type, { recordId: String(row.id), terms: searchTerms(schema, row, index) });
+          }
+          position = String(rows.at(-1)!.id);
+          return rows.length;
+        });
+      done += count;
+      options.onProgress?.({ step: 'reindex', done, total });
+      if (count < batch) break;
+      if (options.pauseMs) await sleep(options.pauseMs);
+    }
+  }
+  const building = (await anyDb(deps).selectFrom('index_keys').select('version').where('state', '=', 'building').executeTakeFirst()) as { version: number };
+  await anyDb(deps)
+    .transaction()
+    .execute(async (trx) => {
+      await trx.updateTable('index_keys').set({ state: 'retired' }).where('state', '=', 'active').execute();
+      await trx.updateTable('index_keys').set({ state: 'active' }).where('version', '=', building.version).execute();
+    });
+  return done;
 }

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Config } from '../config/config.js';
 import { KeyFileError } from '../crypto/key-file.js';
 import { openKeyring } from '../crypto/setup.js';
+import { insertMany } from '../db/insert-many.js';
 import type { Dialect, Executor } from '../db/database.js';
 import { IntegrityError } from '../crypto/aead.js';
 import { deriveKey, indexBits } from '../crypto/blind-index.js';
@@ -45,7 +46,7 @@ export async function createDataKeys(deps: KeyDeps, subjectIds: string[]): Promi
     rows.push({ subject_id: subjectId, version: 1, kek_id: kekId, wrapped: wrapped.toString('base64'), created_at: now });
     fresh.set(subjectId, { current: 1, versions: new Map([[1, key]]) });
   }
-  for (let at = 0; at < rows.length; at += CHUNK) await anyDb(deps).insertInto('data_keys').values(rows.slice(at, at + CHUNK)).execute();
+  await insertMany(deps.db, deps.dialect, 'data_keys', rows);
   // Cached only once written: a rolled-back transaction leaves a key in the cache that nothing
   // in the database uses, which is harmless, and never a cached key missing from the database.
   for (const [subjectId, keys] of fresh) deps.keyring.remember(subjectId, keys);

@@ -7,7 +7,7 @@ import { AppError } from '../shared/errors.js';
 import { isPersonal, type FieldDef, type RecordType } from './field-registry.js';
 import { openValue, sealValue, sealedVersion, type ValuePlace } from './field-crypto.js';
 import { createDataKeys, ERASED, indexKeys, organisationKeys, ORGANISATION, recordIntegrityEvent, subjectKeys, type IndexKeyVersion, type KeyDeps, type SubjectKeyState } from './keys.js';
-import { termsForRecord } from './search-terms.js';
+import { phoneNumberTerms, termsForRecord } from './search-terms.js';
 
 /**
  * Encryption of record rows, between the data layer's SQL and its callers. Rows arrive here with
@@ -179,21 +179,34 @@ export function blindOf(index: IndexKeyVersion, table: string, column: string, k
   return normalized === null ? null : blindIndex(index.columnKey(table, column), normalized, index.bits);
 }
 
-const searchableCache = new WeakMap<readonly FieldDef[], { plain: string[]; personal: string[] }>();
+const searchableCache = new WeakMap<readonly FieldDef[], { plain: string[]; personal: string[]; phones: string[] }>();
 
-/** A record's search document: prefix-searchable words of plain fields, whole-word tokens of personal ones. */
+/**
+ * A record's search document: prefix-searchable words of plain fields, whole-word tokens of
+ * personal ones. A personal phone number gives tokens of the whole number only (as dialled, and
+ * without its country code): tokens of its short groups ("138") would match half the book and
+ * show how often each group occurs.
+ */
 export function searchTerms(schema: SchemaLike, row: Record<string, unknown>, index: IndexKeyVersion): string[] {
   let columns = searchableCache.get(schema.fields);
   if (!columns) {
     const searchable = schema.fields.filter((f) => f.searchable && f.column);
-    columns = { plain: searchable.filter((f) => !isPersonal(f)).map((f) => f.column!), personal: searchable.filter(isPersonal).map((f) => f.column!) };
+    const personal = searchable.filter(isPersonal);
+    columns = {
+      plain: searchable.filter((f) => !isPersonal(f)).map((f) => f.column!),
+      personal: personal.filter((f) => f.type !== 'phone').map((f) => f.column!),
+      phones: personal.filter((f) => f.type === 'phone').map((f) => f.column!),
+    };
     searchableCache.set(schema.fields, columns);
   }
-  const plain = termsForRecord(columns.plain.map((c) => row[c]));
-  const personal = termsForRecord(columns.personal.map((c) => row[c]));
+  const terms = termsForRecord(columns.plain.map((c) => row[c]));
   const tokenKey = index.tokenKey(schema.def.type);
-  for (const term of personal) plain.push(tokenOf(tokenKey, term));
-  return plain;
+  for (const term of termsForRecord(columns.personal.map((c) => row[c]))) terms.push(tokenOf(tokenKey, term));
+  for (const column of columns.phones) {
+    const value = row[column];
+    if (typeof value === 'string') for (const number of phoneNumberTerms(value)) terms.push(tokenOf(tokenKey, number));
+  }
+  return terms;
 }
 
 // Tokens of recent words: names repeat across people, and a bulk load meets them again and again.

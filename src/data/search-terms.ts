@@ -15,6 +15,7 @@ const PLAIN = /^[\u0000-\u10ff]*$/;
 const ASCII = /^[\u0000-\u007f]*$/;
 const NON_DIGITS = /[^0-9]/g;
 const COUNTRY_CODE = /^\+\d{1,3}[\s.-]+(.*)$/;
+const PHONE_QUERY = /^\s*\+?[\d\s().-]+$/;
 
 function fold(text: string): string {
   return (ASCII.test(text) ? text : text.normalize('NFKC')).toLowerCase();
@@ -121,8 +122,21 @@ function addTermsOfValue(value: string, out: Set<string>): void {
   }
 }
 
+/** A phone number as whole-number terms: all its digits, and without the country code when written with one. */
+export function phoneNumberTerms(value: string): string[] {
+  const digits = value.replace(NON_DIGITS, '');
+  if (digits.length < 5) return [];
+  const national = value.trim().charCodeAt(0) === 43 ? COUNTRY_CODE.exec(value.trim())?.[1]?.replace(NON_DIGITS, '') : undefined;
+  return national && national.length >= 5 && national !== digits ? [digits, national] : [digits];
+}
+
 /** The terms of a search query; each must prefix-match a record term. At most 8 are used. */
 export function termsForQuery(query: string): string[] {
+  // A query that is a phone number, however grouped, looks for the whole number.
+  if (PHONE_QUERY.test(query)) {
+    const digits = query.replace(NON_DIGITS, '');
+    if (digits.length >= 5) return [digits.slice(0, MAX_TERM_LENGTH)];
+  }
   const out = new Set<string>();
   const folded = fold(query);
   for (const match of folded.matchAll(WORD)) termsOfWord(match[0], out);
