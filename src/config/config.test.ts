@@ -56,4 +56,21 @@ describe('loadConfig', () => {
     ensureDataDir(config);
     expect(fs.statSync(config.dataDir).mode & 0o777).toBe(0o700);
   });
+
+  it('reads the key passphrase from a file, never repeats it in a problem, and refuses two sources', () => {
+    const file = path.join(cwd, 'passphrase.txt');
+    fs.writeFileSync(file, 'correct horse battery staple\n', { mode: 0o600 });
+    expect(loadConfig({ env: { RAMPART_KEY_PASSPHRASE_FILE: file }, cwd }).keys.passphrase).toBe('correct horse battery staple');
+    const both = (() => {
+      try {
+        loadConfig({ env: { RAMPART_KEY_PASSPHRASE_FILE: file, RAMPART_KEY_PASSPHRASE: 'tiny' }, cwd });
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('accepted');
+    })();
+    expect(both.problems.join('\n')).toMatch(/cannot both be set/);
+    expect(both.message).not.toContain('tiny');
+    expect(() => loadConfig({ env: { RAMPART_KEY_PASSPHRASE_FILE: path.join(cwd, 'missing') }, cwd })).toThrow(/cannot be read/);
+  });
 });

@@ -58,6 +58,7 @@ const KNOWN_KEYS = [
   'TLS_SELF_SIGNED',
   'KEY_FILE',
   'KEY_PASSPHRASE',
+  'KEY_PASSPHRASE_FILE',
   'KEY_CACHE_SIZE',
   'EXPECTED_PEOPLE',
   'PHONE_COUNTRY_CODE',
@@ -158,7 +159,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     tls,
     keys: {
       file: path.resolve(cwd, value('KEY_FILE') ?? path.join(dataDir, 'rampart.key')),
-      passphrase: passphrase(value('KEY_PASSPHRASE'), problems),
+      passphrase: passphrase(value('KEY_PASSPHRASE'), value('KEY_PASSPHRASE_FILE'), cwd, problems),
       cacheSize: integer(value('KEY_CACHE_SIZE'), 10_000, 'RAMPART_KEY_CACHE_SIZE', 1, 10_000_000, problems),
       expectedPeople: integer(value('EXPECTED_PEOPLE'), 1_000_000, 'RAMPART_EXPECTED_PEOPLE', 100, 10_000_000_000, problems),
       phoneCountryCode: countryCode(value('PHONE_COUNTRY_CODE'), problems),
@@ -245,7 +246,21 @@ export function isLoopback(host: string): boolean {
   return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
 }
 
-function passphrase(raw: string | undefined, problems: string[]): string | undefined {
+/**
+ * The key file's passphrase, from the variable or from a file (a systemd credential, a container
+ * secret), whose one trailing newline is dropped. A file keeps it out of the process environment.
+ */
+function passphrase(direct: string | undefined, file: string | undefined, cwd: string, problems: string[]): string | undefined {
+  let raw = direct;
+  if (file) {
+    if (direct) problems.push('RAMPART_KEY_PASSPHRASE and RAMPART_KEY_PASSPHRASE_FILE cannot both be set');
+    try {
+      raw = fs.readFileSync(path.resolve(cwd, file), 'utf8').replace(/\r?\n$/, '');
+    } catch {
+      problems.push(`RAMPART_KEY_PASSPHRASE_FILE ${file} cannot be read`);
+      return undefined;
+    }
+  }
   if (raw === undefined || raw === '') return undefined;
   // The message never repeats the passphrase.
   if ([...raw].length < 12) problems.push('RAMPART_KEY_PASSPHRASE must be at least 12 characters');
