@@ -129,6 +129,24 @@ describe('encryption at rest', () => {
     expect(leads.json().items.map((l: { lastName: string }) => l.lastName)).toEqual([SECRET.leadLast]);
   });
 
+  it('finds possible duplicates through the blind indexes, across phone fields, with only true matches', async () => {
+    const { token: reader } = await t.makeUser({ roles: ['sales'], scopes: ['contacts:read'] });
+    const find = async (body: Record<string, unknown>, who = reader) => t.call('POST', '/api/v1/contacts/duplicates', { token: who, body });
+    const byEmail = await find({ email: SECRET.email.toUpperCase() });
+    expect(byEmail.statusCode, byEmail.body).toBe(200);
+    expect(byEmail.json().items.map((m: { record: { id: string }; matchedOn: string[] }) => [m.record.id, m.matchedOn])).toEqual([[contactId, ['email']]]);
+    // The mobile number typed as a phone, and the phone with other grouping: both name the same person.
+    const byPhones = (await find({ phone: '0086-137-2468-1357', mobile: '139 7531 8642' })).json().items;
+    expect(byPhones.map((m: { record: { id: string }; matchedOn: string[] }) => [m.record.id, m.matchedOn.sort()])).toEqual([[contactId, ['mobile', 'phone']]]);
+    expect((await find({ email: 'nobody@marrowgate.test' })).json().items).toEqual([]);
+    const empty = await find({});
+    expect(empty.statusCode).toBe(400);
+    expect((await find({ email: 'not an email' })).json().error.code).toBe('record.validation_failed');
+    expect((await find({ lastName: 'x' })).statusCode).toBe(400);
+    const { token: noScope } = await t.makeUser({ roles: ['sales'], scopes: ['deals:read'] });
+    expect((await find({ email: SECRET.email }, noScope)).statusCode).toBe(403);
+  });
+
   it('keeps only true matches from a blind-index bucket shared by many people', async () => {
     // 8-bit indexes over 600 people: every bucket holds several.
     const small = await createTestApp({ RAMPART_EXPECTED_PEOPLE: '100' });
@@ -144,6 +162,8 @@ describe('encryption at rest', () => {
         expect(res.json().items.map((c: { lastName: string }) => c.lastName)).toEqual([`Bucket ${i}`]);
         expect(res.json().nextCursor).toBeNull();
       }
+      const duplicates = await small.call('POST', '/api/v1/contacts/duplicates', { token: admin, body: { email: 'person5@bucket.test', phone: '+86 138 0000 0006' } });
+      expect(duplicates.json().items.map((m: { record: { lastName: string } }) => m.record.lastName).sort()).toEqual(['Bucket 5', 'Bucket 6']);
       const count = await listRecords(small.deps, ctx, 'contacts', { filters: { phone: '13800000042' } });
       expect(count.items.map((c) => c.lastName)).toEqual(['Bucket 42']);
     } finally {

@@ -315,6 +315,61 @@ export async function countReferencing(deps: DataDeps, type: RecordType, key: st
   return counts;
 }
 
+/** A record that may be the same person as the one described, and which of its values say so. */
+export interface DuplicateMatch {
+  record: RecordView;
+  matchedOn: string[];
+}
+
+const MAX_DUPLICATES = 50;
+
+/**
+ * The live records of a type that share an email, phone number (in either phone field) or ID
+ * number with `input`: the blind indexes find candidates in one query, and opening them keeps
+ * the true matches. Values are compared in their normalized form, so `+86 138-0013-8000` matches
+ * `13800138000`.
+ */
+export async function findDuplicates(deps: DataDeps, ctx: ActorContext, type: RecordType, input: RecordInput): Promise<DuplicateMatch[]> {
+  const schema = await recordSchema(deps, type);
+  const blindFields = schema.fields.filter((f) => f.blindIndex && f.column);
+  const index = await indexKeys(deps);
+  const wanted: { kind: NonNullable<FieldDef['blindIndex']>; normalized: string; from: string }[] = [];
+  const problems: FieldProblem[] = [];
+  for (const def of blindFields) {
+    const raw = input[def.key];
+    if (raw === undefined || raw === null || raw === '') continue;
+    const parsed = parseFieldValue({ ...def, required: true }, raw);
+    if (!parsed.ok) problems.push({ field: def.key, message: parsed.message });
+    else {
+      const normalized = normalizeForIndex(def.blindIndex!, String(parsed.value), deps.keyring.callingCode);
+      if (normalized !== null) wanted.push({ kind: def.blindIndex!, normalized, from: String(parsed.value) });
+    }
+  }
+  if (problems.length > 0) throw validationFailed(schema.def, problems);
+  if (wanted.length === 0) throw new AppError('request.invalid', `Give at least one of ${blindFields.map((f) => f.key).join(', ')} to look for duplicates`);
+
+  // A value of one kind is looked for in every column of that kind: a mobile number entered as
+  // the phone is the same person.
+  const conditions: { column: string; blinds: number[] }[] = [];
+  for (const w of wanted) {
+    for (const def of blindFields.filter((f) => f.blindIndex === w.kind)) {
+      conditions.push({ column: `${def.column}_bidx`, blinds: [...new Set(index.all.map((v) => blindOf(v, type, def.column!, w.kind, w.from, deps.keyring.callingCode)!))] });
+    }
+  }
+  let qb = hideTrashedAttachments(anyDb(deps).selectFrom(`${type} as r`).selectAll('r').where('r.deleted_at', 'is', null), type);
+  qb = qb.where((eb: any) => eb.or(conditions.map((c) => eb(`r.${c.column}`, 'in', c.blinds)))).orderBy('r.id').limit(MAX_DUPLICATES * 8);
+  const views = await presentRows(deps, schema, (await qb.execute()) as Record<string, unknown>[]);
+  const matches: DuplicateMatch[] = [];
+  for (const view of views) {
+    const matchedOn = blindFields
+      .filter((def) => typeof view[def.key] === 'string' && wanted.some((w) => w.kind === def.blindIndex && normalizeForIndex(w.kind, view[def.key] as string, deps.keyring.callingCode) === w.normalized))
+      .map((def) => def.key);
+    if (matchedOn.length > 0) matches.push({ record: view, matchedOn });
+    if (matches.length === MAX_DUPLICATES) break;
+  }
+  return matches;
+}
+
 // ---- Writes ------------------------------------------------------------------------------------
 
 /**

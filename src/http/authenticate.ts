@@ -17,6 +17,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Routes that answer without a session or token (login, setup). */
     public?: boolean;
+    /** The access a route needs from a token's scopes when its method alone would say otherwise (a POST that only reads). */
+    access?: 'read' | 'write';
   }
 }
 
@@ -43,7 +45,7 @@ export function installAuthentication(app: FastifyInstance, deps: AuthDeps): voi
       const principal = match ? await resolveToken(deps, match[1]!) : null;
       if (!principal) throw new AppError('auth.unauthenticated', 'The API token is invalid, expired or revoked');
       const resource = route.slice('/api/v1/'.length).split(/[/?]/)[0] ?? '';
-      const access = SAFE_METHODS.has(request.method) ? 'read' : 'write';
+      const access = request.routeOptions.config?.access ?? (SAFE_METHODS.has(request.method) ? 'read' : 'write');
       if (!scopeAllows(principal.scopes, resource, access)) throw new AppError('auth.forbidden', `The token's scopes do not allow ${access} access to ${resource}`);
       request.actor = { principal, channel: 'api', ...base };
       return;

@@ -3,7 +3,7 @@ import { Type, type TSchema } from 'typebox';
 import type { RangeOperator, RecordType } from '../data/field-registry.js';
 import { RECORD_TYPE_DEFS } from '../data/record-types.js';
 import type { RecordService, ServiceListQuery } from '../data/record-service.js';
-import type { DataDeps, RangeFilter } from '../data/record-store.js';
+import { findDuplicates, type DataDeps, type RangeFilter } from '../data/record-store.js';
 import { erasePerson, type PersonType } from '../data/erasure.js';
 import { actorOf } from './authenticate.js';
 import { IdParams, RANGE_KEY, createBodySchema, listQuerySchema, pageSchema, recordSchema, updateBodySchema } from './record-schemas.js';
@@ -89,6 +89,20 @@ export function registerRecordRoutes(app: FastifyInstance, deps: DataDeps, type:
   });
 
   if (def.subject === 'person') {
+    const lookups = def.fields.filter((f) => f.blindIndex);
+    app.post(`${base}/duplicates`, {
+      // Only reads: a token that may read the type may ask. POST keeps the values out of URLs and logs.
+      config: { access: 'read' },
+      schema: {
+        tags,
+        summary: `Find ${type} that may be the same person`,
+        description: `Live ${type} sharing ${lookups.map((f) => f.key).join(', ')} with the given values, compared in normalized form (a phone number is looked for in every phone field). Found through blind indexes; only true matches are answered.`,
+        body: Type.Object(Object.fromEntries(lookups.map((f) => [f.key, Type.Optional(Type.String({ maxLength: 500 }))])), { additionalProperties: false }),
+        response: { 200: Type.Object({ items: Type.Array(Type.Object({ record, matchedOn: Type.Array(Type.String()) }, { additionalProperties: false })) }, { additionalProperties: false }), ...errorResponses },
+      },
+      handler: async (request) => ({ items: await findDuplicates(deps, actorOf(request), type, request.body as Record<string, unknown>) }),
+    });
+
     app.post(`${base}/:id/erase`, {
       schema: {
         tags,
