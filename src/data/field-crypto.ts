@@ -8,7 +8,6 @@ import type { SubjectKeys } from '../crypto/keyring.js';
  * row or column, or relabelled with another version, fails to open. SECURITY.md documents it.
  */
 export const SEALED_PREFIX = 'e1.';
-const SEALED = /^e1\.(\d{1,9})\.([A-Za-z0-9_-]+)$/;
 
 /** Where a value lives: what its associated data binds it to. */
 export interface ValuePlace {
@@ -31,17 +30,36 @@ export function sealValue(keys: SubjectKeys, place: ValuePlace, plaintext: strin
 
 /** Opens a stored value; any damage, relabelling or move throws `IntegrityError`. */
 export function openValue(keys: SubjectKeys, place: ValuePlace, stored: string): string {
-  const version = sealedVersion(stored);
-  if (version === null) throw new IntegrityError('value is not sealed');
+  const dot = versionEnd(stored);
+  if (dot < 0) throw new IntegrityError('value is not sealed');
+  const version = Number(stored.slice(SEALED_PREFIX.length, dot));
   const key = keys.versions.get(version);
   if (!key) throw new IntegrityError(`no data key version ${version} for the subject`);
-  const body = stored.slice(stored.indexOf('.', SEALED_PREFIX.length) + 1);
-  return open(key, Buffer.from(body, 'base64url'), associatedData(place, version)).toString('utf8');
+  // Characters outside base64url are dropped by the decoder; the tag check then fails.
+  return open(key, Buffer.from(stored.slice(dot + 1), 'base64url'), associatedData(place, version)).toString('utf8');
 }
 
 /** The data key version a stored value was sealed with, or null when it is not a sealed value. */
 export function sealedVersion(stored: unknown): number | null {
   if (typeof stored !== 'string') return null;
-  const m = SEALED.exec(stored);
-  return m ? Number(m[1]) : null;
+  const dot = versionEnd(stored);
+  return dot < 0 ? null : Number(stored.slice(SEALED_PREFIX.length, dot));
+}
+
+/**
+ * Where the version of a sealed value ends (the index of the dot after it), or -1 when the text
+ * does not start `e1.<1 to 9 digits>.` followed by something. Read on every value of every page,
+ * so a plain scan rather than a regular expression.
+ */
+function versionEnd(stored: string): number {
+  if (!stored.startsWith(SEALED_PREFIX)) return -1;
+  let i = SEALED_PREFIX.length;
+  while (i < stored.length && i - SEALED_PREFIX.length <= 9) {
+    const c = stored.charCodeAt(i);
+    if (c === 46) break;
+    if (c < 48 || c > 57) return -1;
+    i += 1;
+  }
+  const digits = i - SEALED_PREFIX.length;
+  return digits >= 1 && digits <= 9 && stored.charCodeAt(i) === 46 && i + 1 < stored.length ? i : -1;
 }
