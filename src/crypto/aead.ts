@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { RandomPool } from '../shared/random-pool.js';
 
 /**
  * AES-256-GCM with a random 96-bit nonce: the one cipher Rampart uses for field values and for
@@ -15,21 +16,14 @@ export class IntegrityError extends Error {
   override readonly name = 'IntegrityError';
 }
 
-// Nonces come from the operating system's CSPRNG in blocks of 4 KiB, one call per 341 nonces.
-// Random 96-bit nonces stay collision-free with overwhelming probability far beyond the 2^32
-// encryptions per key that NIST SP 800-38D allows; each data subject has its own key.
-const pool = Buffer.alloc(4092);
-let poolOffset = pool.length;
+// Nonces come from the operating system's CSPRNG in blocks (see RandomPool). Random 96-bit nonces
+// stay collision-free with overwhelming probability far beyond the 2^32 encryptions per key that
+// NIST SP 800-38D allows; each data subject has its own key.
+const nonces = new RandomPool(4092);
 
+/** A view into the pool: seal() copies it into its output before the pool is drawn from again. */
 function freshNonce(): Buffer {
-  if (poolOffset + NONCE_BYTES > pool.length) {
-    randomFillSync(pool);
-    poolOffset = 0;
-  }
-  // A view into the pool: seal() copies it into its output before the pool is refilled.
-  const nonce = pool.subarray(poolOffset, poolOffset + NONCE_BYTES);
-  poolOffset += NONCE_BYTES;
-  return nonce;
+  return nonces.view(NONCE_BYTES);
 }
 
 export function seal(key: Buffer, plaintext: Buffer, aad: Buffer, nonce: Buffer = freshNonce()): Buffer {

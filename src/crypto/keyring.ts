@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { RandomPool } from '../shared/random-pool.js';
 import { KEY_BYTES } from './aead.js';
 import type { KekAdapter } from './kek.js';
 import { LruMap } from './lru.js';
@@ -28,8 +28,7 @@ export interface SubjectKeys {
   readonly versions: ReadonlyMap<number, Buffer>;
 }
 
-const keyPool = Buffer.alloc(4096);
-let keyPoolOffset = keyPool.length;
+const keys = new RandomPool();
 
 export class Keyring {
   readonly kek: KekAdapter;
@@ -44,17 +43,9 @@ export class Keyring {
     this.subjects = new LruMap(options.cacheSize);
   }
 
-  /** A fresh random 256-bit key, from the operating system's CSPRNG in blocks (one call per 128 keys). */
+  /** A fresh random 256-bit key from the operating system's CSPRNG, wiped from the pool it came from. */
   newKey(): Buffer {
-    if (keyPoolOffset + KEY_BYTES > keyPool.length) {
-      randomFillSync(keyPool);
-      keyPoolOffset = 0;
-    }
-    const key = Buffer.from(keyPool.subarray(keyPoolOffset, keyPoolOffset + KEY_BYTES));
-    // A handed-out key must not stay behind in the pool.
-    keyPool.fill(0, keyPoolOffset, keyPoolOffset + KEY_BYTES);
-    keyPoolOffset += KEY_BYTES;
-    return key;
+    return keys.take(KEY_BYTES);
   }
 
   cached(subjectId: string): SubjectKeys | undefined {

@@ -1,21 +1,12 @@
-import { randomFillSync } from 'node:crypto';
+import { RandomPool } from './random-pool.js';
 
 let lastMs = 0;
 let sequence = 0;
 
-// Random bytes drawn from the system in blocks: one call per 256 ids instead of two per id, which
-// matters when a bulk load makes a million of them.
-const pool = Buffer.alloc(4096);
-let poolOffset = pool.length;
+const random = new RandomPool();
 
 function randomBlock(size: number): Buffer {
-  if (poolOffset + size > pool.length) {
-    randomFillSync(pool);
-    poolOffset = 0;
-  }
-  const block = pool.subarray(poolOffset, poolOffset + size);
-  poolOffset += size;
-  return block;
+  return random.view(size);
 }
 
 /**
