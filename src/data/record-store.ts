@@ -23,7 +23,7 @@ import {
 import { RECORD_TYPE_DEFS } from './record-types.js';
 import { loadCustomFieldDefs } from './custom-field-defs.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { termsForQuery, termsForRecord } from './search-terms.js';
+import { termsForQuery } from './search-terms.js';
 import { indexDocuments, matchesTerms, reindexDocument, type QueryTerm } from '../db/search-index.js';
 import { insertMany } from '../db/insert-many.js';
 import type { Keyring } from '../crypto/keyring.js';
