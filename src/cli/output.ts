@@ -82,6 +82,9 @@ export function reportFailure(error: unknown, json: boolean): number {
   } else if (error instanceof UsageError) {
     code = 'usage.invalid';
     message = error.message;
+  } else if (error instanceof Error && error.name === 'PromptCancelled') {
+    code = 'usage.cancelled';
+    message = error.message;
   } else if (error instanceof Error && error.name === 'KeyFileError') {
     code = 'keys.key_file';
     message = error.message;

@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { ensureDataDir, loadConfig, type Config, type LoadConfigOptions } from '../config/config.js';
 import type { Database } from '../db/database.js';
+import { withPassphrase } from './passphrase.js';
 import type { AuthDeps } from '../modules/auth/auth.service.js';
 import { systemClock } from '../shared/clock.js';
 import { cliContext, type ActorContext } from '../shared/principal.js';
@@ -36,7 +37,7 @@ export function configFor(command: Command, overrides: Overrides = {}): Config {
 
 /** Opens (and migrates) the database for one command, runs it, and always closes the database. */
 export async function withDatabase<T>(command: Command, work: (env: CliEnv) => Promise<T>): Promise<T> {
-  const config = configFor(command);
+  const config = await withPassphrase(configFor(command));
   ensureDataDir(config);
   // Loaded on use, so `--help` and argument mistakes answer without loading the database stack.
   const { openDatabase } = await import('../db/database.js');

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { printJson, printLine } from './output.js';
+import { withPassphrase } from './passphrase.js';
 import { configFor, withDatabase } from './runtime.js';
 
 /** `serve` and `migrate`. */
@@ -10,7 +11,7 @@ export function registerServerCommands(program: Command): void {
     .option('--host <host>', 'address to listen on (default 127.0.0.1, or RAMPART_HOST)')
     .option('--port <port>', 'port to listen on (default 8080, or RAMPART_PORT)')
     .action(async (opts: { host?: string; port?: string }, command: Command) => {
-      const config = configFor(command, { HOST: opts.host, PORT: opts.port });
+      const config = await withPassphrase(configFor(command, { HOST: opts.host, PORT: opts.port }));
       const { startServer } = await import('../server.js');
       const server = await startServer(config);
       await server.closed;

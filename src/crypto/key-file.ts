@@ -41,6 +41,16 @@ export class KeyFileError extends Error {
   override readonly name = 'KeyFileError';
 }
 
+/** Whether the key file at this path exists and is protected by a passphrase. */
+export function keyFileIsProtected(file: string): boolean {
+  try {
+    const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<KeyFileContents> | null;
+    return parsed?.format === FORMAT && Boolean(parsed.protection);
+  } catch {
+    return false;
+  }
+}
+
 export interface KeyFileOptions {
   file: string;
   passphrase?: string | undefined;
@@ -168,7 +178,7 @@ export class LocalKeyFile implements KekAdapter {
       throw new KeyFileError(`The key file ${file} is not a Rampart key file`);
     }
     if (parsed?.format !== FORMAT || parsed.formatVersion !== 1 || !Array.isArray(parsed.versions)) throw new KeyFileError(`The key file ${file} is not a Rampart key file`);
-    if (parsed.protection && !this.options.passphrase) throw new KeyFileError('The key file is protected by a passphrase; give it in RAMPART_KEY_PASSPHRASE');
+    if (parsed.protection && !this.options.passphrase) throw new KeyFileError('The key file is protected by a passphrase; set RAMPART_KEY_PASSPHRASE or RAMPART_KEY_PASSPHRASE_FILE, or start the command at a terminal to be asked for it');
     if (!parsed.protection && this.options.passphrase) throw new KeyFileError('RAMPART_KEY_PASSPHRASE is set but the key file has no passphrase');
     if (parsed.protection && !this.passphraseKey) this.passphraseKey = derive(this.options.passphrase!, parsed.protection);
     const keys = new Map<number, Buffer>();
