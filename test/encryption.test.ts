@@ -223,6 +223,18 @@ describe('encryption at rest', () => {
     const events = await sql<{ record_id: string; column_name: string }>`select record_id, column_name from integrity_events where record_id = ${a!.id}`.execute(t.deps.db);
     expect(events.rows.length).toBe(cases.length);
     expect(events.rows.every((e) => e.column_name === 'email')).toBe(true);
+
+    // Met inside a write, the failure rolls the write back but its event is still recorded.
+    await sql`update contacts set email = ${flipped} where id = ${a!.id}`.execute(t.deps.db);
+    const version = (await sql<{ version: number }>`select version from contacts where id = ${a!.id}`.execute(t.deps.db)).rows[0]!.version;
+    const write = await t.call('PATCH', `/api/v1/contacts/${a!.id}`, { token, body: { version: Number(version), lastName: 'Tamper A2' } });
+    expect(write.statusCode, write.body).toBe(500);
+    expect(write.json().error.code).toBe('data.integrity_failed');
+    expect((await raw(a!.id)).email).toBe(flipped);
+    const after = await sql<{ n: number }>`select count(*) as n from integrity_events where record_id = ${a!.id}`.execute(t.deps.db);
+    expect(Number(after.rows[0]!.n)).toBe(cases.length + 1);
+    const name = (await sql<{ last_name: string }>`select last_name from contacts where id = ${a!.id}`.execute(t.deps.db)).rows[0]!.last_name;
+    expect(name).not.toContain('A2');
     await sql`update contacts set email = ${original.email} where id = ${a!.id}`.execute(t.deps.db);
     expect((await t.call('GET', `/api/v1/contacts/${a!.id}`, { token })).json().email).toBe('a@tamper.test');
   });

@@ -6,7 +6,7 @@ import { AppError } from '../shared/errors.js';
 import { RECORD_TYPES, isPersonal, type RecordType } from './field-registry.js';
 import { loadCustomFieldDefs } from './custom-field-defs.js';
 import { openValue, sealValue, sealedVersion } from './field-crypto.js';
-import { createIndexKey, ERASED, indexKeys, ORGANISATION, organisationKeys, subjectKeys, type KeyDeps } from './keys.js';
+import { createIndexKey, ERASED, indexKeys, inTransaction, ORGANISATION, organisationKeys, subjectKeys, type KeyDeps } from './keys.js';
 import { blindOf, hasSubjectColumn, openRows, personalFields, searchTerms } from './record-sealing.js';
 import { reindexDocument } from '../db/search-index.js';
 import { RECORD_TYPE_DEFS } from './record-types.js';
@@ -192,28 +192,27 @@ async function sweepStaleRows(deps: KeyDeps, batch: number, pauseMs: number): Pr
         .where('subject_id', '=', withSubject ? eb.fn.coalesce('r.subject_id', eb.val(ORGANISATION)) : eb.val(ORGANISATION));
     let position = '';
     for (;;) {
-      const moved = await anyDb(deps)
-        .transaction()
-        .execute(async (trx) => {
-          const stale = (await trx
-            .selectFrom(`${type} as r`)
-            .select('r.id')
-            .where('r.id', '>', position)
-            .where((eb: any) =>
-              eb.or([
-                eb('r.key_version', '<', newest(eb)),
-                eb.exists(eb.selectFrom('custom_values as cv').select('cv.record_id').whereRef('cv.record_id', '=', 'r.id').where('cv.key_version', '<', newest(eb))),
-              ]),
-            )
-            .orderBy('r.id')
-            .limit(batch)
-            .execute()) as { id: string }[];
-          if (stale.length === 0) return { n: 0, last: position };
-          let qb = trx.selectFrom(type).selectAll().where('id', 'in', stale.map((r) => r.id));
-          if (deps.dialect === 'postgres') qb = qb.forUpdate();
-          await resealRows({ ...deps, db: trx }, type, (await qb.execute()) as Record<string, unknown>[]);
-          return { n: stale.length, last: stale.at(-1)!.id };
-        });
+      const moved = await inTransaction(deps, async (tx) => {
+        const trx = anyDb(tx);
+        const stale = (await trx
+          .selectFrom(`${type} as r`)
+          .select('r.id')
+          .where('r.id', '>', position)
+          .where((eb: any) =>
+            eb.or([
+              eb('r.key_version', '<', newest(eb)),
+              eb.exists(eb.selectFrom('custom_values as cv').select('cv.record_id').whereRef('cv.record_id', '=', 'r.id').where('cv.key_version', '<', newest(eb))),
+            ]),
+          )
+          .orderBy('r.id')
+          .limit(batch)
+          .execute()) as { id: string }[];
+        if (stale.length === 0) return { n: 0, last: position };
+        let qb = trx.selectFrom(type).selectAll().where('id', 'in', stale.map((r) => r.id));
+        if (deps.dialect === 'postgres') qb = qb.forUpdate();
+        await resealRows(tx, type, (await qb.execute()) as Record<string, unknown>[]);
+        return { n: stale.length, last: stale.at(-1)!.id };
+      });
       count += moved.n;
       position = moved.last;
       if (moved.n < batch) break;

@@ -9,6 +9,7 @@ import { IntegrityError } from '../crypto/aead.js';
 import { deriveKey, indexBits } from '../crypto/blind-index.js';
 import { dataKeyAad, indexKeyAad, type Keyring, type SubjectKeys } from '../crypto/keyring.js';
 import type { Clock } from '../shared/clock.js';
+import { AppError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 
 /**
@@ -237,7 +238,46 @@ export async function createIndexKey(deps: KeyDeps, state: 'active' | 'building'
 }
 
 /** Writes an integrity event: which value failed to open where. Never the value itself. */
-export async function recordIntegrityEvent(deps: KeyDeps, event: { table: string; column: string; recordId: string; reason: string }): Promise<void> {
+export interface IntegrityEvent {
+  readonly table: string;
+  readonly column: string;
+  readonly recordId: string;
+  readonly reason: string;
+}
+
+/**
+ * `data.integrity_failed` found inside a transaction: the event cannot be written there, since the
+ * error rolls the transaction back, so it travels with the error and `inTransaction` records it
+ * once the rollback is done.
+ */
+export class IntegrityFailure extends AppError {
+  constructor(
+    message: string,
+    readonly event: IntegrityEvent,
+    public recorded: boolean,
+  ) {
+    super('data.integrity_failed', message);
+  }
+}
+
+/**
+ * Runs `work` in a transaction, or inside the caller's transaction if one is open. Integrity
+ * failures met inside are recorded after the rollback, so the event outlives the work it stopped.
+ */
+export async function inTransaction<D extends KeyDeps, T>(deps: D, work: (trxDeps: D) => Promise<T>): Promise<T> {
+  if (deps.db.isTransaction) return work(deps);
+  try {
+    return await deps.db.transaction().execute((trx) => work({ ...deps, db: trx }));
+  } catch (error) {
+    if (error instanceof IntegrityFailure && !error.recorded) {
+      await recordIntegrityEvent(deps, error.event).catch(() => undefined);
+      error.recorded = true;
+    }
+    throw error;
+  }
+}
+
+export async function recordIntegrityEvent(deps: KeyDeps, event: IntegrityEvent): Promise<void> {
   await anyDb(deps)
     .insertInto('integrity_events')
     .values({ id: newId(), occurred_at: deps.clock.now().toISOString(), table_name: event.table, column_name: event.column, record_id: event.recordId, reason: event.reason.slice(0, 200) })

@@ -6,7 +6,7 @@ import type { CustomValuesTable } from '../db/schema.js';
 import { AppError } from '../shared/errors.js';
 import { isPersonal, type FieldDef, type RecordType } from './field-registry.js';
 import { openValue, sealValue, sealedVersion, type ValuePlace } from './field-crypto.js';
-import { createDataKeys, ERASED, indexKeys, organisationKeys, ORGANISATION, recordIntegrityEvent, subjectKeys, type IndexKeyVersion, type KeyDeps, type SubjectKeyState } from './keys.js';
+import { createDataKeys, ERASED, indexKeys, IntegrityFailure, organisationKeys, ORGANISATION, recordIntegrityEvent, subjectKeys, type IndexKeyVersion, type KeyDeps, type SubjectKeyState } from './keys.js';
 import { phoneNumberTerms, termsForRecord } from './search-terms.js';
 
 /**
@@ -304,12 +304,14 @@ function openOrReport(deps: KeyDeps, keys: SubjectKeys, place: ValuePlace, store
 }
 
 /**
- * Records the failure (never the value) and answers `data.integrity_failed`. Inside a transaction
- * that the error then rolls back, the event goes with it; the server's log line still shows it.
+ * Records the failure (never the value) and answers `data.integrity_failed`. Inside a transaction,
+ * which the error rolls back, the event is recorded by `inTransaction` after the rollback.
  */
 async function reportIntegrityFailure(deps: KeyDeps, place: ValuePlace, error: IntegrityError): Promise<never> {
-  await recordIntegrityEvent(deps, { table: place.table, column: place.column, recordId: place.recordId, reason: error.message }).catch(() => undefined);
-  throw new AppError('data.integrity_failed', `Stored data of a ${place.table} record failed its integrity check and was not returned; the event was recorded for the administrators`);
+  const event = { table: place.table, column: place.column, recordId: place.recordId, reason: error.message };
+  const inside = deps.db.isTransaction;
+  if (!inside) await recordIntegrityEvent(deps, event).catch(() => undefined);
+  throw new IntegrityFailure(`Stored data of a ${place.table} record failed its integrity check and was not returned; the event was recorded for the administrators`, event, !inside);
 }
 
 export interface SealedUpdate {

@@ -28,7 +28,9 @@ import { indexDocuments, matchesTerms, reindexDocument, type QueryTerm } from '.
 import { insertMany } from '../db/insert-many.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { blindOf, openRows, queryTokens, sealNewRows, sealUpdate, type RowToSeal } from './record-sealing.js';
-import { indexKeys, type IndexKeys } from './keys.js';
+import { indexKeys, inTransaction, type IndexKeys } from './keys.js';
+
+export { inTransaction };
 import { normalizeForIndex } from '../crypto/blind-index.js';
 
 /**
@@ -113,12 +115,6 @@ const SIDE_ROW_CHUNK = 2000;
 
 function anyDb(deps: DataDeps): Kysely<any> {
   return deps.db as unknown as Kysely<any>;
-}
-
-/** Runs `work` in a transaction, or inside the caller's transaction if one is open. */
-export async function inTransaction<T>(deps: DataDeps, work: (trxDeps: DataDeps) => Promise<T>): Promise<T> {
-  if (deps.db.isTransaction) return work(deps);
-  return deps.db.transaction().execute((trx) => work({ ...deps, db: trx }));
 }
 
 export async function recordSchema(deps: DataDeps, type: RecordType): Promise<RecordSchema> {
