@@ -4,6 +4,7 @@
  *   BENCH_CONTACTS=100000 npm run bench    quicker run at a smaller size (default 1,000,000)
  *   BENCH_KEEP=1                           keep the temporary data directory afterwards
  *   BENCH_ONLY=crypto                      only the field-encryption comparison (BENCH_CRYPTO_ROWS rows)
+ *   BENCH_SKIP_HTTP=1                      leave out the HTTP throughput runs
  *   BENCH_HTTP_SECONDS, BENCH_HTTP_CONNECTIONS, BENCH_LIST_ROUNDS tune the runs
  */
 import fs from 'node:fs';
@@ -19,6 +20,7 @@ import { benchCrypto } from './crypto.bench.js';
 import { benchDemoLoad } from './demo-load.bench.js';
 import { benchHttp } from './http-throughput.bench.js';
 import { benchListPage } from './list-page.bench.js';
+import { benchPolicy } from './policy.bench.js';
 import { envNumber } from './support.js';
 
 const contacts = envNumber('BENCH_CONTACTS', 1_000_000);
@@ -38,7 +40,8 @@ try {
     const deps = { db: database.db, dialect: database.dialect, clock: systemClock, keyring: await loadKeyring(database.db, config) };
     await benchDemoLoad(deps, file, contacts);
     await benchListPage(deps, contacts);
-    await benchHttp(deps, dataDir);
+    await benchPolicy(deps, contacts);
+    if (!process.env.BENCH_SKIP_HTTP) await benchHttp(deps, dataDir);
   }
 } finally {
   await database.close();

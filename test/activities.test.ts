@@ -59,8 +59,10 @@ describe('activities', () => {
   });
 
   it('lists my overdue, today\'s and upcoming open tasks', async () => {
-    const { token: mine, user: me } = await t.makeUser({ roles: ['sales'] });
-    const { token: other, user: otherUser } = await t.makeUser({ roles: ['sales'] });
+    const teamId = await t.makeTeam();
+    const { token: mine, user: me } = await t.makeUser({ roles: ['sales'], teamId });
+    const { token: other, user: otherUser } = await t.makeUser({ roles: ['sales'], teamId });
+    const { token: teammate } = await t.makeUser({ roles: ['sales'], teamId });
     const now = Date.now();
     const task = async (subject: string, dueInHours: number, extra: Record<string, unknown> = {}, as = mine) =>
       (await t.call('POST', '/api/v1/activities', { token: as, body: { kind: 'task', subject, dueAt: new Date(now + dueInHours * HOUR).toISOString(), ...extra } })).json().id as string;
@@ -86,7 +88,7 @@ describe('activities', () => {
     expect(await view('overdue', `&dueAt[gte]=${new Date(now - 40 * HOUR).toISOString()}`)).toEqual([]);
     expect(await view('overdue')).not.toContain(doneLate);
 
-    const theirs = await t.call('GET', `/api/v1/activities?kind=task&ownerId=${otherUser.id}&due=overdue`, { token });
+    const theirs = await t.call('GET', `/api/v1/activities?kind=task&ownerId=${otherUser.id}&due=overdue`, { token: teammate });
     expect(theirs.json().items.map((a: { subject: string }) => a.subject)).toEqual(['Not mine']);
 
     const zoned = await t.call('GET', `/api/v1/activities?due=today&timeZone=${encodeURIComponent('Asia/Shanghai')}`, { token });

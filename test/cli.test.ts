@@ -133,6 +133,35 @@ describe('rampart command line', { timeout: 180_000 }, () => {
     expect(human.code).toBe(1);
   });
 
+  it('makes a custom role, grants and revokes, and gives it and a team to a user', async () => {
+    expect((await cli(['role', 'create', 'key_accounts', '--name', 'Key accounts'])).code).toBe(0);
+    const granted = await cli(['role', 'grant', 'key_accounts', '--type', 'companies', '--action', 'read', '--scope', 'team', '--json']);
+    expect(granted.code, granted.stderr).toBe(0);
+    expect(JSON.parse(granted.stdout).definition.records.companies.actions).toEqual({ read: 'team' });
+    expect((await cli(['role', 'grant', 'key_accounts', '--type', 'companies', '--field', '@personal', '--rule', 'masked'])).code).toBe(0);
+    expect((await cli(['role', 'grant', 'key_accounts', '--permission', 'users.read'])).code).toBe(0);
+    const shown = await cli(['role', 'show', 'key_accounts']);
+    expect(shown.stdout).toContain('read:team');
+    expect(shown.stdout).toContain('@personal=masked');
+    expect(shown.stdout).toContain('Permissions: users.read');
+    expect((await cli(['role', 'grant', 'key_accounts', '--type', 'companies', '--action', 'read', '--scope', 'galaxy'])).code).toBe(1);
+    expect((await cli(['role', 'grant', 'sales', '--permission', 'users.read'])).stderr).toContain('Shipped roles cannot be changed');
+
+    const assigned = await cli(['user', 'assign-role', 'ops@example.com', 'key_accounts', '--json']);
+    expect(assigned.code, assigned.stderr).toBe(0);
+    expect(JSON.parse(assigned.stdout).roles).toContain('key_accounts');
+    expect((await cli(['team', 'create', 'Key accounts'])).code).toBe(0);
+    const moved = await cli(['team', 'add-member', 'Key accounts', 'ops@example.com', '--json']);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(JSON.parse(moved.stdout).teamId).toBeTruthy();
+    expect((await cli(['role', 'delete', 'key_accounts'])).code).toBe(1);
+    expect((await cli(['user', 'remove-role', 'ops@example.com', 'key_accounts'])).code).toBe(0);
+    const revoked = await cli(['role', 'revoke', 'key_accounts', '--permission', 'users.read', '--json']);
+    expect(JSON.parse(revoked.stdout).definition.permissions).toEqual([]);
+    expect((await cli(['role', 'delete', 'key_accounts'])).code).toBe(0);
+    expect((await cli(['role', 'list'])).stdout).not.toContain('key_accounts');
+  });
+
   it('serves, prints the one-time setup link on a first start, and exits 0 on SIGTERM', async () => {
     const fresh = path.join(dir, 'fresh');
     const child = spawnCli(['--data-dir', fresh, 'serve', '--port', '0']);

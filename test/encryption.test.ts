@@ -42,11 +42,13 @@ const SECRET = {
 describe('encryption at rest', () => {
   let t: TestApp;
   let token: string;
+  let teamId: string;
   let contactId: string;
 
   beforeAll(async () => {
     t = await createTestApp();
-    ({ token } = await t.makeUser({ roles: ['admin'] }));
+    teamId = await t.makeTeam();
+    ({ token } = await t.makeUser({ roles: ['admin', 'privacy_officer'], teamId }));
     const post = async (path: string, body: Record<string, unknown>) => {
       const res = await t.call('POST', path, { token, body });
       expect(res.statusCode, res.body).toBe(201);
@@ -130,7 +132,7 @@ describe('encryption at rest', () => {
   });
 
   it('finds possible duplicates through the blind indexes, across phone fields, with only true matches', async () => {
-    const { token: reader } = await t.makeUser({ roles: ['sales'], scopes: ['contacts:read'] });
+    const { token: reader } = await t.makeUser({ roles: ['sales'], teamId, scopes: ['contacts:read'] });
     const find = async (body: Record<string, unknown>, who = reader) => t.call('POST', '/api/v1/contacts/duplicates', { token: who, body });
     const byEmail = await find({ email: SECRET.email.toUpperCase() });
     expect(byEmail.statusCode, byEmail.body).toBe(200);
@@ -143,7 +145,7 @@ describe('encryption at rest', () => {
     expect(empty.statusCode).toBe(400);
     expect((await find({ email: 'not an email' })).json().error.code).toBe('record.validation_failed');
     expect((await find({ lastName: 'x' })).statusCode).toBe(400);
-    const { token: noScope } = await t.makeUser({ roles: ['sales'], scopes: ['deals:read'] });
+    const { token: noScope } = await t.makeUser({ roles: ['sales'], teamId, scopes: ['deals:read'] });
     expect((await find({ email: SECRET.email }, noScope)).statusCode).toBe(403);
   });
 

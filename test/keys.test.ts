@@ -20,7 +20,7 @@ describe('erasing a person (crypto-shredding)', () => {
 
   beforeAll(async () => {
     t = await createTestApp();
-    ({ token: admin } = await t.makeUser({ roles: ['admin'] }));
+    ({ token: admin } = await t.makeUser({ roles: ['admin', 'privacy_officer'] }));
   });
   afterAll(async () => t.close());
 

@@ -4,6 +4,7 @@ import { createTestApp, type TestApp } from './support/app.js';
 describe('related lists and the contact timeline', () => {
   let t: TestApp;
   let token: string;
+  let teamId: string;
   let company: { id: string };
   let contact: { id: string; version: number; createdAt: string };
   let deal: { id: string };
@@ -22,7 +23,8 @@ describe('related lists and the contact timeline', () => {
 
   beforeAll(async () => {
     t = await createTestApp();
-    ({ token } = await t.makeUser({ roles: ['sales'] }));
+    teamId = await t.makeTeam();
+    ({ token } = await t.makeUser({ roles: ['sales', 'support'], teamId }));
     company = await post('/api/v1/companies', { name: 'Analytical Engines' });
     contact = await post('/api/v1/contacts', { lastName: 'Lovelace', companyId: company.id });
     deal = await post('/api/v1/deals', { name: 'Engine order', companyId: company.id, contactId: contact.id });
@@ -107,12 +109,12 @@ describe('related lists and the contact timeline', () => {
     for (const path of [`/api/v1/companies/${company.id}/contacts`, `/api/v1/contacts/${contact.id}/timeline`, `/api/v1/tickets/${ticket.id}/activities`]) {
       expect((await t.call('GET', path)).statusCode, path).toBe(401);
     }
-    const { token: companiesOnly } = await t.makeUser({ roles: ['sales'], scopes: ['companies:read'] });
+    const { token: companiesOnly } = await t.makeUser({ roles: ['sales'], teamId, scopes: ['companies:read'] });
     expect((await t.call('GET', `/api/v1/companies/${company.id}`, { token: companiesOnly })).statusCode).toBe(200);
     const leak = await t.call('GET', `/api/v1/companies/${company.id}/contacts`, { token: companiesOnly });
     expect(leak.statusCode).toBe(403);
     expect(leak.json().error.code).toBe('auth.forbidden');
-    const { token: contactsOnly } = await t.makeUser({ roles: ['sales'], scopes: ['contacts:read'] });
+    const { token: contactsOnly } = await t.makeUser({ roles: ['sales'], teamId, scopes: ['contacts:read'] });
     expect((await t.call('GET', `/api/v1/contacts/${contact.id}/timeline`, { token: contactsOnly })).statusCode).toBe(403);
   });
 });

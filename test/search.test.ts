@@ -4,9 +4,11 @@ import { createTestApp, type TestApp } from './support/app.js';
 describe('global search', () => {
   let t: TestApp;
   let token: string;
+  let teamId: string;
   beforeAll(async () => {
     t = await createTestApp();
-    ({ token } = await t.makeUser({ roles: ['sales'] }));
+    teamId = await t.makeTeam();
+    ({ token } = await t.makeUser({ roles: ['sales', 'support'], teamId }));
     const post = (path: string, body: Record<string, unknown>) => t.call('POST', path, { token, body });
     await post('/api/v1/companies', { name: 'Zephyr Widgets', domain: 'zephyr.example' });
     await post('/api/v1/contacts', { firstName: 'Zoe', lastName: 'Zephyr', email: 'zoe@zephyr.example' });
@@ -36,7 +38,7 @@ describe('global search', () => {
   });
 
   it('searches only the types a token may read', async () => {
-    const { token: narrow } = await t.makeUser({ roles: ['sales'], scopes: ['search:read', 'deals:read'] });
+    const { token: narrow } = await t.makeUser({ roles: ['sales'], teamId, scopes: ['search:read', 'deals:read'] });
     const res = await t.call('GET', '/api/v1/search?q=zephyr', { token: narrow });
     expect(res.json().items.map((h: { type: string }) => h.type)).toEqual(['deals']);
     const { token: none } = await t.makeUser({ roles: ['sales'], scopes: ['deals:read'] });

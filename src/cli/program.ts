@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerDemoCommand } from './demo.command.js';
 import { registerKeyCommands } from './keys.command.js';
 import { reportFailure } from './output.js';
+import { registerRoleCommands } from './role.command.js';
 import { registerServerCommands } from './server.command.js';
 import { registerTokenCommands } from './token.command.js';
 import { registerTransferCommands } from './transfer.command.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServerCommands(program);
   registerUserCommands(program);
+  registerRoleCommands(program);
   registerTokenCommands(program);
   registerTransferCommands(program);
   registerDemoCommand(program);

@@ -14,7 +14,7 @@ function collect(value: string, previous: string[]): string[] {
 const usersService = () => import('../modules/users/users.service.js');
 const teamsService = () => import('../modules/teams/teams.service.js');
 
-/** `user create|list|disable` and `team create|list`. */
+/** `user create|list|disable|assign-role|remove-role` and `team create|list|add-member`. */
 export function registerUserCommands(program: Command): void {
   const user = program.command('user').description('Manage users');
 
@@ -73,7 +73,54 @@ export function registerUserCommands(program: Command): void {
       });
     });
 
+  user
+    .command('assign-role')
+    .description("Give a user a role in addition to theirs; it applies to the user's next request")
+    .argument('<email>', "the user's email address")
+    .argument('<role>', 'role id')
+    .option('--json', 'print the user as JSON')
+    .action(async (email: string, role: string, opts: { json?: boolean }, command: Command) => {
+      await withDatabase(command, async ({ deps, ctx }) => {
+        const found = await requireUser(deps, email);
+        const changed = await (await usersService()).setUserAccess(deps, ctx, found.id, { roles: [...found.roles, role] });
+        if (opts.json) printJson(changed);
+        else printLine(`${changed.email} now holds ${changed.roles.join(', ')}`);
+      });
+    });
+
+  user
+    .command('remove-role')
+    .description("Take a role from a user; it applies to the user's next request")
+    .argument('<email>', "the user's email address")
+    .argument('<role>', 'role id')
+    .option('--json', 'print the user as JSON')
+    .action(async (email: string, role: string, opts: { json?: boolean }, command: Command) => {
+      await withDatabase(command, async ({ deps, ctx }) => {
+        const found = await requireUser(deps, email);
+        if (!found.roles.includes(role)) throw new UsageError(`${found.email} does not hold ${role}`);
+        const changed = await (await usersService()).setUserAccess(deps, ctx, found.id, { roles: found.roles.filter((r) => r !== role) });
+        if (opts.json) printJson(changed);
+        else printLine(`${changed.email} now holds ${changed.roles.join(', ')}`);
+      });
+    });
+
   const team = program.command('team').description('Manage teams');
+
+  team
+    .command('add-member')
+    .description("Move a user into a team (a user belongs to one); it applies to the user's next request")
+    .argument('<team>', 'team name or id')
+    .argument('<email>', "the user's email address")
+    .option('--json', 'print the user as JSON')
+    .action(async (teamName: string, email: string, opts: { json?: boolean }, command: Command) => {
+      await withDatabase(command, async ({ deps, ctx }) => {
+        const found = await requireUser(deps, email);
+        const teamId = await resolveTeam(deps, teamName);
+        const changed = await (await usersService()).setUserAccess(deps, ctx, found.id, { teamId });
+        if (opts.json) printJson(changed);
+        else printLine(`${changed.email} is now in team ${teamName}`);
+      });
+    });
 
   team
     .command('create')

@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 import { reindexDocument } from '../db/search-index.js';
 import { AppError } from '../shared/errors.js';
 import { isId } from '../shared/ids.js';
-import { actingUserId, hasRole, type ActorContext } from '../shared/principal.js';
+import { actingUserId, type ActorContext } from '../shared/principal.js';
+import { requirePermission } from './access.js';
 import { isPersonal, type RecordType } from './field-registry.js';
 import { loadCustomFieldDefs } from './custom-field-defs.js';
 import { bidxColumn, personalFields, searchTerms } from './record-sealing.js';
@@ -33,13 +34,10 @@ function anyDb(deps: DataDeps): Kysely<any> {
   return deps.db as unknown as Kysely<any>;
 }
 
-/** Who may erase a person: administrators and privacy officers (the operator on the CLI too). */
-function mayErase(ctx: ActorContext): boolean {
-  return ctx.principal.kind === 'cli' || hasRole(ctx.principal, 'admin') || hasRole(ctx.principal, 'privacy_officer');
-}
 
 export async function erasePerson(deps: DataDeps, ctx: ActorContext, type: PersonType, id: string): Promise<ErasureResult> {
-  if (!mayErase(ctx)) throw new AppError('auth.forbidden', 'Only administrators and privacy officers may erase a person');
+  // Erasure answers a data subject's request: it is the privacy officer's (and the operator's).
+  await requirePermission(deps, ctx, 'privacy.handle', 'Your roles do not allow you to erase a person');
   return inTransaction(deps, async (tx) => {
     const row = isId(id) ? ((await anyDb(tx).selectFrom(type).select(['id', 'subject_id']).where('id', '=', id).executeTakeFirst()) as { id: string; subject_id: string | null } | undefined) : undefined;
     if (!row) throw new AppError('record.not_found', `No such ${RECORD_TYPE_DEFS[type].singular}`);

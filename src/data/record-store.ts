@@ -32,6 +32,10 @@ import { indexKeys, inTransaction, type IndexKeys } from './keys.js';
 
 export { inTransaction };
 import { normalizeForIndex } from '../crypto/blind-index.js';
+import type { Access } from '../policy/access.js';
+import type { Action } from '../policy/model.js';
+import { accessOf } from './access.js';
+import { applyScope, requireInScope, requireReadable, rowInScope, searchReach, shapeView, unwritableFields } from './record-policy.js';
 
 /**
  * The protected data layer. Every read and write of a CRM record, from the API, the CLI, imports,
@@ -66,6 +70,8 @@ export interface ListQuery {
   ranges?: RangeFilter[];
   /** List the trash instead of live records. */
   trash?: boolean;
+  /** What the list is for: `export` reaches the records the export action's scope allows. */
+  purpose?: Extract<Action, 'read' | 'export'>;
 }
 
 /** `dueAt[lt]=2030-01-01T00:00:00Z` as data: a bound on a sortable date, time or number field. */
@@ -125,26 +131,38 @@ export async function recordSchema(deps: DataDeps, type: RecordType): Promise<Re
 
 // ---- Reads -------------------------------------------------------------------------------------
 
-export async function getRecord(deps: DataDeps, ctx: ActorContext, type: RecordType, id: string, options: { includeDeleted?: boolean } = {}): Promise<RecordView> {
+/**
+ * One record, as the principal may see it. A record outside its read scope answers exactly as one
+ * that does not exist. `raw` leaves masked and hidden fields as stored, for services that copy
+ * values from one record to another (lead conversion); the caller never sees that view.
+ */
+export async function getRecord(deps: DataDeps, ctx: ActorContext, type: RecordType, id: string, options: { includeDeleted?: boolean; raw?: boolean } = {}): Promise<RecordView> {
+  const access = await accessOf(deps, ctx);
   const schema = await recordSchema(deps, type);
-  const row = isId(id) ? await findRow(deps, type, id, options.includeDeleted ?? false) : undefined;
+  const row = isId(id) ? await findRow(deps, access, type, id, options.includeDeleted ?? false) : undefined;
   if (!row) throw notFound(schema.def);
   const [view] = await presentRows(deps, schema, [row]);
-  return view!;
+  return options.raw ? view! : shapeView(access, schema, view!);
 }
 
 export async function listRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, query: ListQuery = {}): Promise<RecordPage> {
+  const access = await accessOf(deps, ctx);
   const schema = await recordSchema(deps, type);
+  requireAction(access, schema.def, query.purpose ?? 'read');
   const limit = Math.min(Math.max(Math.trunc(query.limit ?? DEFAULT_LIMIT), 1), MAX_LIMIT);
   const sort = resolveSort(schema, query.sort ?? schema.def.defaultSort);
-  const plan = await planFilters(deps, schema, query.filters ?? {});
+  requireReadable(access, type, sort.def, 'request.invalid_sort', 'sort by');
+  const plan = await planFilters(deps, access, schema, query.filters ?? {});
 
-  let base = anyDb(deps).selectFrom(`${type} as r`).selectAll('r');
+  let base = scoped(anyDb(deps).selectFrom(`${type} as r`).selectAll('r'), access, schema.def, query.purpose ?? 'read');
   base = query.trash ? base.where('r.deleted_at', 'is not', null) : hideTrashedAttachments(base.where('r.deleted_at', 'is', null), type);
   base = plan.apply(base);
-  base = applyRanges(base, schema, query.ranges ?? []);
-  if (query.q !== undefined && query.q.trim() !== '') base = await applySearch(deps, base, type, query.q);
-  if (isPersonal(sort.def)) return listSortedInMemory(deps, schema, base, sort, plan, limit, query.cursor);
+  base = applyRanges(base, access, schema, query.ranges ?? []);
+  if (query.q !== undefined && query.q.trim() !== '') base = await applySearch(deps, access, base, schema, query.q);
+  if (isPersonal(sort.def)) {
+    const page = await listSortedInMemory(deps, schema, base, sort, plan, limit, query.cursor);
+    return { items: page.items.map((view) => shapeView(access, schema, view)), nextCursor: page.nextCursor };
+  }
 
   let cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, sort.key);
   if (cursor && !cursorValueFits(sort.def, cursor.value)) throw new AppError('request.invalid_cursor', 'The cursor is not valid for this list; start again without it');
@@ -178,7 +196,7 @@ export async function listRecords(deps: DataDeps, ctx: ActorContext, type: Recor
   }
   const lastShown = page.at(-1);
   return {
-    items: page.map((p) => p.view),
+    items: page.map((p) => shapeView(access, schema, p.view)),
     nextCursor: more && lastShown ? encodeCursor(sort.key, (lastShown.row[sort.column] as string | number | null) ?? null, String(lastShown.row.id)) : null,
   };
 }
@@ -235,15 +253,17 @@ export async function* iterateRecords(deps: DataDeps, ctx: ActorContext, type: R
 }
 
 export async function countRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, filters: Record<string, string> = {}): Promise<number> {
+  const access = await accessOf(deps, ctx);
   const schema = await recordSchema(deps, type);
-  const plan = await planFilters(deps, schema, filters);
+  requireAction(access, schema.def, 'read');
+  const plan = await planFilters(deps, access, schema, filters);
   if (plan.verify.length > 0) {
     // Blind-index buckets hold other records too: only opening the candidates gives the count.
     let n = 0;
     for await (const _ of iterateRecords(deps, ctx, type, { filters })) n += 1;
     return n;
   }
-  let qb = anyDb(deps).selectFrom(`${type} as r`).select((eb) => eb.fn.countAll().as('n'));
+  let qb = scoped(anyDb(deps).selectFrom(`${type} as r`).select((eb) => eb.fn.countAll().as('n')), access, schema.def, 'read');
   qb = hideTrashedAttachments(qb.where('r.deleted_at', 'is', null), type);
   qb = plan.apply(qb);
   const row = (await qb.executeTakeFirst()) as { n: number | string } | undefined;
@@ -255,24 +275,28 @@ export async function countRecords(deps: DataDeps, ctx: ActorContext, type: Reco
  * board's column totals without reading every card. Filters work as in `listRecords`.
  */
 export async function summarizeRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, query: SummaryQuery): Promise<SummaryRow[]> {
+  const access = await accessOf(deps, ctx);
   const schema = await recordSchema(deps, type);
+  requireAction(access, schema.def, 'read');
   const byKey = new Map<string, FieldDef>([...SYSTEM_FIELDS, ...schema.fields].map((f) => [f.key, f]));
   const groups = query.groupBy.map((key) => {
     const def = byKey.get(key);
     // A group of one reveals its value as surely as a filter would, so personal fields never group.
     if (!def || !def.filterable || !def.column || isPersonal(def)) throw new AppError('request.invalid_filter', `Cannot group by ${key.slice(0, 80)}`);
+    requireReadable(access, type, def, 'request.invalid_filter', 'group by');
     return def;
   });
   const sumDef = query.sum === undefined ? undefined : byKey.get(query.sum);
   if (query.sum !== undefined && (!sumDef || !sumDef.column || isPersonal(sumDef) || !['integer', 'number', 'money'].includes(sumDef.type))) {
     throw new AppError('request.invalid_filter', `Cannot add up ${query.sum.slice(0, 80)}`);
   }
+  if (sumDef) requireReadable(access, type, sumDef, 'request.invalid_filter', 'add up');
 
-  const plan = await planFilters(deps, schema, query.filters ?? {});
+  const plan = await planFilters(deps, access, schema, query.filters ?? {});
   if (plan.verify.length > 0) throw new AppError('request.invalid_filter', 'Totals cannot be filtered by personal fields');
-  let qb = hideTrashedAttachments(anyDb(deps).selectFrom(`${type} as r`).where('r.deleted_at', 'is', null), type);
+  let qb = hideTrashedAttachments(scoped(anyDb(deps).selectFrom(`${type} as r`), access, schema.def, 'read').where('r.deleted_at', 'is', null), type);
   qb = plan.apply(qb);
-  qb = applyRanges(qb, schema, query.ranges ?? []);
+  qb = applyRanges(qb, access, schema, query.ranges ?? []);
   qb = qb.select((eb: any) => [
     ...groups.map((def, i) => eb.ref(`r.${def.column}`).as(`g${i}`)),
     eb.fn.countAll().as('n'),
@@ -326,7 +350,9 @@ const MAX_DUPLICATES = 50;
  * `13800138000`.
  */
 export async function findDuplicates(deps: DataDeps, ctx: ActorContext, type: RecordType, input: RecordInput): Promise<DuplicateMatch[]> {
+  const access = await accessOf(deps, ctx);
   const schema = await recordSchema(deps, type);
+  requireAction(access, schema.def, 'read');
   const blindFields = schema.fields.filter((f) => f.blindIndex && f.column);
   const index = await indexKeys(deps);
   const wanted: { kind: NonNullable<FieldDef['blindIndex']>; normalized: string; from: string }[] = [];
@@ -334,6 +360,8 @@ export async function findDuplicates(deps: DataDeps, ctx: ActorContext, type: Re
   for (const def of blindFields) {
     const raw = input[def.key];
     if (raw === undefined || raw === null || raw === '') continue;
+    // A match on a value the caller cannot read would confirm the value.
+    requireReadable(access, type, def, 'request.invalid_filter', 'look for duplicates by');
     const parsed = parseFieldValue({ ...def, required: true }, raw);
     if (!parsed.ok) problems.push({ field: def.key, message: parsed.message });
     else {
@@ -352,7 +380,7 @@ export async function findDuplicates(deps: DataDeps, ctx: ActorContext, type: Re
       conditions.push({ column: `${def.column}_bidx`, blinds: [...new Set(index.all.map((v) => blindOf(v, type, def.column!, w.kind, w.from, deps.keyring.callingCode)!))] });
     }
   }
-  let qb = hideTrashedAttachments(anyDb(deps).selectFrom(`${type} as r`).selectAll('r').where('r.deleted_at', 'is', null), type);
+  let qb = hideTrashedAttachments(scoped(anyDb(deps).selectFrom(`${type} as r`).selectAll('r'), access, schema.def, 'read').where('r.deleted_at', 'is', null), type);
   qb = qb.where((eb: any) => eb.or(conditions.map((c) => eb(`r.${c.column}`, 'in', c.blinds)))).orderBy('r.id').limit(MAX_DUPLICATES * 8);
   const views = await presentRows(deps, schema, (await qb.execute()) as Record<string, unknown>[]);
   const matches: DuplicateMatch[] = [];
@@ -360,10 +388,72 @@ export async function findDuplicates(deps: DataDeps, ctx: ActorContext, type: Re
     const matchedOn = blindFields
       .filter((def) => typeof view[def.key] === 'string' && wanted.some((w) => w.kind === def.blindIndex && normalizeForIndex(w.kind, view[def.key] as string, deps.keyring.callingCode) === w.normalized))
       .map((def) => def.key);
-    if (matchedOn.length > 0) matches.push({ record: view, matchedOn });
+    if (matchedOn.length > 0) matches.push({ record: shapeView(access, schema, view), matchedOn });
     if (matches.length === MAX_DUPLICATES) break;
   }
   return matches;
+}
+
+/** What a reveal answers: the values in clear, and the id of the record kept of it. */
+export interface Reveal {
+  revealId: string;
+  revealedAt: string;
+  values: Record<string, unknown>;
+}
+
+const MAX_REVEAL_FIELDS = 20;
+
+/**
+ * Shows masked values of one record in clear. It needs the reveal action over the record and a
+ * reason, and records who revealed which fields of which record, why, when and from where, in the
+ * same transaction as the read. A hidden field stays hidden: reveal lifts a mask, not a rule.
+ * Fields are named as in `maskedFields`: `idNumber`, `customFields.<key>`.
+ */
+export async function revealFields(deps: DataDeps, ctx: ActorContext, type: RecordType, id: string, fields: unknown, reason: unknown): Promise<Reveal> {
+  return inTransaction(deps, async (tx) => {
+    const access = await accessOf(tx, ctx);
+    const schema = await recordSchema(tx, type);
+    const row = isId(id) ? await findRow(tx, access, type, id, false) : undefined;
+    if (!row) throw notFound(schema.def);
+    requireInScope(access, schema.def, 'reveal', row);
+    const why = typeof reason === 'string' ? reason.normalize('NFC').trim() : '';
+    const problems: FieldProblem[] = [];
+    if (why.length < 10 || why.length > 500 || /[\u0000-\u001f\u007f]/.test(why) || !why.isWellFormed()) problems.push({ field: 'reason', message: 'must say why, in 10 to 500 characters of text' });
+    const keys = Array.isArray(fields) && fields.every((f) => typeof f === 'string') ? [...new Set(fields as string[])] : [];
+    if (keys.length === 0 || keys.length > MAX_REVEAL_FIELDS) problems.push({ field: 'fields', message: `must name 1 to ${MAX_REVEAL_FIELDS} fields` });
+    const wanted: { name: string; def: FieldDef; custom: boolean }[] = [];
+    for (const name of keys) {
+      const custom = name.startsWith('customFields.');
+      const def = custom ? schema.custom.find((f) => f.key === name.slice('customFields.'.length)) : schema.fields.find((f) => f.key === name);
+      if (!def) problems.push({ field: 'fields', message: `names a field that ${schema.def.singular} records do not have` });
+      else if (access.fieldRule(type, def) === 'hidden') problems.push({ field: 'fields', message: 'names a field your roles hide' });
+      else wanted.push({ name, def, custom });
+    }
+    if (problems.length > 0) throw new AppError('request.invalid', 'The reveal needs the fields to show and a reason', problems);
+    const [view] = await presentRows(tx, schema, [row]);
+    const values: Record<string, unknown> = {};
+    for (const w of wanted) values[w.name] = w.custom ? (view!.customFields as Record<string, unknown>)[w.def.key] : view![w.def.key];
+    const revealId = newId();
+    const revealedAt = tx.clock.now().toISOString();
+    const principal = ctx.principal;
+    await anyDb(tx)
+      .insertInto('reveals')
+      .values({
+        id: revealId,
+        occurred_at: revealedAt,
+        user_id: actingUserId(principal),
+        actor: principal.kind === 'user' ? `user:${principal.userId}` : principal.kind === 'token' ? `token:${principal.tokenId}` : principal.kind === 'cli' ? `cli:${principal.operator}` : `system:${principal.job}`,
+        channel: ctx.channel,
+        record_type: type,
+        record_id: String(row.id),
+        fields: JSON.stringify(wanted.map((w) => w.name)),
+        reason: why,
+        request_id: ctx.requestId,
+        source_address: ctx.sourceAddress,
+      })
+      .execute();
+    return { revealId, revealedAt, values };
+  });
 }
 
 // ---- Writes ------------------------------------------------------------------------------------
@@ -374,11 +464,16 @@ export async function findDuplicates(deps: DataDeps, ctx: ActorContext, type: Re
  */
 export async function createRecord(deps: DataDeps, ctx: ActorContext, type: RecordType, input: RecordInput, derived: Record<string, unknown> = {}): Promise<RecordView> {
   return inTransaction(deps, async (tx) => {
+    const access = await accessOf(tx, ctx);
     const schema = await recordSchema(tx, type);
+    requireAction(access, schema.def, 'create');
+    refuseUnwritable(access, schema, input);
     const prepared = prepareWrite(schema, input, derived, 'create');
     if (prepared.problems.length > 0) throw validationFailed(schema.def, prepared.problems);
     const row = newRow(tx, ctx, prepared.columns);
-    await checkReferences(tx, schema, [row]);
+    const placement = ownershipProblem(access, schema.def, input, row);
+    if (placement) throw new AppError('auth.forbidden', placement.message, [placement]);
+    await checkReferences(tx, access, schema, [row]);
     await insertRows(tx, schema, [{ row, custom: prepared.custom, tagIds: prepared.tagIds }]);
     return getRecord(tx, ctx, type, String(row.id));
   });
@@ -390,23 +485,36 @@ export type BulkResult = { ok: true; id: string } | { ok: false; problems: Field
  * Creates many records in one transaction: each input is validated on its own, the valid ones are
  * written together, and the invalid ones are reported. Imports and sample data use it.
  */
-export async function createRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, inputs: RecordInput[], derived: Record<string, unknown>[] = []): Promise<BulkResult[]> {
+export async function createRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, inputs: RecordInput[], derived: Record<string, unknown>[] = [], options: { purpose?: 'import' } = {}): Promise<BulkResult[]> {
   return inTransaction(deps, async (tx) => {
+    const access = await accessOf(tx, ctx);
     const schema = await recordSchema(tx, type);
+    requireAction(access, schema.def, 'create');
+    if (options.purpose === 'import') requireAction(access, schema.def, 'import');
     const results: BulkResult[] = [];
     const pending: PendingInsert[] = [];
     const pendingIndex: number[] = [];
     inputs.forEach((input, i) => {
+      const denied = unwritableFields(access, schema, input);
+      if (denied.length > 0) {
+        results[i] = { ok: false, problems: denied };
+        return;
+      }
       const prepared = prepareWrite(schema, input, derived[i] ?? {}, 'create');
       if (prepared.problems.length > 0) {
         results[i] = { ok: false, problems: prepared.problems };
         return;
       }
       const row = newRow(tx, ctx, prepared.columns);
+      const placement = ownershipProblem(access, schema.def, input, row);
+      if (placement) {
+        results[i] = { ok: false, problems: [placement] };
+        return;
+      }
       pending.push({ row, custom: prepared.custom, tagIds: prepared.tagIds });
       pendingIndex.push(i);
     });
-    const missing = await missingReferences(tx, schema, pending.map((p) => p.row));
+    const missing = await missingReferences(tx, access, schema, pending.map((p) => p.row));
     const writable: PendingInsert[] = [];
     pending.forEach((p, k) => {
       const i = pendingIndex[k]!;
@@ -424,15 +532,20 @@ export async function createRecords(deps: DataDeps, ctx: ActorContext, type: Rec
 
 export async function updateRecord(deps: DataDeps, ctx: ActorContext, type: RecordType, id: string, version: number, input: RecordInput, derived: Record<string, unknown> = {}): Promise<RecordView> {
   return inTransaction(deps, async (tx) => {
+    const access = await accessOf(tx, ctx);
     const schema = await recordSchema(tx, type);
-    const existing = isId(id) ? await findRow(tx, type, id, false) : undefined;
+    const existing = isId(id) ? await findRow(tx, access, type, id, false) : undefined;
     if (!existing) throw notFound(schema.def);
+    requireInScope(access, schema.def, 'update', existing);
+    refuseUnwritable(access, schema, input);
     if (Number(existing.version) !== version) {
       throw new AppError('record.version_conflict', `The ${schema.def.singular} was changed by someone else; reload it and try again`);
     }
     const prepared = prepareWrite(schema, input, derived, 'update');
     if (prepared.problems.length > 0) throw validationFailed(schema.def, prepared.problems);
-    await checkReferences(tx, schema, [prepared.columns]);
+    const reassignment = reassignmentProblem(access, schema.def, existing, prepared.columns);
+    if (reassignment) throw new AppError('auth.forbidden', reassignment.message, [reassignment]);
+    await checkReferences(tx, access, schema, [prepared.columns]);
     const sealed = await sealUpdate(tx, schema, existing, prepared.columns, prepared.custom, encodeCustomValue);
 
     const now = tx.clock.now().toISOString();
@@ -462,9 +575,11 @@ export async function updateRecord(deps: DataDeps, ctx: ActorContext, type: Reco
 /** Moves a record to the trash; it stays restorable. */
 export async function deleteRecord(deps: DataDeps, ctx: ActorContext, type: RecordType, id: string, version?: number): Promise<void> {
   await inTransaction(deps, async (tx) => {
+    const access = await accessOf(tx, ctx);
     const def = RECORD_TYPE_DEFS[type];
-    const existing = isId(id) ? await findRow(tx, type, id, false) : undefined;
+    const existing = isId(id) ? await findRow(tx, access, type, id, false) : undefined;
     if (!existing) throw notFound(def);
+    requireInScope(access, def, 'delete', existing);
     if (version !== undefined && Number(existing.version) !== version) {
       throw new AppError('record.version_conflict', `The ${def.singular} was changed by someone else; reload it and try again`);
     }
@@ -481,9 +596,11 @@ export async function deleteRecord(deps: DataDeps, ctx: ActorContext, type: Reco
 
 export async function restoreRecord(deps: DataDeps, ctx: ActorContext, type: RecordType, id: string): Promise<RecordView> {
   return inTransaction(deps, async (tx) => {
+    const access = await accessOf(tx, ctx);
     const def = RECORD_TYPE_DEFS[type];
-    const existing = isId(id) ? await findRow(tx, type, id, true) : undefined;
+    const existing = isId(id) ? await findRow(tx, access, type, id, true) : undefined;
     if (!existing) throw notFound(def);
+    requireInScope(access, def, 'restore', existing);
     if (existing.deleted_at === null) throw new AppError('record.not_deleted', `The ${def.singular} is not in the trash`);
     if (def.subject === 'person' && (await anyDb(tx).selectFrom('erasures').select('subject_id').where('subject_id', '=', String(existing.subject_id ?? id)).executeTakeFirst())) {
       throw new AppError('record.erased', `The ${def.singular} was erased; there is nothing left to restore`);
@@ -698,16 +815,19 @@ const REFERENCE_TABLE: Record<ReferenceTarget, { table: string; live: boolean }>
   pipeline_stages: { table: 'pipeline_stages', live: false },
 };
 
-async function checkReferences(deps: DataDeps, schema: RecordSchema, rows: Record<string, unknown>[]): Promise<void> {
-  const missing = await missingReferences(deps, schema, rows);
+async function checkReferences(deps: DataDeps, access: Access, schema: RecordSchema, rows: Record<string, unknown>[]): Promise<void> {
+  const missing = await missingReferences(deps, access, schema, rows);
   const first = missing.values().next();
   if (!first.done) {
     throw new AppError('record.invalid_reference', 'A referenced record does not exist', first.value);
   }
 }
 
-/** For each row that points at a record that does not exist (or is in the trash), the fields that do. */
-async function missingReferences(deps: DataDeps, schema: RecordSchema, rows: Record<string, unknown>[]): Promise<Map<Record<string, unknown>, FieldProblem[]>> {
+/**
+ * For each row that points at a record that does not exist, is in the trash, or lies outside what
+ * the principal may read (which must answer the same as not existing), the fields that do.
+ */
+async function missingReferences(deps: DataDeps, access: Access, schema: RecordSchema, rows: Record<string, unknown>[]): Promise<Map<Record<string, unknown>, FieldProblem[]>> {
   const problems = new Map<Record<string, unknown>, FieldProblem[]>();
   const refFields = [...schema.fields, ...OWNERSHIP_FIELDS].filter((f) => f.type === 'reference' && f.references && f.column);
   for (const def of refFields) {
@@ -716,8 +836,9 @@ async function missingReferences(deps: DataDeps, schema: RecordSchema, rows: Rec
     const target = REFERENCE_TABLE[def.references!];
     const found = new Set<string>();
     for (let start = 0; start < ids.length; start += 500) {
-      let qb = anyDb(deps).selectFrom(target.table).select('id').where('id', 'in', ids.slice(start, start + 500));
-      if (target.live) qb = qb.where('deleted_at', 'is', null);
+      let qb = anyDb(deps).selectFrom(`${target.table} as r`).select('r.id').where('r.id', 'in', ids.slice(start, start + 500));
+      if (target.live) qb = qb.where('r.deleted_at', 'is', null);
+      if (isRecordType(target.table)) qb = applyScope(qb, access, target.table, 'read') ?? qb.where(sql<boolean>`1 = 0`);
       for (const r of (await qb.execute()) as { id: string }[]) found.add(r.id);
     }
     for (const row of rows) {
@@ -732,8 +853,11 @@ async function missingReferences(deps: DataDeps, schema: RecordSchema, rows: Rec
   return problems;
 }
 
-async function findRow(deps: DataDeps, type: RecordType, id: string, includeDeleted: boolean): Promise<Record<string, unknown> | undefined> {
-  let qb = anyDb(deps).selectFrom(`${type} as r`).selectAll('r').where('r.id', '=', id);
+/** A row by id, if the principal may read it; one outside its scope is not found. */
+async function findRow(deps: DataDeps, access: Access, type: RecordType, id: string, includeDeleted: boolean): Promise<Record<string, unknown> | undefined> {
+  const readable = applyScope(anyDb(deps).selectFrom(`${type} as r`).selectAll('r'), access, type, 'read');
+  if (!readable) return undefined;
+  let qb = readable.where('r.id', '=', id);
   if (!includeDeleted) qb = hideTrashedAttachments(qb.where('r.deleted_at', 'is', null), type);
   return (await qb.executeTakeFirst()) as Record<string, unknown> | undefined;
 }
@@ -830,7 +954,7 @@ interface FilterPlan {
   verify: ((view: RecordView) => boolean)[];
 }
 
-async function planFilters(deps: DataDeps, schema: RecordSchema, filters: Record<string, string>): Promise<FilterPlan> {
+async function planFilters(deps: DataDeps, access: Access, schema: RecordSchema, filters: Record<string, string>): Promise<FilterPlan> {
   const byKey = new Map<string, FieldDef>([...SYSTEM_FIELDS, ...schema.fields].map((f) => [f.key, f]));
   const steps: ((qb: AnySelect) => AnySelect)[] = [];
   const verify: ((view: RecordView) => boolean)[] = [];
@@ -848,6 +972,7 @@ async function planFilters(deps: DataDeps, schema: RecordSchema, filters: Record
     if (key.startsWith('custom.')) {
       const def = schema.custom.find((f) => f.key === key.slice('custom.'.length));
       if (!def) throw new AppError('request.invalid_filter', `Unknown custom field filter ${key.slice(0, 80)}`);
+      requireReadable(access, schema.def.type, def, 'request.invalid_filter', 'filter by');
       const parsed = parseFieldValue({ ...def, required: true }, def.type === 'multiselect' ? [raw] : raw);
       if (!parsed.ok) throw new AppError('request.invalid_filter', `Filter ${def.key} ${parsed.message}`);
       if (isPersonal(def)) {
@@ -873,6 +998,7 @@ async function planFilters(deps: DataDeps, schema: RecordSchema, filters: Record
     }
     const def = byKey.get(key);
     if (!def || !def.filterable || !def.column) throw new AppError('request.invalid_filter', `Cannot filter by ${key.slice(0, 80)}`);
+    requireReadable(access, schema.def.type, def, 'request.invalid_filter', 'filter by');
     if (raw === '' || raw === 'null') {
       steps.push((qb) => qb.where(`r.${def.column}`, 'is', null));
       continue;
@@ -895,7 +1021,7 @@ async function planFilters(deps: DataDeps, schema: RecordSchema, filters: Record
 
 const RANGE_SQL: Record<RangeOperator, '<' | '<=' | '>' | '>='> = { lt: '<', lte: '<=', gt: '>', gte: '>=' };
 
-function applyRanges(qb: AnySelect, schema: RecordSchema, ranges: RangeFilter[]): AnySelect {
+function applyRanges(qb: AnySelect, access: Access, schema: RecordSchema, ranges: RangeFilter[]): AnySelect {
   if (ranges.length > MAX_RANGES) throw new AppError('request.invalid_filter', `At most ${MAX_RANGES} range filters`);
   const byKey = new Map<string, FieldDef>([...SYSTEM_FIELDS, ...schema.fields].map((f) => [f.key, f]));
   for (const range of ranges) {
@@ -905,6 +1031,7 @@ function applyRanges(qb: AnySelect, schema: RecordSchema, ranges: RangeFilter[])
       throw new AppError('request.invalid_filter', `Cannot filter ${range.key.slice(0, 80)} by range; range fields: ${allowed.join(', ')}`);
     }
     if (!RANGE_OPERATORS.includes(range.op)) throw new AppError('request.invalid_filter', `Range operators are ${RANGE_OPERATORS.join(', ')}`);
+    requireReadable(access, schema.def.type, def, 'request.invalid_filter', 'filter by');
     const parsed = parseFieldValue({ ...def, required: true }, range.value);
     if (!parsed.ok) throw new AppError('request.invalid_filter', `Filter ${def.key}[${range.op}] ${parsed.message}`);
     // Times are stored as ISO-8601 UTC text of one fixed shape, so text order is time order.
@@ -913,14 +1040,18 @@ function applyRanges(qb: AnySelect, schema: RecordSchema, ranges: RangeFilter[])
   return qb;
 }
 
-async function applySearch(deps: DataDeps, qb: AnySelect, type: RecordType, q: string): Promise<AnySelect> {
+async function applySearch(deps: DataDeps, access: Access, qb: AnySelect, schema: RecordSchema, q: string): Promise<AnySelect> {
+  const type = schema.def.type;
   if (q.length > 200) throw new AppError('request.invalid', 'The search text must be at most 200 characters');
   if (!q.isWellFormed()) throw new AppError('request.invalid', 'The search text must be valid Unicode');
+  const reach = searchReach(access, schema);
+  if (reach === 'none') throw new AppError('request.invalid_filter', `Your roles hide a searchable field of ${schema.def.singular} records, so they cannot be searched; filter them instead`);
   const words = termsForQuery(q);
   if (words.length === 0) return qb.where(sql<boolean>`1 = 0`);
-  // Each word matches plain fields by prefix, or a personal field's token whole.
+  // Each word matches plain fields by prefix, or a personal field's token whole; the tokens are
+  // left out for a principal who may not read every searchable personal field in clear.
   const index = await indexKeys(deps);
-  const terms: QueryTerm[] = words.map((word) => ({ word, tokens: queryTokens(index.all, type, word) }));
+  const terms: QueryTerm[] = words.map((word) => ({ word, tokens: reach === 'all' ? queryTokens(index.all, type, word) : [] }));
   return qb.where(matchesTerms(deps.dialect, type, 'r.id', terms));
 }
 
@@ -971,6 +1102,47 @@ function emptiedColumn(schema: RecordSchema, error: unknown): AppError | undefin
   const column = typeof e.column === 'string' ? e.column : typeof e.message === 'string' ? /\.(\w+)$/.exec(e.message)?.[1] : undefined;
   const def = [...schema.fields, ...OWNERSHIP_FIELDS].find((f) => f.column !== null && f.column === column);
   return def ? validationFailed(schema.def, [{ field: def.key, message: 'cannot be empty' }]) : undefined;
+}
+
+/** Limits a query to the action's scope, refusing outright a principal with no such action on the type. */
+function scoped<Q extends AnySelect>(qb: Q, access: Access, def: RecordTypeDef, action: Action): Q {
+  const limited = applyScope(qb, access, def.type, action);
+  if (!limited) throw new AppError('auth.forbidden', `Your roles do not allow you to ${action} ${def.singular} records`);
+  return limited as Q;
+}
+
+function requireAction(access: Access, def: RecordTypeDef, action: Action): void {
+  if (access.scope(def.type, action) === null) throw new AppError('auth.forbidden', `Your roles do not allow you to ${action} ${def.singular} records`);
+}
+
+function refuseUnwritable(access: Access, schema: RecordSchema, input: RecordInput): void {
+  const denied = unwritableFields(access, schema, input);
+  if (denied.length > 0) throw new AppError('auth.forbidden', `Your roles do not allow you to set ${denied.map((p) => p.field).join(', ')}`, denied);
+}
+
+/**
+ * Where a new record lands must lie within the create scope; naming another owner or team than the
+ * creator's own needs the assign action as well, over where the record lands.
+ */
+function ownershipProblem(access: Access, def: RecordTypeDef, input: RecordInput, row: Record<string, unknown>): FieldProblem | null {
+  const field = input.teamId !== undefined && input.ownerId === undefined ? 'teamId' : 'ownerId';
+  const placedElsewhere = (input.ownerId !== undefined && input.ownerId !== access.holder.userId) || (input.teamId !== undefined && input.teamId !== (access.holder.teamIds[0] ?? null));
+  if (placedElsewhere && !rowInScope(access, def.type, 'assign', row)) return { field, message: `names an owner or team your roles may not assign ${def.singular} records to` };
+  if (!placedElsewhere && !rowInScope(access, def.type, 'create', row)) return { field, message: `would place the ${def.singular} outside the records your roles may create` };
+  return null;
+}
+
+/** Changing a record's owner or team needs the assign action over the record as it is and as it will be. */
+function reassignmentProblem(access: Access, def: RecordTypeDef, existing: Record<string, unknown>, columns: Record<string, unknown>): FieldProblem | null {
+  const owner = 'owner_id' in columns ? columns.owner_id : existing.owner_id;
+  const team = 'team_id' in columns ? columns.team_id : existing.team_id;
+  if (owner === existing.owner_id && team === existing.team_id) return null;
+  if (rowInScope(access, def.type, 'assign', existing) && rowInScope(access, def.type, 'assign', { owner_id: owner, team_id: team })) return null;
+  return { field: owner !== existing.owner_id ? 'ownerId' : 'teamId', message: `names an owner or team your roles may not assign this ${def.singular} to` };
+}
+
+function isRecordType(table: string): table is RecordType {
+  return table in RECORD_TYPE_DEFS;
 }
 
 function notFound(def: RecordTypeDef): AppError {

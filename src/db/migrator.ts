@@ -3,6 +3,7 @@ import type { Database } from './database.js';
 import * as foundation from './migrations/0001-foundation.js';
 import * as defaultPipeline from './migrations/0002-default-pipeline.js';
 import * as encryption from './migrations/0003-encryption.js';
+import * as accessControl from './migrations/0004-access-control.js';
 
 /** Migrations are listed in code, in order, so a build carries them and nothing scans the disk. */
 function migrationsFor(database: Database): Record<string, Migration> {
@@ -10,6 +11,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0001-foundation': { up: (db) => foundation.up(db, database.dialect) },
     '0002-default-pipeline': { up: (db) => defaultPipeline.up(db) },
     '0003-encryption': { up: (db) => encryption.up(db, database.dialect) },
+    '0004-access-control': { up: (db) => accessControl.up(db) },
   };
 }
 

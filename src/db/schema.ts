@@ -15,6 +15,10 @@ export interface RolesTable {
   description: string;
   builtin: number;
   created_at: string;
+  /** The role's grants: a RoleDefinition (src/policy/model.ts) as JSON. */
+  definition: string;
+  version: number;
+  updated_at: string | null;
 }
 
 export interface UsersTable {
@@ -167,6 +171,21 @@ export interface KeyJobsTable {
   updated_at: string;
 }
 
+export interface RevealsTable {
+  id: string;
+  occurred_at: string;
+  user_id: string | null;
+  actor: string;
+  channel: string;
+  record_type: string;
+  record_id: string;
+  /** JSON list of the field keys revealed. */
+  fields: string;
+  reason: string;
+  request_id: string | null;
+  source_address: string | null;
+}
+
 export interface DatabaseSchema {
   teams: TeamsTable;
   roles: RolesTable;
@@ -186,4 +205,5 @@ export interface DatabaseSchema {
   erasures: ErasuresTable;
   integrity_events: IntegrityEventsTable;
   key_jobs: KeyJobsTable;
+  reveals: RevealsTable;
 }

@@ -3,7 +3,7 @@ import { Type, type TSchema } from 'typebox';
 import type { RangeOperator, RecordType } from '../data/field-registry.js';
 import { RECORD_TYPE_DEFS } from '../data/record-types.js';
 import type { RecordService, ServiceListQuery } from '../data/record-service.js';
-import { findDuplicates, type DataDeps, type RangeFilter } from '../data/record-store.js';
+import { findDuplicates, revealFields, type DataDeps, type RangeFilter } from '../data/record-store.js';
 import { erasePerson, type PersonType } from '../data/erasure.js';
 import { actorOf } from './authenticate.js';
 import { IdParams, RANGE_KEY, createBodySchema, listQuerySchema, pageSchema, recordSchema, updateBodySchema } from './record-schemas.js';
@@ -88,6 +88,29 @@ export function registerRecordRoutes(app: FastifyInstance, deps: DataDeps, type:
     handler: async (request) => service.restore(deps, actorOf(request), (request.params as { id: string }).id),
   });
 
+  app.post(`${base}/:id/reveal`, {
+    // A read, for token scopes; POST because it is recorded, and keeps the reason out of URLs.
+    config: { access: 'read' },
+    schema: {
+      tags,
+      summary: `Show masked values of a ${def.singular} in clear`,
+      description: 'Needs the reveal action over the record and a reason. Who revealed which fields, why, when and from where is recorded. Hidden fields stay hidden.',
+      params: IdParams,
+      body: Type.Object(
+        {
+          fields: Type.Array(Type.String({ maxLength: 80 }), { minItems: 1, maxItems: 20, description: 'Fields to show, named as in maskedFields.' }),
+          reason: Type.String({ minLength: 10, maxLength: 500, description: 'Why the values are needed; kept with the record of the reveal.' }),
+        },
+        { additionalProperties: false },
+      ),
+      response: { 200: RevealSchema, ...errorResponses },
+    },
+    handler: async (request) => {
+      const body = request.body as { fields: string[]; reason: string };
+      return revealFields(deps, actorOf(request), type, (request.params as { id: string }).id, body.fields, body.reason);
+    },
+  });
+
   if (def.subject === 'person') {
     const lookups = def.fields.filter((f) => f.blindIndex);
     app.post(`${base}/duplicates`, {
@@ -108,7 +131,7 @@ export function registerRecordRoutes(app: FastifyInstance, deps: DataDeps, type:
         tags,
         summary: `Erase a ${def.singular} for good (crypto-shredding)`,
         description:
-          "Destroys the person's data keys, so their values can no longer be read anywhere, backups included, and clears their personal values, notes and ticket texts. Administrators and privacy officers only. Cannot be undone.",
+          "Destroys the person's data keys, so their values can no longer be read anywhere, backups included, and clears their personal values, notes and ticket texts. Needs the privacy.handle permission (the privacy officer's). Cannot be undone.",
         params: IdParams,
         response: { 200: ErasureSchema, ...errorResponses },
       },
@@ -116,6 +139,15 @@ export function registerRecordRoutes(app: FastifyInstance, deps: DataDeps, type:
     });
   }
 }
+
+const RevealSchema = Type.Object(
+  {
+    revealId: Type.String({ description: 'The id of the record kept of this reveal.' }),
+    revealedAt: Type.String({ format: 'date-time' }),
+    values: Type.Record(Type.String(), Type.Unknown(), { description: 'The values in clear, by the field names asked for.' }),
+  },
+  { additionalProperties: false },
+);
 
 const ErasureSchema = Type.Object(
   {

@@ -67,9 +67,13 @@ export function recordSchema(def: RecordTypeDef): TObject {
   if (known) return known;
   const props: Record<string, TSchema> = {};
   for (const f of SYSTEM_FIELDS) props[f.key] = f.key === 'id' || f.key === 'version' || f.key === 'createdAt' || f.key === 'updatedAt' ? valueSchema(f) : nullable(valueSchema(f));
-  for (const f of def.fields) props[f.key] = f.type === 'multiselect' ? valueSchema(f) : nullable(valueSchema(f));
-  props.customFields = Type.Record(Type.String(), Type.Unknown(), { description: 'Custom field values by key.' });
+  // A field the caller's roles hide is left out of the record, so every field is optional here.
+  for (const f of def.fields) props[f.key] = Type.Optional(f.type === 'multiselect' ? valueSchema(f) : nullable(valueSchema(f)));
+  props.customFields = Type.Record(Type.String(), Type.Unknown(), { description: 'Custom field values by key; fields hidden from the caller are left out.' });
   props.tagIds = Type.Array(Type.String(), { description: 'Ids of the tags on the record.' });
+  props.maskedFields = Type.Optional(
+    Type.Array(Type.String(), { description: 'The fields shown masked to the caller (custom ones as customFields.<key>); a reveal with a reason shows them in clear.' }),
+  );
   const schema = Type.Object(props, { $id: def.singular, additionalProperties: false });
   recordSchemas.set(def, schema);
   return schema;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AuthDeps } from '../modules/auth/auth.service.js';
 import { registerAuthRoutes } from '../modules/auth/auth.routes.js';
 import { registerUserRoutes } from '../modules/users/users.routes.js';
+import { registerRoleRoutes } from '../modules/roles/roles.routes.js';
 import { registerTokenRoutes } from '../modules/tokens/tokens.routes.js';
 import { registerRecordRoutes } from './record-routes.js';
 import { recordServices } from '../modules/record-services.js';
@@ -18,6 +19,7 @@ import { registerSearchRoutes } from '../modules/search/search.routes.js';
 export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
   registerAuthRoutes(app, deps);
   registerUserRoutes(app, deps);
+  registerRoleRoutes(app, deps);
   registerTokenRoutes(app, deps);
   for (const type of RECORD_TYPES) {
     registerRecordRoutes(app, deps, type, recordServices[type], type === 'activities' ? { listParameters: activityListParameters } : {});

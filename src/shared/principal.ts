@@ -26,10 +26,3 @@ export function actingUserId(principal: Principal): string | null {
 export function cliContext(operator: string): ActorContext {
   return { principal: { kind: 'cli', operator, userId: null }, channel: 'cli', requestId: null, sourceAddress: null, userAgent: null };
 }
-
-
-export function hasRole(principal: Principal, role: string): boolean {
-  if (principal.kind === 'cli') return true;
-  if (principal.kind === 'system') return false;
-  return principal.roles.includes(role);
-}

@@ -6,6 +6,7 @@ import { buildApp, type RampartApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { insertUser, type UserView } from '../../src/modules/users/users.service.js';
 import { createToken } from '../../src/modules/tokens/tokens.service.js';
+import { createTeam } from '../../src/modules/teams/teams.service.js';
 import { cliContext } from '../../src/shared/principal.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -16,6 +17,8 @@ export interface TestApp extends RampartApp {
   call(method: string, url: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
   /** Creates a user with a bearer token and answers both. */
   makeUser(options?: { roles?: string[]; email?: string; name?: string; teamId?: string | null; scopes?: string[] }): Promise<{ user: UserView; token: string; password: string }>;
+  /** Creates a team (under `parentId`, if given) and answers its id. */
+  makeTeam(name?: string, parentId?: string | null): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -48,6 +51,11 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       });
       const { token } = await createToken(built.deps, cliContext('test'), { userId: user.id, name: 'test', ...(options.scopes ? { scopes: options.scopes } : {}) });
       return { user, token, password };
+    },
+    async makeTeam(name, parentId = null) {
+      userCounter += 1;
+      const team = await createTeam(built.deps, cliContext('test'), { name: name ?? `Team ${userCounter}.${Date.now()}`, parentId });
+      return team.id;
     },
     async close() {
       await built.app.close();

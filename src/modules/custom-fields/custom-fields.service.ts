@@ -1,3 +1,4 @@
+import { requirePermission } from '../../data/access.js';
 import {
   CLASSIFICATIONS,
   CUSTOM_FIELD_TYPES,
@@ -14,7 +15,7 @@ import { inTransaction, type DataDeps } from '../../data/record-store.js';
 import { isUniqueViolation } from '../../db/database.js';
 import { AppError, type FieldProblem } from '../../shared/errors.js';
 import { isId, newId } from '../../shared/ids.js';
-import { hasRole, type ActorContext } from '../../shared/principal.js';
+import type { ActorContext } from '../../shared/principal.js';
 import {
   countValuesHolding,
   customFieldStats,
@@ -70,8 +71,8 @@ const LABEL = field('label', 'text', 'internal', { description: 'Label.', requir
 const OPTION = field('option', 'text', 'internal', { description: 'Option.', required: true, maxLength: 100 });
 
 /** Custom fields change what every record of a type holds and how it is protected: administrators only. */
-function requireAdmin(ctx: ActorContext): void {
-  if (!hasRole(ctx.principal, 'admin')) throw new AppError('auth.forbidden', 'Only an administrator may change custom fields');
+async function requireAdmin(deps: DataDeps, ctx: ActorContext): Promise<void> {
+  await requirePermission(deps, ctx, 'settings.manage', 'Your roles do not allow you to change custom fields');
 }
 
 /** The definitions, of one record type or all; anyone signed in may read them to fill in forms. */
@@ -91,7 +92,7 @@ export async function getCustomField(deps: DataDeps, _ctx: ActorContext, id: str
 
 /** Defines a custom field; records of the type can hold it from the next request on. */
 export async function createCustomField(deps: DataDeps, ctx: ActorContext, input: NewCustomField): Promise<CustomFieldView> {
-  requireAdmin(ctx);
+  await requireAdmin(deps, ctx);
   const problems: FieldProblem[] = [];
   const recordType = input?.recordType as RecordType;
   if (!(RECORD_TYPES as readonly unknown[]).includes(recordType)) problems.push({ field: 'recordType', message: `must be one of: ${RECORD_TYPES.join(', ')}` });
@@ -143,7 +144,7 @@ export async function createCustomField(deps: DataDeps, ctx: ActorContext, input
  * option that records still hold cannot be removed: their values would stop being valid.
  */
 export async function updateCustomField(deps: DataDeps, ctx: ActorContext, id: string, version: number, changes: CustomFieldChanges): Promise<CustomFieldView> {
-  requireAdmin(ctx);
+  await requireAdmin(deps, ctx);
   return inTransaction(deps, async (tx) => {
     const row = isId(id) ? await selectCustomField(tx.db, id) : undefined;
     if (!row) throw new AppError('custom_field.not_found', 'No such custom field');
@@ -176,7 +177,7 @@ export async function updateCustomField(deps: DataDeps, ctx: ActorContext, id: s
 
 /** Deletes a field together with every value records held in it. */
 export async function deleteCustomField(deps: DataDeps, ctx: ActorContext, id: string): Promise<void> {
-  requireAdmin(ctx);
+  await requireAdmin(deps, ctx);
   await inTransaction(deps, async (tx) => {
     const row = isId(id) ? await selectCustomField(tx.db, id) : undefined;
     if (!row) throw new AppError('custom_field.not_found', 'No such custom field');

@@ -70,7 +70,8 @@ export async function convertLead(deps: DataDeps, ctx: ActorContext, leadId: str
 
   return inTransaction(deps, async (tx) => {
     const at = atOneInstant(tx);
-    const lead = await getRecord(at, ctx, 'leads', leadId);
+    // Read as stored: its values are copied to the contact, which the caller then sees as its roles allow.
+    const lead = await getRecord(at, ctx, 'leads', leadId, { raw: true });
     if (lead.status === 'converted') throw new AppError('lead.already_converted', 'The lead was converted already');
     const ownership = { ownerId: lead.ownerId, teamId: lead.teamId };
 

@@ -1,9 +1,10 @@
+import { requirePermission } from '../../data/access.js';
 import { field, parseFieldValue, type FieldDef } from '../../data/field-registry.js';
 import { countReferencing, inTransaction, summarizeRecords, type DataDeps } from '../../data/record-store.js';
 import { isUniqueViolation } from '../../db/database.js';
 import { AppError, type FieldProblem } from '../../shared/errors.js';
 import { isId, newId } from '../../shared/ids.js';
-import { hasRole, type ActorContext } from '../../shared/principal.js';
+import type { ActorContext } from '../../shared/principal.js';
 import { requireScope } from '../tokens/tokens.service.js';
 import {
   deletePipelineRow,
@@ -83,10 +84,8 @@ const PIPELINE_NAME = field('name', 'text', 'internal', { description: 'Pipeline
 const STAGE_NAME = field('name', 'text', 'internal', { description: 'Stage name.', required: true, maxLength: 100 });
 
 /** Pipelines shape every deal's board; changing them is for administrators and managers. */
-function requirePipelineManager(ctx: ActorContext): void {
-  if (!hasRole(ctx.principal, 'admin') && !hasRole(ctx.principal, 'manager')) {
-    throw new AppError('auth.forbidden', 'Only administrators and managers may change pipelines');
-  }
+async function requirePipelineManager(deps: DataDeps, ctx: ActorContext): Promise<void> {
+  await requirePermission(deps, ctx, 'pipelines.manage', 'Your roles do not allow you to change pipelines');
 }
 
 /** Every pipeline with its stages; anyone signed in may read them. */
@@ -118,7 +117,7 @@ export async function getDefaultPipeline(deps: DataDeps): Promise<PipelineView> 
 
 /** Creates a pipeline with its stages; administrators and managers only. */
 export async function createPipeline(deps: DataDeps, ctx: ActorContext, input: NewPipeline): Promise<PipelineView> {
-  requirePipelineManager(ctx);
+  await requirePipelineManager(deps, ctx);
   const problems: FieldProblem[] = [];
   const name = parseText(PIPELINE_NAME, input?.name, 'name', problems);
   const stages = parseStages(input?.stages, problems, 'create');
@@ -147,7 +146,7 @@ export async function createPipeline(deps: DataDeps, ctx: ActorContext, input: N
  * its outcome cannot change: its deals' status would no longer follow it.
  */
 export async function updatePipeline(deps: DataDeps, ctx: ActorContext, id: string, version: number, changes: PipelineChanges): Promise<PipelineView> {
-  requirePipelineManager(ctx);
+  await requirePipelineManager(deps, ctx);
   const problems: FieldProblem[] = [];
   const name = changes?.name === undefined ? undefined : parseText(PIPELINE_NAME, changes.name, 'name', problems);
   const stages = changes?.stages === undefined ? undefined : parseStages(changes.stages, problems, 'update');
@@ -181,7 +180,7 @@ export async function updatePipeline(deps: DataDeps, ctx: ActorContext, id: stri
 
 /** Deletes a pipeline that no deal uses and that is not the default. */
 export async function deletePipeline(deps: DataDeps, ctx: ActorContext, id: string): Promise<void> {
-  requirePipelineManager(ctx);
+  await requirePipelineManager(deps, ctx);
   await inTransaction(deps, async (tx) => {
     const row = isId(id) ? await selectPipeline(tx.db, id) : undefined;
     if (!row) throw new AppError('pipeline.not_found', 'No such pipeline');

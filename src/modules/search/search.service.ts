@@ -1,6 +1,6 @@
 import { RECORD_TYPES, type RecordType } from '../../data/field-registry.js';
 import type { DataDeps, RecordView } from '../../data/record-store.js';
-import { scopeAllows } from '../tokens/tokens.service.js';
+import { accessOf } from '../../data/access.js';
 import { AppError } from '../../shared/errors.js';
 import type { ActorContext } from '../../shared/principal.js';
 import { recordServices } from '../record-services.js';
@@ -37,9 +37,20 @@ export async function searchRecords(deps: DataDeps, ctx: ActorContext, q: string
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SEARCH_HITS) {
     throw new AppError('request.invalid', `limit must be 1 to ${MAX_SEARCH_HITS}`, [{ field: 'limit', message: `must be 1 to ${MAX_SEARCH_HITS}` }]);
   }
-  const principal = ctx.principal;
-  const types = RECORD_TYPES.filter((type) => principal.kind !== 'token' || scopeAllows(principal.scopes, type, 'read'));
-  const perType = await Promise.all(types.map(async (type) => (await recordServices[type].list(deps, ctx, { q, limit })).items.map((r) => ({ type, id: r.id, ...PRESENT[type](r) }))));
+  // Only the types the principal may read at all (a token's scopes included) are searched.
+  const access = await accessOf(deps, ctx);
+  const types = RECORD_TYPES.filter((type) => access.scope(type, 'read') !== null);
+  const perType = await Promise.all(
+    types.map(async (type) => {
+      try {
+        return (await recordServices[type].list(deps, ctx, { q, limit })).items.map((r) => ({ type, id: r.id, ...PRESENT[type](r) }));
+      } catch (error) {
+        // A type whose searchable fields the principal's roles hide cannot be searched; it adds no hits.
+        if (error instanceof AppError && error.code === 'request.invalid_filter') return [];
+        throw error;
+      }
+    }),
+  );
   const hits: SearchHit[] = [];
   for (let i = 0; hits.length < limit && perType.some((list) => i < list.length); i++) {
     for (const list of perType) if (i < list.length && hits.length < limit) hits.push(list[i]!);

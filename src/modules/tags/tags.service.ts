@@ -1,9 +1,10 @@
+import { requirePermission } from '../../data/access.js';
 import { field, parseFieldValue } from '../../data/field-registry.js';
 import { inTransaction, type DataDeps } from '../../data/record-store.js';
 import { isUniqueViolation } from '../../db/database.js';
 import { AppError, type FieldProblem } from '../../shared/errors.js';
 import { isId, newId } from '../../shared/ids.js';
-import { hasRole, type ActorContext } from '../../shared/principal.js';
+import type { ActorContext } from '../../shared/principal.js';
 import { deleteTagRow, insertTag, selectTag, selectTagNamed, selectTags, updateTagRow, type TagRow } from './tags.repo.js';
 
 /** The colours a tag may have; the web interface maps each to a colour that reads in both themes. */
@@ -25,10 +26,8 @@ const TAG_NAME = field('name', 'text', 'internal', { description: 'Tag name.', r
  * Anyone signed in may tag records and make new tags; renaming or deleting a tag changes every
  * record that carries it, so that is for administrators and managers.
  */
-function requireTagManager(ctx: ActorContext): void {
-  if (!hasRole(ctx.principal, 'admin') && !hasRole(ctx.principal, 'manager')) {
-    throw new AppError('auth.forbidden', 'Only administrators and managers may rename or delete tags');
-  }
+async function requireTagManager(deps: DataDeps, ctx: ActorContext): Promise<void> {
+  await requirePermission(deps, ctx, 'tags.manage', 'Your roles do not allow you to rename or delete tags');
 }
 
 /** Every tag, by name; anyone signed in may read them. */
@@ -60,7 +59,7 @@ export async function createTag(deps: DataDeps, ctx: ActorContext, input: { name
 
 /** Renames or recolours a tag if `version` is still current. */
 export async function updateTag(deps: DataDeps, ctx: ActorContext, id: string, version: number, changes: { name?: string; color?: string }): Promise<TagView> {
-  requireTagManager(ctx);
+  await requireTagManager(deps, ctx);
   const problems: FieldProblem[] = [];
   const name = changes?.name === undefined ? undefined : parseName(changes.name, problems);
   const color = changes?.color === undefined ? undefined : parseColor(changes.color, problems);
@@ -78,7 +77,7 @@ export async function updateTag(deps: DataDeps, ctx: ActorContext, id: string, v
 
 /** Deletes a tag and takes it off every record that carried it. */
 export async function deleteTag(deps: DataDeps, ctx: ActorContext, id: string): Promise<void> {
-  requireTagManager(ctx);
+  await requireTagManager(deps, ctx);
   await inTransaction(deps, async (tx) => {
     const row = isId(id) ? await selectTag(tx.db, id) : undefined;
     if (!row) throw new AppError('tag.not_found', 'No such tag');

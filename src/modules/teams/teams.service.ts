@@ -1,8 +1,9 @@
+import { requirePermission } from '../../data/access.js';
 import type { DataDeps } from '../../data/record-store.js';
 import { isUniqueViolation } from '../../db/database.js';
 import { AppError } from '../../shared/errors.js';
 import { newId, isId } from '../../shared/ids.js';
-import { hasRole, type ActorContext } from '../../shared/principal.js';
+import type { ActorContext } from '../../shared/principal.js';
 
 export interface TeamView {
   id: string;
@@ -13,7 +14,7 @@ export interface TeamView {
 }
 
 export async function createTeam(deps: DataDeps, ctx: ActorContext, input: { name: string; parentId?: string | null }): Promise<TeamView> {
-  if (!hasRole(ctx.principal, 'admin')) throw new AppError('auth.forbidden', 'Only an administrator may manage teams');
+  await requirePermission(deps, ctx, 'teams.manage', 'Your roles do not allow you to manage teams');
   const name = typeof input.name === 'string' ? input.name.normalize('NFC').trim() : '';
   if (name.length < 1 || name.length > 100 || /[\u0000-\u001f\u007f]/.test(name) || !name.isWellFormed()) {
     throw new AppError('record.validation_failed', 'The team has invalid fields', [{ field: 'name', message: 'must be 1 to 100 characters of text' }]);

@@ -1,7 +1,9 @@
 import type { DataDeps } from '../../data/record-store.js';
+import { tokenAllows } from '../../policy/access.js';
 import { AppError } from '../../shared/errors.js';
 import { newId, isId } from '../../shared/ids.js';
-import { hasRole, type ActorContext, type Principal } from '../../shared/principal.js';
+import type { ActorContext, Principal } from '../../shared/principal.js';
+import { accessOf } from '../../data/access.js';
 import { hashSecret, newSecret } from '../../shared/secrets.js';
 import { getUserById } from '../users/users.service.js';
 
@@ -38,7 +40,7 @@ export interface NewToken {
 
 /** Creates an API token; answers the token once. Users make their own; administrators anyone's. */
 export async function createToken(deps: DataDeps, ctx: ActorContext, input: NewToken): Promise<{ token: string; record: TokenView }> {
-  assertMayManage(ctx, input.userId);
+  await assertMayManage(deps, ctx, input.userId);
   const owner = await getUserById(deps, input.userId);
   if (owner.status !== 'active') throw new AppError('user.not_found', 'The user is disabled');
   const name = typeof input.name === 'string' ? input.name.trim() : '';
@@ -63,9 +65,9 @@ export async function createToken(deps: DataDeps, ctx: ActorContext, input: NewT
 export async function listTokens(deps: DataDeps, ctx: ActorContext, userId?: string): Promise<TokenView[]> {
   let qb = deps.db.selectFrom('api_tokens').selectAll().orderBy('created_at', 'desc');
   if (userId !== undefined) {
-    assertMayManage(ctx, userId);
+    await assertMayManage(deps, ctx, userId);
     qb = qb.where('user_id', '=', userId);
-  } else if (!hasRole(ctx.principal, 'admin')) {
+  } else if (!(await accessOf(deps, ctx)).may('users.manage')) {
     const own = ctx.principal.kind === 'user' || ctx.principal.kind === 'token' ? ctx.principal.userId : '';
     qb = qb.where('user_id', '=', own);
   }
@@ -76,7 +78,7 @@ export async function revokeToken(deps: DataDeps, ctx: ActorContext, id: string)
   const token = isId(id) ? await deps.db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst() : undefined;
   if (!token) throw new AppError('token.not_found', 'No such token');
   try {
-    assertMayManage(ctx, token.user_id);
+    await assertMayManage(deps, ctx, token.user_id);
   } catch {
     throw new AppError('token.not_found', 'No such token');
   }
@@ -103,12 +105,7 @@ export async function resolveToken(deps: DataDeps, raw: string): Promise<Extract
 }
 
 /** Whether a token's scopes allow this kind of access to this resource. */
-export function scopeAllows(scopes: readonly string[], resource: string, access: 'read' | 'write'): boolean {
-  return scopes.some((s) => {
-    const [res, level] = s.split(':');
-    return (res === '*' || res === resource) && (level === access || (level === 'write' && access === 'read'));
-  });
-}
+export const scopeAllows = tokenAllows;
 
 async function getToken(deps: DataDeps, id: string): Promise<TokenView> {
   const row = await deps.db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
@@ -119,10 +116,10 @@ function presentToken(row: { id: string; user_id: string; name: string; prefix: 
   return { id: row.id, userId: row.user_id, name: row.name, prefix: row.prefix, scopes: JSON.parse(row.scopes) as string[], createdAt: row.created_at, expiresAt: row.expires_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at };
 }
 
-function assertMayManage(ctx: ActorContext, userId: string): void {
+async function assertMayManage(deps: DataDeps, ctx: ActorContext, userId: string): Promise<void> {
   const p = ctx.principal;
-  if (p.kind === 'cli' || hasRole(p, 'admin')) return;
   if ((p.kind === 'user' || p.kind === 'token') && p.userId === userId) return;
+  if ((await accessOf(deps, ctx)).may('users.manage')) return;
   throw new AppError('auth.forbidden', 'You may only manage your own tokens');
 }
 

@@ -49,7 +49,7 @@ export async function exportCsv(deps: DataDeps, ctx: ActorContext, type: RecordT
 
   let rows = 0;
   try {
-    for await (const record of iterateRecords(deps, ctx, type)) {
+    for await (const record of iterateRecords(deps, ctx, type, { purpose: 'export' })) {
       const line = columns.map((column) => csvCell(column.value(record)));
       if (!csv.write(line)) await once(csv, 'drain');
       rows += 1;

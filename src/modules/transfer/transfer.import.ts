@@ -214,7 +214,7 @@ async function writeBatch(
     writable.push(row);
   }
   if (writable.length === 0) return;
-  const results = await createRecords(deps, ctx, type, writable.map((r) => r.input));
+  const results = await createRecords(deps, ctx, type, writable.map((r) => r.input), [], { purpose: 'import' });
   let ok = 0;
   results.forEach((result, i) => {
     if (result.ok) ok += 1;

@@ -5,9 +5,7 @@ import { actorOf } from '../../http/authenticate.js';
 import { IdParams } from '../../http/record-schemas.js';
 import { errorResponses } from '../../http/schemas.js';
 import { createTeam, listTeams } from '../teams/teams.service.js';
-import { createUser, disableUser, getUserById, listUsers } from './users.service.js';
-import { AppError } from '../../shared/errors.js';
-import { hasRole } from '../../shared/principal.js';
+import { createUser, disableUser, listUsers, readUser, setUserAccess } from './users.service.js';
 
 /** A user as the API shows it; no password hash, ever. */
 export const UserSchema = Type.Object(
@@ -27,18 +25,17 @@ export const UserSchema = Type.Object(
 );
 
 const TeamSchema = Type.Object({ id: Type.String(), name: Type.String(), parentId: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String(), updatedAt: Type.String() }, { $id: 'Team' });
-const RoleSchema = Type.Object({ id: Type.String(), name: Type.String(), description: Type.String(), builtin: Type.Boolean() }, { $id: 'Role' });
 
 export function registerUserRoutes(app: FastifyInstance, deps: DataDeps): void {
   app.get('/api/v1/users', {
-    schema: { tags: ['users'], summary: 'List users (administrators and managers)', response: { 200: Type.Object({ items: Type.Array(UserSchema), nextCursor: Type.Null() }), ...errorResponses } },
+    schema: { tags: ['users'], summary: 'List users (users.read)', response: { 200: Type.Object({ items: Type.Array(UserSchema), nextCursor: Type.Null() }), ...errorResponses } },
     handler: async (request) => ({ items: await listUsers(deps, actorOf(request)), nextCursor: null }),
   });
 
   app.post('/api/v1/users', {
     schema: {
       tags: ['users'],
-      summary: 'Create a user (administrators)',
+      summary: 'Create a user (users.manage)',
       body: Type.Object(
         {
           email: Type.String({ maxLength: 254 }),
@@ -57,13 +54,24 @@ export function registerUserRoutes(app: FastifyInstance, deps: DataDeps): void {
 
   app.get('/api/v1/users/:id', {
     schema: { tags: ['users'], summary: 'Read a user', params: IdParams, response: { 200: UserSchema, ...errorResponses } },
-    handler: async (request) => {
-      const ctx = actorOf(request);
-      const id = (request.params as { id: string }).id;
-      const self = ctx.principal.kind === 'user' || ctx.principal.kind === 'token' ? ctx.principal.userId : null;
-      if (id !== self && !hasRole(ctx.principal, 'admin') && !hasRole(ctx.principal, 'manager')) throw new AppError('user.not_found', 'No such user');
-      return getUserById(deps, id);
+    handler: async (request) => readUser(deps, actorOf(request), (request.params as { id: string }).id),
+  });
+
+  app.patch('/api/v1/users/:id', {
+    schema: {
+      tags: ['users'],
+      summary: "Change a user's roles or team (users.manage); applies to their next request",
+      params: IdParams,
+      body: Type.Object(
+        {
+          roles: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 20, description: 'The whole new set of roles.' })),
+          teamId: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()], { description: 'The new team, or null for none.' })),
+        },
+        { additionalProperties: false, minProperties: 1 },
+      ),
+      response: { 200: UserSchema, ...errorResponses },
     },
+    handler: async (request) => setUserAccess(deps, actorOf(request), (request.params as { id: string }).id, request.body as { roles?: string[]; teamId?: string | null }),
   });
 
   app.post('/api/v1/users/:id/disable', {
@@ -86,12 +94,4 @@ export function registerUserRoutes(app: FastifyInstance, deps: DataDeps): void {
     handler: async (request, reply) => reply.status(201).send(await createTeam(deps, actorOf(request), request.body as never)),
   });
 
-  app.get('/api/v1/roles', {
-    schema: { tags: ['roles'], summary: 'List roles', response: { 200: Type.Object({ items: Type.Array(RoleSchema), nextCursor: Type.Null() }), ...errorResponses } },
-    handler: async (request) => {
-      actorOf(request);
-      const rows = await deps.db.selectFrom('roles').selectAll().orderBy('id').execute();
-      return { items: rows.map((r) => ({ id: r.id, name: r.name, description: r.description, builtin: r.builtin === 1 })), nextCursor: null };
-    },
-  });
 }

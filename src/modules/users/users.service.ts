@@ -1,10 +1,11 @@
+import { accessOf, requirePermission } from '../../data/access.js';
 import type { DataDeps } from '../../data/record-store.js';
 import { inTransaction } from '../../data/record-store.js';
 import { EMAIL_PATTERN } from '../../data/field-registry.js';
 import { isUniqueViolation } from '../../db/database.js';
 import { AppError, type FieldProblem } from '../../shared/errors.js';
 import { newId, isId } from '../../shared/ids.js';
-import { hasRole, type ActorContext } from '../../shared/principal.js';
+import type { ActorContext } from '../../shared/principal.js';
 import { hashPassword, passwordProblems } from '../auth/passwords.js';
 
 export interface UserView {
@@ -39,17 +40,24 @@ export interface TrustedNewUser extends Omit<NewUser, 'password'> {
 
 const ROLE_ID = /^[a-z][a-z0-9_]{0,63}$/;
 
-function requireAdmin(ctx: ActorContext): void {
-  if (!hasRole(ctx.principal, 'admin')) throw new AppError('auth.forbidden', 'Only an administrator may manage users');
+async function requireAdmin(deps: DataDeps, ctx: ActorContext): Promise<void> {
+  await requirePermission(deps, ctx, 'users.manage', 'Your roles do not allow you to manage users');
 }
 
 export function normaliseEmail(email: string): string {
   return email.normalize('NFC').trim().toLowerCase();
 }
 
+/** A user, for the user themself or a principal who may read the user directory; to anyone else, no such user. */
+export async function readUser(deps: DataDeps, ctx: ActorContext, id: string): Promise<UserView> {
+  const self = ctx.principal.kind === 'user' || ctx.principal.kind === 'token' ? ctx.principal.userId : null;
+  if (id !== self && !(await accessOf(deps, ctx)).may('users.read')) throw new AppError('user.not_found', 'No such user');
+  return getUserById(deps, id);
+}
+
 /** Creates a user. Administrators only; the first administrator comes from the setup link. */
 export async function createUser(deps: DataDeps, ctx: ActorContext, input: NewUser): Promise<UserView> {
-  requireAdmin(ctx);
+  await requireAdmin(deps, ctx);
   return insertUser(deps, input);
 }
 
@@ -115,9 +123,7 @@ export async function findUserByEmail(deps: DataDeps, email: string): Promise<Us
 }
 
 export async function listUsers(deps: DataDeps, ctx: ActorContext): Promise<UserView[]> {
-  if (ctx.principal.kind !== 'cli' && !hasRole(ctx.principal, 'admin') && !hasRole(ctx.principal, 'manager')) {
-    throw new AppError('auth.forbidden', 'Only administrators and managers may list users');
-  }
+  await requirePermission(deps, ctx, 'users.read', 'Your roles do not allow you to list users');
   const rows = await deps.db.selectFrom('users').selectAll().orderBy('email').execute();
   const roles = await deps.db.selectFrom('user_roles').selectAll().execute();
   return rows.map((row) => presentUser(row, roles.filter((r) => r.user_id === row.id).map((r) => r.role_id).sort()));
@@ -125,7 +131,7 @@ export async function listUsers(deps: DataDeps, ctx: ActorContext): Promise<User
 
 /** Disables a user; their sessions and tokens stop working on the next request. */
 export async function disableUser(deps: DataDeps, ctx: ActorContext, userId: string): Promise<UserView> {
-  requireAdmin(ctx);
+  await requireAdmin(deps, ctx);
   if (ctx.principal.kind !== 'cli' && ctx.principal.kind !== 'system' && ctx.principal.userId === userId) {
     throw new AppError('auth.forbidden', 'You cannot disable your own account');
   }
@@ -134,6 +140,42 @@ export async function disableUser(deps: DataDeps, ctx: ActorContext, userId: str
     const now = tx.clock.now().toISOString();
     await tx.db.updateTable('users').set({ status: 'disabled', updated_at: now }).where('id', '=', userId).execute();
     await tx.db.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+    return getUserById(tx, userId);
+  });
+}
+
+/** What `setUserAccess` changes: the whole set of roles, and/or the team (null for none). */
+export interface AccessChanges {
+  roles?: string[];
+  teamId?: string | null;
+}
+
+/**
+ * Gives a user another set of roles or another team. It takes effect on the user's next request.
+ * Nobody changes their own: an administrator cannot widen, or lock themselves out of, their own rights.
+ */
+export async function setUserAccess(deps: DataDeps, ctx: ActorContext, userId: string, changes: AccessChanges): Promise<UserView> {
+  await requireAdmin(deps, ctx);
+  if ((ctx.principal.kind === 'user' || ctx.principal.kind === 'token') && ctx.principal.userId === userId) {
+    throw new AppError('auth.forbidden', 'You cannot change your own roles or team');
+  }
+  return inTransaction(deps, async (tx) => {
+    await getUserById(tx, userId);
+    if (changes.roles !== undefined) {
+      const roles = Array.isArray(changes.roles) ? [...new Set(changes.roles)] : [];
+      if (roles.length === 0 || roles.length > 20) throw new AppError('user.invalid_role', 'A user needs 1 to 20 roles', [{ field: 'roles', message: 'must name 1 to 20 roles' }]);
+      const valid = roles.every((role) => typeof role === 'string' && ROLE_ID.test(role));
+      const known = valid ? await tx.db.selectFrom('roles').select('id').where('id', 'in', roles).execute() : [];
+      if (known.length !== roles.length) throw new AppError('user.invalid_role', 'Unknown role', [{ field: 'roles', message: 'names a role that does not exist' }]);
+      await tx.db.deleteFrom('user_roles').where('user_id', '=', userId).execute();
+      await tx.db.insertInto('user_roles').values(roles.map((role) => ({ user_id: userId, role_id: role }))).execute();
+    }
+    if (changes.teamId !== undefined) {
+      if (changes.teamId !== null && (!isId(changes.teamId) || !(await tx.db.selectFrom('teams').select('id').where('id', '=', changes.teamId).executeTakeFirst()))) {
+        throw new AppError('team.not_found', 'No such team', [{ field: 'teamId', message: 'does not name a team' }]);
+      }
+      await tx.db.updateTable('users').set({ team_id: changes.teamId, updated_at: tx.clock.now().toISOString() }).where('id', '=', userId).execute();
+    }
     return getUserById(tx, userId);
   });
 }

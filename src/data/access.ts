@@ -1,0 +1,58 @@
+import type { Kysely } from 'kysely';
+import type { Executor } from '../db/database.js';
+import { Access } from '../policy/access.js';
+import type { RoleDefinition } from '../policy/model.js';
+import { AppError } from '../shared/errors.js';
+import type { ActorContext } from '../shared/principal.js';
+
+/**
+ * The access of the principal behind a request, read from the database once per request: roles and
+ * teams are looked up afresh for every request, so revoking a role or moving a user to another team
+ * changes what the very next request may do.
+ */
+const perRequest = new WeakMap<ActorContext, Promise<Access>>();
+
+export function accessOf(deps: { readonly db: Executor }, ctx: ActorContext): Promise<Access> {
+  let access = perRequest.get(ctx);
+  if (!access) {
+    access = loadAccess(deps.db, ctx);
+    perRequest.set(ctx, access);
+    // A failed lookup is not remembered: the next call tries again.
+    access.catch(() => perRequest.delete(ctx));
+  }
+  return access;
+}
+
+async function loadAccess(db: Executor, ctx: ActorContext): Promise<Access> {
+  const principal = ctx.principal;
+  if (principal.kind === 'cli' || principal.kind === 'system') return Access.unrestricted();
+  const roles = principal.roles.length === 0 ? [] : ((await (db as unknown as Kysely<any>).selectFrom('roles').select('definition').where('id', 'in', principal.roles).execute()) as { definition: string }[]);
+  const definitions = roles.map((r) => JSON.parse(r.definition) as RoleDefinition);
+  const teamIds = principal.teamId ? await teamAndBelow(db, principal.teamId) : [];
+  return Access.ofRoles({ userId: principal.userId, teamIds }, definitions, principal.kind === 'token' ? principal.scopes : null);
+}
+
+/** A team and every team below it, the team first. Teams are few; the whole tree is read. */
+async function teamAndBelow(db: Executor, teamId: string): Promise<string[]> {
+  const teams = (await (db as unknown as Kysely<any>).selectFrom('teams').select(['id', 'parent_id']).execute()) as { id: string; parent_id: string | null }[];
+  const children = new Map<string, string[]>();
+  for (const t of teams) if (t.parent_id) children.set(t.parent_id, [...(children.get(t.parent_id) ?? []), t.id]);
+  const found = [teamId];
+  const seen = new Set(found);
+  for (let i = 0; i < found.length; i++) {
+    for (const child of children.get(found[i]!) ?? []) {
+      if (!seen.has(child)) {
+        seen.add(child);
+        found.push(child);
+      }
+    }
+  }
+  return found;
+}
+
+/** Refuses, with `auth.forbidden`, a principal without a system permission. */
+export async function requirePermission(deps: { readonly db: Executor }, ctx: ActorContext, permission: Parameters<Access['may']>[0], message: string): Promise<Access> {
+  const access = await accessOf(deps, ctx);
+  if (!access.may(permission)) throw new AppError('auth.forbidden', message);
+  return access;
+}
