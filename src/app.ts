@@ -12,6 +12,7 @@ import { loadKeyring } from './data/keys.js';
 import { sealExistingRecords } from './data/sealing-job.js';
 import type { Keyring } from './crypto/keyring.js';
 import { installAuthentication } from './http/authenticate.js';
+import { installNetworkRules } from './http/networks.js';
 import { answerFrameworkError, installErrorHandling, installJsonParser } from './http/errors.js';
 import { registerApiRoutes } from './http/routes.js';
 import { registerPages } from './http/pages.js';
@@ -70,6 +71,7 @@ export async function buildApp(config: Config, parts: AppParts = {}): Promise<Ra
 
   installJsonParser(app);
   installErrorHandling(app);
+  installNetworkRules(app, deps);
   await app.register(cookie);
   await app.register(helmet, {
     contentSecurityPolicy: {

@@ -163,3 +163,55 @@ describe('access control', () => {
     }
   });
 });
+
+describe('network rules', () => {
+  it("refuses and records requests from outside the server's networks, pages included", async () => {
+    const t = await createTestApp({ RAMPART_NETWORK_ALLOW: '10.0.0.0/8, 2001:db8::/32', RAMPART_NETWORK_DENY: '10.66.0.0/16' });
+    try {
+      const from = (remoteAddress: string, url = '/api/v1/contacts') => t.app.inject({ method: 'GET', url, remoteAddress });
+      const outside = await from('192.0.2.7');
+      expect(outside.statusCode).toBe(403);
+      expect(outside.json().error.code).toBe('request.network_refused');
+      expect((await from('192.0.2.7', '/login')).statusCode).toBe(403);
+      expect((await from('10.66.1.1')).statusCode).toBe(403);
+      expect((await from('10.1.2.3')).statusCode).toBe(401);
+      expect((await from('2001:db8::5')).statusCode).toBe(401);
+      const events = await sql<{ kind: string; source_address: string }>`select kind, source_address from security_events order by occurred_at`.execute(t.deps.db);
+      expect(events.rows.map((e) => e.source_address)).toEqual(['192.0.2.7', '192.0.2.7', '10.66.1.1']);
+      expect(events.rows.every((e) => e.kind === 'network_refused')).toBe(true);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("lets a role count only from its networks: outside them its holders act without it, or are refused", async () => {
+    const t = await createTestApp();
+    try {
+      const { token: admin } = await t.makeUser({ roles: ['admin'] });
+      const { token: adminAndSales } = await t.makeUser({ roles: ['admin', 'sales'] });
+      const from = (token: string, remoteAddress: string, url: string) => t.app.inject({ method: 'GET', url, remoteAddress, headers: { authorization: `Bearer ${token}` } });
+      const role = (await from(admin, '127.0.0.1', '/api/v1/roles/admin')).json();
+      // Only the networks of a shipped role may change; its grants stay as shipped.
+      const widened = await t.app.inject({ method: 'PATCH', url: '/api/v1/roles/admin', headers: { authorization: `Bearer ${admin}` }, payload: { version: role.version, definition: { ...role.definition, permissions: [] } } });
+      expect(widened.json().error.code).toBe('role.builtin');
+      const office = await t.app.inject({ method: 'PATCH', url: '/api/v1/roles/admin', headers: { authorization: `Bearer ${admin}` }, payload: { version: role.version, definition: { ...role.definition, networks: { allow: ['10.1.0.0/16'], deny: [] } } } });
+      expect(office.statusCode, office.body).toBe(200);
+
+      expect((await from(admin, '10.1.4.4', '/api/v1/users')).statusCode).toBe(200);
+      const away = await from(admin, '198.51.100.9', '/api/v1/users');
+      expect(away.statusCode).toBe(403);
+      expect(away.json().error.code).toBe('auth.network_refused');
+      // Holding sales as well, the user keeps working from anywhere, as a seller only.
+      expect((await from(adminAndSales, '198.51.100.9', '/api/v1/users')).statusCode).toBe(403);
+      expect((await from(adminAndSales, '198.51.100.9', '/api/v1/contacts')).statusCode).toBe(200);
+      expect((await from(adminAndSales, '10.1.4.4', '/api/v1/users')).statusCode).toBe(200);
+      const events = await sql<{ user_id: string | null }>`select user_id from security_events`.execute(t.deps.db);
+      expect(events.rows.length).toBe(1);
+
+      const bad = await t.app.inject({ method: 'PATCH', url: '/api/v1/roles/admin', headers: { authorization: `Bearer ${admin}` }, remoteAddress: '10.1.4.4', payload: { version: role.version + 1, definition: { ...role.definition, networks: { allow: ['10.1.0.0/99'], deny: [] } } } });
+      expect(bad.statusCode).toBe(400);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -15,6 +15,8 @@ interface GrantOptions {
   field?: string;
   rule?: string;
   permission?: string;
+  allowNetwork?: string;
+  denyNetwork?: string;
   json?: boolean;
 }
 
@@ -66,7 +68,10 @@ export function registerRoleCommands(program: Command): void {
     });
 
   withGrantOptions(role.command('grant').description('Grant a custom role an action with a scope, a field rule, or a system permission'))
-    .addHelpText('after', '\nExamples:\n  rampart role grant key_accounts --type contacts --action read --scope team\n  rampart role grant key_accounts --type contacts --field @sensitive --rule masked\n  rampart role grant key_accounts --permission users.read')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  rampart role grant key_accounts --type contacts --action read --scope team\n  rampart role grant key_accounts --type contacts --field @sensitive --rule masked\n  rampart role grant key_accounts --permission users.read\n  rampart role grant key_accounts --allow-network 10.1.0.0/16',
+    )
     .action(async (id: string, opts: GrantOptions, command: Command) => {
       const grant = parseGrant(opts);
       await withDatabase(command, async ({ deps, ctx }) => {
@@ -107,6 +112,8 @@ function withGrantOptions(command: Command): Command {
     .option('--field <field>', 'with --type: a field key, or @public, @internal, @personal, @sensitive')
     .option('--rule <rule>', `with --field: ${FIELD_RULES.join(', ')}`)
     .option('--permission <permission>', `a system permission: ${PERMISSIONS.join(', ')}`)
+    .option('--allow-network <range>', 'an address range (CIDR) the role counts from, e.g. 10.1.0.0/16')
+    .option('--deny-network <range>', 'an address range the role never counts from')
     .option('--json', 'print the role as JSON');
 }
 
@@ -115,7 +122,15 @@ function oneOf<T extends string>(list: readonly T[], value: string | undefined, 
   return value as T;
 }
 
+function networkOf(opts: GrantOptions): { kind: 'network'; list: 'allow' | 'deny'; range: string } | null {
+  if (opts.allowNetwork !== undefined) return { kind: 'network', list: 'allow', range: opts.allowNetwork };
+  if (opts.denyNetwork !== undefined) return { kind: 'network', list: 'deny', range: opts.denyNetwork };
+  return null;
+}
+
 function parseGrant(opts: GrantOptions): RoleGrant {
+  const network = networkOf(opts);
+  if (network) return network;
   if (opts.permission !== undefined) return { kind: 'permission', permission: oneOf<Permission>(PERMISSIONS, opts.permission, '--permission') };
   const type = oneOf<RecordType>(RECORD_TYPES, opts.type, '--type');
   if (opts.action !== undefined) return { kind: 'action', type, action: oneOf<Action>(ACTIONS, opts.action, '--action'), scope: oneOf<Scope>(SCOPES, opts.scope, '--scope') };
@@ -124,6 +139,8 @@ function parseGrant(opts: GrantOptions): RoleGrant {
 }
 
 function parseRevoke(opts: GrantOptions): RoleRevoke {
+  const network = networkOf(opts);
+  if (network) return network;
   if (opts.permission !== undefined) return { kind: 'permission', permission: oneOf<Permission>(PERMISSIONS, opts.permission, '--permission') };
   const type = oneOf<RecordType>(RECORD_TYPES, opts.type, '--type');
   if (opts.action !== undefined) return { kind: 'action', type, action: oneOf<Action>(ACTIONS, opts.action, '--action') };
@@ -148,4 +165,5 @@ function printRole(role: RoleView): void {
   else printLine('No record types.');
   printLine();
   printLine(`Permissions: ${definition.permissions.join(', ') || 'none'}`);
+  if (definition.networks) printLine(`Networks: allow ${definition.networks.allow.join(', ') || 'any'}; deny ${definition.networks.deny.join(', ') || 'none'}`);
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { isNetworkRange, type NetworkRule } from '../policy/networks.js';
 
 /** The validated, frozen configuration. Nothing else in Rampart reads `process.env`. */
 export interface Config {
@@ -16,6 +17,8 @@ export interface Config {
   readonly session: { readonly idleMinutes: number; readonly absoluteHours: number };
   readonly authRateLimitPerMinute: number;
   readonly trustProxy: boolean;
+  /** Address ranges every request must come from (allow, when set) and must not (deny). */
+  readonly network: NetworkRule;
   /** HTTPS: a configured certificate, one generated for a first run, or none (loopback or behind a proxy). */
   readonly tls: { readonly mode: 'off' } | { readonly mode: 'files'; readonly cert: string; readonly key: string } | { readonly mode: 'self-signed'; readonly dir: string };
   readonly keys: {
@@ -62,6 +65,8 @@ const KNOWN_KEYS = [
   'KEY_CACHE_SIZE',
   'EXPECTED_PEOPLE',
   'PHONE_COUNTRY_CODE',
+  'NETWORK_ALLOW',
+  'NETWORK_DENY',
   'CONFIG_FILE',
 ] as const;
 
@@ -156,6 +161,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     },
     authRateLimitPerMinute: integer(value('AUTH_RATE_LIMIT_PER_MINUTE'), 20, 'RAMPART_AUTH_RATE_LIMIT_PER_MINUTE', 1, 100_000, problems),
     trustProxy,
+    network: { allow: networkList(value('NETWORK_ALLOW'), 'RAMPART_NETWORK_ALLOW', problems), deny: networkList(value('NETWORK_DENY'), 'RAMPART_NETWORK_DENY', problems) },
     tls,
     keys: {
       file: path.resolve(cwd, value('KEY_FILE') ?? path.join(dataDir, 'rampart.key')),
@@ -167,6 +173,15 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+/** A comma-separated list of addresses and CIDR ranges. */
+function networkList(raw: string | undefined, name: string, problems: string[]): string[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const ranges = raw.split(',').map((r) => r.trim()).filter((r) => r !== '');
+  const bad = ranges.filter((r) => !isNetworkRange(r));
+  if (bad.length > 0) problems.push(`${name} holds ${bad.length} entr${bad.length === 1 ? 'y' : 'ies'} that are not an address or a CIDR range (10.0.0.0/8, 2001:db8::/32)`);
+  return ranges;
 }
 
 /** The data directory holds the database, keys and certificates: only the owner may enter it. */

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Executor } from '../db/database.js';
 import { Access } from '../policy/access.js';
 import type { RoleDefinition } from '../policy/model.js';
+import { networkAllows, OPEN_NETWORK } from '../policy/networks.js';
 import { AppError } from '../shared/errors.js';
 import type { ActorContext } from '../shared/principal.js';
 
@@ -27,9 +28,11 @@ async function loadAccess(db: Executor, ctx: ActorContext): Promise<Access> {
   const principal = ctx.principal;
   if (principal.kind === 'cli' || principal.kind === 'system') return Access.unrestricted();
   const roles = principal.roles.length === 0 ? [] : ((await (db as unknown as Kysely<any>).selectFrom('roles').select('definition').where('id', 'in', principal.roles).execute()) as { definition: string }[]);
-  const definitions = roles.map((r) => JSON.parse(r.definition) as RoleDefinition);
+  const held = roles.map((r) => JSON.parse(r.definition) as RoleDefinition);
+  // A role counts only from its networks: an administrator's rights can be kept to the office.
+  const definitions = held.filter((d) => networkAllows(d.networks ?? OPEN_NETWORK, ctx.sourceAddress));
   const teamIds = principal.teamId ? await teamAndBelow(db, principal.teamId) : [];
-  return Access.ofRoles({ userId: principal.userId, teamIds }, definitions, principal.kind === 'token' ? principal.scopes : null);
+  return Access.ofRoles({ userId: principal.userId, teamIds }, definitions, principal.kind === 'token' ? principal.scopes : null, held.length > 0 && definitions.length === 0);
 }
 
 /** A team and every team below it, the team first. Teams are few; the whole tree is read. */

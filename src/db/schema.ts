@@ -186,6 +186,17 @@ export interface RevealsTable {
   source_address: string | null;
 }
 
+export interface SecurityEventsTable {
+  id: string;
+  occurred_at: string;
+  /** What happened, e.g. `network_refused`. */
+  kind: string;
+  user_id: string | null;
+  source_address: string | null;
+  /** A sentence for the administrators; never personal data or secrets. */
+  detail: string;
+}
+
 export interface DatabaseSchema {
   teams: TeamsTable;
   roles: RolesTable;
@@ -206,4 +217,5 @@ export interface DatabaseSchema {
   integrity_events: IntegrityEventsTable;
   key_jobs: KeyJobsTable;
   reveals: RevealsTable;
+  security_events: SecurityEventsTable;
 }

@@ -2,6 +2,8 @@ import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { resolveSession, type AuthDeps } from '../modules/auth/auth.service.js';
 import { resolveToken, scopeAllows } from '../modules/tokens/tokens.service.js';
+import { accessOf } from '../data/access.js';
+import { recordSecurityEvent } from '../data/security-events.js';
 import { AppError } from '../shared/errors.js';
 import type { ActorContext } from '../shared/principal.js';
 import { safeEqual } from '../shared/secrets.js';
@@ -48,6 +50,7 @@ export function installAuthentication(app: FastifyInstance, deps: AuthDeps): voi
       const access = request.routeOptions.config?.access ?? (SAFE_METHODS.has(request.method) ? 'read' : 'write');
       if (!scopeAllows(principal.scopes, resource, access)) throw new AppError('auth.forbidden', `The token's scopes do not allow ${access} access to ${resource}`);
       request.actor = { principal, channel: 'api', ...base };
+      await refuseOutsideRoleNetworks(deps, request.actor);
       return;
     }
     const cookie = request.cookies[SESSION_COOKIE];
@@ -58,7 +61,20 @@ export function installAuthentication(app: FastifyInstance, deps: AuthDeps): voi
       if (typeof sent !== 'string' || !safeEqual(sent, session.csrfToken)) throw new AppError('auth.csrf_failed', 'The request lacks a valid CSRF token');
     }
     request.actor = { principal: session.principal, channel: 'web', ...base };
+    await refuseOutsideRoleNetworks(deps, request.actor);
   });
+}
+
+/**
+ * A role counts only from its own networks; a principal none of whose roles counts from where the
+ * request came is refused outright, and the refusal recorded.
+ */
+async function refuseOutsideRoleNetworks(deps: AuthDeps, actor: ActorContext): Promise<void> {
+  const access = await accessOf(deps, actor);
+  if (!access.refusedByNetwork) return;
+  const userId = actor.principal.kind === 'user' || actor.principal.kind === 'token' ? actor.principal.userId : null;
+  await recordSecurityEvent(deps, { kind: 'network_refused', userId, sourceAddress: actor.sourceAddress, detail: "a request from outside the networks of every role the user holds" }).catch(() => undefined);
+  throw new AppError('auth.network_refused', 'Your roles do not allow access from this network');
 }
 
 /** The actor of an authenticated route; routes marked public have none. */

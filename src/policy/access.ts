@@ -25,11 +25,13 @@ export class Access {
     private readonly roles: readonly RoleDefinition[],
     private readonly unrestricted: boolean,
     private readonly tokenScopes: TokenScopes | null,
+    /** Every role the principal holds was left out because the request came from outside its networks. */
+    readonly refusedByNetwork: boolean,
   ) {}
 
   /** Access through roles: a signed-in user, or an API token narrowed by its scopes. */
-  static ofRoles(holder: AccessHolder, roles: readonly RoleDefinition[], tokenScopes: TokenScopes | null = null): Access {
-    return new Access(holder, roles, false, tokenScopes);
+  static ofRoles(holder: AccessHolder, roles: readonly RoleDefinition[], tokenScopes: TokenScopes | null = null, refusedByNetwork = false): Access {
+    return new Access(holder, roles, false, tokenScopes, refusedByNetwork);
   }
 
   /**
@@ -37,7 +39,7 @@ export class Access {
    * and the key file already, and the server's own jobs. Every action on every record, every field.
    */
   static unrestricted(holder: AccessHolder = { userId: null, teamIds: [] }): Access {
-    return new Access(holder, [], true, null);
+    return new Access(holder, [], true, null, false);
   }
 
   get isUnrestricted(): boolean {

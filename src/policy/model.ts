@@ -1,4 +1,5 @@
 import { CLASSIFICATIONS, RECORD_TYPES, type Classification, type RecordType } from '../data/field-registry.js';
+import { isNetworkRange, type NetworkRule } from './networks.js';
 
 /**
  * What a role grants. A role names, per record type, the actions it allows and over which records
@@ -51,6 +52,8 @@ export interface TypeGrant {
 export interface RoleDefinition {
   readonly records: Partial<Record<RecordType, TypeGrant>>;
   readonly permissions: readonly Permission[];
+  /** Where the role counts from: outside these networks its holders act without it. */
+  readonly networks?: NetworkRule;
 }
 
 export const READ_ACTIONS: ReadonlySet<Action> = new Set(['read', 'export', 'reveal']);
@@ -82,7 +85,7 @@ export interface DefinitionProblem {
  */
 export function parseRoleDefinition(raw: unknown): { ok: true; definition: RoleDefinition } | { ok: false; problems: DefinitionProblem[] } {
   const problems: DefinitionProblem[] = [];
-  const input = (raw ?? {}) as { records?: unknown; permissions?: unknown };
+  const input = (raw ?? {}) as { records?: unknown; permissions?: unknown; networks?: unknown };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, problems: [{ field: 'definition', message: 'must be an object' }] };
   const records: Partial<Record<RecordType, TypeGrant>> = {};
   const rawRecords = input.records ?? {};
@@ -121,6 +124,22 @@ export function parseRoleDefinition(raw: unknown): { ok: true; definition: RoleD
       else if (!permissions.includes(p as Permission)) permissions.push(p as Permission);
     }
   }
+  let networks: NetworkRule | undefined;
+  if (input.networks !== undefined) {
+    const n = input.networks as { allow?: unknown; deny?: unknown } | null;
+    const list = (value: unknown, field: string): string[] => {
+      if (value === undefined) return [];
+      if (!Array.isArray(value) || value.length > 100) {
+        problems.push({ field, message: 'must be a list of at most 100 address ranges' });
+        return [];
+      }
+      if (!value.every((v) => typeof v === 'string' && isNetworkRange(v))) problems.push({ field, message: 'holds something that is not an address or a CIDR range (10.0.0.0/8, 2001:db8::/32)' });
+      return value.filter((v): v is string => typeof v === 'string').map((v) => v.trim());
+    };
+    if (typeof n !== 'object' || n === null || Array.isArray(n)) problems.push({ field: 'networks', message: 'must be an object with allow and deny lists' });
+    else networks = { allow: list(n.allow, 'networks.allow'), deny: list(n.deny, 'networks.deny') };
+  }
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, definition: { records, permissions: permissions.sort() } };
+  const restricted = networks && (networks.allow.length > 0 || networks.deny.length > 0);
+  return { ok: true, definition: { records, permissions: permissions.sort(), ...(restricted ? { networks } : {}) } };
 }

@@ -19,6 +19,8 @@ export const ERROR_STATUS = {
   'auth.session_expired': 401,
   'auth.csrf_failed': 403,
   'auth.forbidden': 403,
+  'auth.network_refused': 403,
+  'request.network_refused': 403,
   'auth.account_disabled': 401,
   'auth.weak_password': 400,
   'setup.already_done': 409,

@@ -3,8 +3,8 @@ import { SHIPPED_ROLES } from '../../policy/shipped-roles.js';
 
 /**
  * Access control: each role's grants as a JSON definition (see src/policy/model.ts), a version on
- * each role so concurrent edits do not overwrite one another, and the record of reveals of masked
- * values (who, what, why, when).
+ * each role so concurrent edits do not overwrite one another, the record of reveals of masked
+ * values (who, what, why, when), and security events such as requests refused by network rules.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('roles').addColumn('definition', 'text', (c) => c.notNull().defaultTo('{"records":{},"permissions":[]}')).execute();
@@ -35,4 +35,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('reveals_record_idx').on('reveals').columns(['record_type', 'record_id']).execute();
   await db.schema.createIndex('reveals_user_idx').on('reveals').columns(['user_id', 'occurred_at']).execute();
+
+  // Refusals the policy makes on its own account (a request from outside the allowed networks),
+  // kept until the audit log records them.
+  await db.schema
+    .createTable('security_events')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('occurred_at', 'text', (c) => c.notNull())
+    .addColumn('kind', 'text', (c) => c.notNull())
+    .addColumn('user_id', 'text')
+    .addColumn('source_address', 'text')
+    .addColumn('detail', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('security_events_time_idx').on('security_events').columns(['occurred_at']).execute();
 }

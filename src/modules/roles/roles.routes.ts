@@ -23,6 +23,15 @@ const DefinitionSchema = Type.Object(
   {
     records: Type.Record(Type.String({ enum: [...RECORD_TYPES] }), TypeGrantSchema, { description: 'Grants per record type; a type left out is not reachable.' }),
     permissions: Type.Array(Type.String({ enum: [...PERMISSIONS] }), { maxItems: PERMISSIONS.length, description: 'System permissions outside records.' }),
+    networks: Type.Optional(
+      Type.Object(
+        {
+          allow: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100, description: 'Address ranges (CIDR) the role counts from; empty for anywhere not denied.' }),
+          deny: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100, description: 'Address ranges the role never counts from.' }),
+        },
+        { additionalProperties: false, description: "Outside these networks the role's holders act without it; a user with no role left is refused." },
+      ),
+    ),
   },
   { additionalProperties: false, $id: 'RoleDefinition' },
 );

@@ -39,9 +39,14 @@ export interface RoleChanges {
 export type RoleGrant =
   | { kind: 'action'; type: RecordType; action: Action; scope: Scope }
   | { kind: 'field'; type: RecordType; target: string; rule: FieldRule }
-  | { kind: 'permission'; permission: Permission };
+  | { kind: 'permission'; permission: Permission }
+  | { kind: 'network'; list: 'allow' | 'deny'; range: string };
 
-export type RoleRevoke = { kind: 'action'; type: RecordType; action: Action } | { kind: 'field'; type: RecordType; target: string } | { kind: 'permission'; permission: Permission };
+export type RoleRevoke =
+  | { kind: 'action'; type: RecordType; action: Action }
+  | { kind: 'field'; type: RecordType; target: string }
+  | { kind: 'permission'; permission: Permission }
+  | { kind: 'network'; list: 'allow' | 'deny'; range: string };
 
 const ROLE_ID = /^[a-z][a-z0-9_]{1,63}$/;
 
@@ -83,12 +88,16 @@ export async function updateRole(deps: DataDeps, ctx: ActorContext, id: string, 
   await requireRoleManager(deps, ctx);
   return inTransaction(deps, async (tx) => {
     const current = await getRole(tx, ctx, id);
-    if (current.builtin) throw new AppError('role.builtin', 'Shipped roles cannot be changed; make a custom role instead');
     const problems: FieldProblem[] = [];
     const name = changes.name === undefined ? current.name : checkText(changes.name, 'name', 100, problems);
     const description = changes.description === undefined ? current.description : checkText(changes.description, 'description', 500, problems);
     const definition = changes.definition === undefined ? current.definition : checkDefinition(changes.definition, problems);
     if (problems.length > 0) throw new AppError('role.invalid', 'The role has invalid fields', problems);
+    // A shipped role keeps its grants; where it counts from (its networks) is each site's to say.
+    const grantsOf = (d: RoleDefinition) => canonical({ records: d.records, permissions: [...d.permissions].sort() });
+    if (current.builtin && (name !== current.name || description !== current.description || grantsOf(definition) !== grantsOf(current.definition))) {
+      throw new AppError('role.builtin', 'Shipped roles cannot be changed, except for their networks; make a custom role instead');
+    }
     const result = await tx.db
       .updateTable('roles')
       .set({ name, description, definition: JSON.stringify(definition), version: version + 1, updated_at: tx.clock.now().toISOString() })
@@ -105,13 +114,15 @@ export async function grantToRole(deps: DataDeps, ctx: ActorContext, id: string,
   const role = await getRole(deps, ctx, id);
   const records = { ...role.definition.records };
   let permissions = [...role.definition.permissions];
+  const networks = { allow: [...(role.definition.networks?.allow ?? [])], deny: [...(role.definition.networks?.deny ?? [])] };
   if (grant.kind === 'permission') permissions = [...new Set([...permissions, grant.permission])];
+  else if (grant.kind === 'network') networks[grant.list] = [...new Set([...networks[grant.list], grant.range])];
   else {
     const current: TypeGrant = records[grant.type] ?? { actions: {}, fields: {} };
     records[grant.type] =
       grant.kind === 'action' ? { actions: { ...current.actions, [grant.action]: grant.scope }, fields: current.fields } : { actions: current.actions, fields: { ...current.fields, [grant.target]: grant.rule } };
   }
-  return updateRole(deps, ctx, id, role.version, { definition: { records, permissions } });
+  return updateRole(deps, ctx, id, role.version, { definition: { records, permissions, networks } });
 }
 
 /** Takes one grant away from a custom role: what `rampart role revoke` does. */
@@ -119,7 +130,9 @@ export async function revokeFromRole(deps: DataDeps, ctx: ActorContext, id: stri
   const role = await getRole(deps, ctx, id);
   const records = { ...role.definition.records };
   let permissions = [...role.definition.permissions];
+  const networks = { allow: [...(role.definition.networks?.allow ?? [])], deny: [...(role.definition.networks?.deny ?? [])] };
   if (revoke.kind === 'permission') permissions = permissions.filter((p) => p !== revoke.permission);
+  else if (revoke.kind === 'network') networks[revoke.list] = networks[revoke.list].filter((r) => r !== revoke.range);
   else {
     const current = records[revoke.type];
     if (current) {
@@ -130,7 +143,7 @@ export async function revokeFromRole(deps: DataDeps, ctx: ActorContext, id: stri
       records[revoke.type] = { actions, fields };
     }
   }
-  return updateRole(deps, ctx, id, role.version, { definition: { records, permissions } });
+  return updateRole(deps, ctx, id, role.version, { definition: { records, permissions, networks } });
 }
 
 /** Deletes a custom role no user holds. */
@@ -147,6 +160,18 @@ export async function deleteRole(deps: DataDeps, ctx: ActorContext, id: string):
 
 async function requireRoleManager(deps: DataDeps, ctx: ActorContext): Promise<void> {
   await requirePermission(deps, ctx, 'roles.manage', 'Your roles do not allow you to manage roles');
+}
+
+/** JSON with object keys in order, so that two equal definitions compare equal however they were written. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 function checkText(raw: unknown, field: string, max: number, problems: FieldProblem[]): string {
