@@ -242,7 +242,11 @@ describe('access control against an independent oracle', { timeout: 600_000 }, (
             const csv = Buffer.concat(chunks).toString('utf8');
             expect(exported, 'export allowed').toBe(grantsOf(user, 'contacts').some((g) => g.actions.export));
             noLeak(csv, forbidden(user, 'export'), 'an export');
-            if (exported) for (const c of contacts) expect(csv.includes(c.id), 'exported record').toBe(may(user, 'contacts', 'export', c));
+            if (exported) {
+              for (const c of contacts) expect(csv.includes(c.id), 'exported record').toBe(may(user, 'contacts', 'export', c));
+              const header = csv.split(/\r?\n/)[0]!.split(',');
+              for (const field of Object.keys(CONTACT_FIELDS)) expect(header.includes(field.replace('custom:', '')), `export column ${field}`).toBe(ruleOf(user, field) !== 'hidden');
+            }
           }
 
           // ---- One write per user: it lands exactly when the oracle allows it --------------

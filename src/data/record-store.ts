@@ -129,6 +129,14 @@ export async function recordSchema(deps: DataDeps, type: RecordType): Promise<Re
   return { def, fields: def.fields, custom };
 }
 
+/** A record type's fields as the principal sees them: those its roles hide are left out (for export headers, forms). */
+export async function visibleSchema(deps: DataDeps, ctx: ActorContext, type: RecordType): Promise<RecordSchema> {
+  const access = await accessOf(deps, ctx);
+  const schema = await recordSchema(deps, type);
+  const shown = (def: FieldDef) => access.fieldRule(type, def) !== 'hidden';
+  return { def: schema.def, fields: schema.fields.filter(shown), custom: schema.custom.filter(shown) };
+}
+
 // ---- Reads -------------------------------------------------------------------------------------
 
 /**

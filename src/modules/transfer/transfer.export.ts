@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import { RECORD_TYPES, type RecordType } from '../../data/field-registry.js';
-import { countRecords, iterateRecords, recordSchema, type DataDeps } from '../../data/record-store.js';
+import { countRecords, iterateRecords, visibleSchema, type DataDeps } from '../../data/record-store.js';
 import { AppError } from '../../shared/errors.js';
 import type { ActorContext } from '../../shared/principal.js';
 import { exportColumns } from './transfer.columns.js';
@@ -36,7 +36,8 @@ const PROGRESS_EVERY = 1000;
 /** Writes every live record of a type as CSV to `output`, header first. Answers the row count. */
 export async function exportCsv(deps: DataDeps, ctx: ActorContext, type: RecordType, output: Writable, options: ExportOptions = {}): Promise<ExportResult> {
   if (!(RECORD_TYPES as readonly string[]).includes(type)) throw new AppError('export.invalid_request', `Exports are of ${RECORD_TYPES.join(', ')}`);
-  const schema = await recordSchema(deps, type);
+  // Columns the caller's roles hide are left out altogether, header included.
+  const schema = await visibleSchema(deps, ctx, type);
   const columns = exportColumns(schema);
   const total = options.onProgress ? await countRecords(deps, ctx, type) : 0;
   const csv = stringify({ header: true, columns: columns.map((c) => c.header), eof: true });
