@@ -115,6 +115,17 @@ describe('rampart command line', { timeout: 180_000 }, () => {
     expect((await cli(['export', 'deals', '--out', out, '--force'])).code).toBe(0);
     expect(fs.statSync(out).mode & 0o777).toBe(0o600);
 
+    // Acting as a user, the operator gets exactly the user's access: a seller may not export, a
+    // manager exports the contacts of their own teams only.
+    const asSeller = await cli(['--as', 'li.qiang@demo.example.com', 'export', 'contacts', '--out', path.join(dir, 'seller.csv'), '--json']);
+    expect(asSeller.code).toBe(1);
+    expect(JSON.parse(asSeller.stderr).error.code).toBe('auth.forbidden');
+    const asManager = await cli(['--as', 'wang.fang@demo.example.com', 'export', 'contacts', '--out', path.join(dir, 'manager.csv'), '--json']);
+    expect(asManager.code, asManager.stderr).toBe(0);
+    expect(JSON.parse(asManager.stdout).rows).toBeLessThan(40);
+    expect(JSON.parse(asManager.stdout).rows).toBeGreaterThan(0);
+    expect((await cli(['--as', 'nobody@example.com', 'user', 'list'])).code).toBe(1);
+
     const file = path.join(dir, 'people.csv');
     fs.writeFileSync(file, 'First Name,last_name,email\nGrace,Hopper,grace@example.com\nNo,,nolast@example.com\nBad,Email,not-an-email\n');
     const imported = await cli(['import', 'contacts', file, '--json']);

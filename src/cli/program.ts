@@ -23,6 +23,7 @@ export function buildProgram(): Command {
     .description('Rampart: a self-hosted CRM that keeps customer data from leaking, getting lost or being misused.')
     .version(packageVersion(), '-v, --version')
     .option('--data-dir <dir>', 'where Rampart keeps its data (overrides RAMPART_DATA_DIR; default ./data)')
+    .option('--as <email>', "act as this user, with exactly the user's roles and team (default: the operator, with every right)")
     .configureHelp({ showGlobalOptions: true })
     .showSuggestionAfterError()
     .exitOverride();

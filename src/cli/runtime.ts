@@ -50,7 +50,7 @@ export async function withDatabase<T>(command: Command, work: (env: CliEnv) => P
     const keyring = await loadKeyring(database.db, config);
     const deps: AuthDeps = { db: database.db, dialect: database.dialect, clock: systemClock, config, keyring };
     await sealOldRecords(deps, command);
-    return await work({ config, database, deps, ctx: cliContext(operatorName()), applied });
+    return await work({ config, database, deps, ctx: await actorFor(deps, command), applied });
   } finally {
     await database.close();
   }
@@ -72,6 +72,22 @@ async function sealOldRecords(deps: AuthDeps, command: Command): Promise<void> {
     if (total > 0) bar.update(done, total);
   });
   for (const bar of bars.values()) bar.stop();
+}
+
+/**
+ * The operator, with every right; or, given `--as EMAIL`, the operator acting as that user with
+ * exactly the user's roles and team, for work that should see no more than the user would (an
+ * export of what a seller may take away).
+ */
+async function actorFor(deps: AuthDeps, command: Command): Promise<ActorContext> {
+  const ctx = cliContext(operatorName());
+  const { as } = command.optsWithGlobals<{ as?: string }>();
+  if (as === undefined) return ctx;
+  const { findUserByEmail } = await import('../modules/users/users.service.js');
+  const user = await findUserByEmail(deps, as);
+  if (!user || user.status !== 'active') throw new UsageError('--as names no active user');
+  if (ctx.principal.kind !== 'cli') return ctx;
+  return { ...ctx, principal: { ...ctx.principal, userId: user.id, actingAs: { roles: user.roles, teamId: user.teamId } } };
 }
 
 function operatorName(): string {

@@ -26,13 +26,18 @@ export function accessOf(deps: { readonly db: Executor }, ctx: ActorContext): Pr
 
 async function loadAccess(db: Executor, ctx: ActorContext): Promise<Access> {
   const principal = ctx.principal;
-  if (principal.kind === 'cli' || principal.kind === 'system') return Access.unrestricted();
-  const roles = principal.roles.length === 0 ? [] : ((await (db as unknown as Kysely<any>).selectFrom('roles').select('definition').where('id', 'in', principal.roles).execute()) as { definition: string }[]);
-  const held = roles.map((r) => JSON.parse(r.definition) as RoleDefinition);
+  if (principal.kind === 'system' || (principal.kind === 'cli' && !principal.actingAs)) return Access.unrestricted();
+  // An operator who runs a command `--as` a user gets exactly that user's access.
+  const held = principal.kind === 'cli' ? principal.actingAs! : principal;
+  if (principal.kind === 'cli' && principal.userId === null) throw new Error('acting as a user needs the user');
+  const userId = principal.userId!;
+  const roles = held.roles.length === 0 ? [] : ((await (db as unknown as Kysely<any>).selectFrom('roles').select('definition').where('id', 'in', held.roles).execute()) as { definition: string }[]);
+  const all = roles.map((r) => JSON.parse(r.definition) as RoleDefinition);
   // A role counts only from its networks: an administrator's rights can be kept to the office.
-  const definitions = held.filter((d) => networkAllows(d.networks ?? OPEN_NETWORK, ctx.sourceAddress));
-  const teamIds = principal.teamId ? await teamAndBelow(db, principal.teamId) : [];
-  return Access.ofRoles({ userId: principal.userId, teamIds }, definitions, principal.kind === 'token' ? principal.scopes : null, held.length > 0 && definitions.length === 0);
+  // The command line runs on the server itself and has no source address to check.
+  const definitions = principal.kind === 'cli' ? all : all.filter((d) => networkAllows(d.networks ?? OPEN_NETWORK, ctx.sourceAddress));
+  const teamIds = held.teamId ? await teamAndBelow(db, held.teamId) : [];
+  return Access.ofRoles({ userId, teamIds }, definitions, principal.kind === 'token' ? principal.scopes : null, all.length > 0 && definitions.length === 0);
 }
 
 /** A team and every team below it, the team first. Teams are few; the whole tree is read. */

@@ -735,7 +735,8 @@ function prepareWrite(schema: RecordSchema, input: RecordInput, derived: Record<
 function newRow(deps: DataDeps, ctx: ActorContext, columns: Record<string, unknown>): Record<string, unknown> {
   const now = deps.clock.now().toISOString();
   const userId = actingUserId(ctx.principal);
-  const defaultTeam = ctx.principal.kind === 'user' || ctx.principal.kind === 'token' ? ctx.principal.teamId : null;
+  const p = ctx.principal;
+  const defaultTeam = p.kind === 'user' || p.kind === 'token' ? p.teamId : p.kind === 'cli' ? (p.actingAs?.teamId ?? null) : null;
   // Assigned one by one rather than spread: a bulk write builds a row per record.
   const row: Record<string, unknown> = { owner_id: userId, team_id: defaultTeam };
   for (const column in columns) row[column] = columns[column];

@@ -5,7 +5,7 @@
 export type Principal =
   | { kind: 'user'; userId: string; email: string; roles: string[]; teamId: string | null; sessionId: string }
   | { kind: 'token'; userId: string; email: string; roles: string[]; teamId: string | null; tokenId: string; scopes: string[] }
-  | { kind: 'cli'; operator: string; userId: string | null }
+  | { kind: 'cli'; operator: string; userId: string | null; actingAs?: { roles: string[]; teamId: string | null } }
   | { kind: 'system'; job: string };
 
 export type Channel = 'web' | 'api' | 'cli' | 'job';
