@@ -79,21 +79,54 @@ export function maskedValue(def: FieldDef, value: unknown): unknown {
  */
 export function shapeView<V extends Record<string, unknown>>(access: Access, schema: SchemaLike, view: V): V {
   if (access.isUnrestricted) return view;
-  const type = schema.def.type;
+  const plan = shapingPlan(access, schema);
+  if (plan.length === 0) return view;
   const masked: string[] = [];
-  const apply = (def: FieldDef, bag: Record<string, unknown>, name: string): void => {
-    const rule = access.fieldRule(type, def);
-    if (rule === 'hidden') delete bag[def.key];
-    else if (rule === 'masked') {
-      bag[def.key] = maskedValue(def, bag[def.key]);
-      masked.push(name);
-    }
-  };
-  for (const def of schema.fields) apply(def, view, def.key);
   const custom = view.customFields as Record<string, unknown> | undefined;
-  if (custom) for (const def of schema.custom) apply(def, custom, `customFields.${def.key}`);
+  for (const step of plan) {
+    const bag = step.custom ? custom : view;
+    if (!bag) continue;
+    if (step.rule === 'hidden') delete bag[step.def.key];
+    else {
+      bag[step.def.key] = maskedValue(step.def, bag[step.def.key]);
+      masked.push(step.name);
+    }
+  }
   if (masked.length > 0) (view as Record<string, unknown>).maskedFields = masked;
   return view;
+}
+
+interface ShapingStep {
+  def: FieldDef;
+  rule: 'hidden' | 'masked';
+  custom: boolean;
+  name: string;
+}
+
+const plans = new WeakMap<Access, WeakMap<SchemaLike, ShapingStep[]>>();
+
+/** The fields of a schema that a principal sees hidden or masked, worked out once per schema read (once per list). */
+function shapingPlan(access: Access, schema: SchemaLike): ShapingStep[] {
+  let byFields = plans.get(access);
+  if (!byFields) {
+    byFields = new WeakMap();
+    plans.set(access, byFields);
+  }
+  let plan = byFields.get(schema);
+  if (!plan) {
+    plan = [];
+    const type = schema.def.type;
+    for (const def of schema.fields) {
+      const rule = access.fieldRule(type, def);
+      if (rule === 'hidden' || rule === 'masked') plan.push({ def, rule, custom: false, name: def.key });
+    }
+    for (const def of schema.custom) {
+      const rule = access.fieldRule(type, def);
+      if (rule === 'hidden' || rule === 'masked') plan.push({ def, rule, custom: true, name: `customFields.${def.key}` });
+    }
+    byFields.set(schema, plan);
+  }
+  return plan;
 }
 
 /**

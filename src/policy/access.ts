@@ -18,7 +18,7 @@ export interface AccessHolder {
 export type TokenScopes = readonly string[];
 
 export class Access {
-  private readonly ruleCache = new Map<string, FieldRule>();
+  private readonly ruleCache = new Map<FieldDef, FieldRule>();
 
   private constructor(
     readonly holder: AccessHolder,
@@ -62,8 +62,8 @@ export class Access {
    */
   fieldRule(type: RecordType, def: FieldDef): FieldRule {
     if (this.unrestricted) return 'write';
-    const cacheKey = `${type}|${def.key}|${def.classification}`;
-    const cached = this.ruleCache.get(cacheKey);
+    // Field declarations are objects of one record type each, so the object is the key.
+    const cached = this.ruleCache.get(def);
     if (cached) return cached;
     let best = -1;
     for (const role of this.roles) {
@@ -73,7 +73,7 @@ export class Access {
       best = Math.max(best, ruleRank(rule));
     }
     const rule = best < 0 ? 'hidden' : FIELD_RULES[best]!;
-    this.ruleCache.set(cacheKey, rule);
+    this.ruleCache.set(def, rule);
     return rule;
   }
 
