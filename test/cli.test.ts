@@ -171,6 +171,10 @@ describe('rampart command line', { timeout: 180_000 }, () => {
     expect(JSON.parse(revoked.stdout).definition.permissions).toEqual([]);
     expect((await cli(['role', 'delete', 'key_accounts'])).code).toBe(0);
     expect((await cli(['role', 'list'])).stdout).not.toContain('key_accounts');
+
+    const audit = await cli(['audit', 'verify', '--json']);
+    expect(audit.code, audit.stderr).toBe(0);
+    expect(JSON.parse(audit.stdout)).toMatchObject({ problems: [] });
   });
 
   it('serves, prints the one-time setup link on a first start, and exits 0 on SIGTERM', async () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { consistencyProof, inclusionProof, leafHash, rootHash, verifyConsistency, verifyInclusion } from './merkle.js';
+import { consistencyProof, inclusionProof, leafHash, MerkleAccumulator, rootHash, verifyConsistency, verifyInclusion } from './merkle.js';
 
 // The reference leaves and tree heads of Certificate Transparency's RFC 6962 test suite, with its
 // known-good inclusion and consistency proofs.
@@ -34,6 +34,20 @@ const root = (n: number) => buf(ROOTS[n]!);
 describe('the RFC 6962 Merkle tree', () => {
   it('computes the reference tree heads for 0 to 8 leaves', () => {
     for (let n = 0; n <= 8; n++) expect(hex(rootHash(LEAVES.slice(0, n))), `size ${n}`).toBe(ROOTS[n]);
+  });
+
+  it('gives the same heads when leaves are added one at a time without keeping them', () => {
+    const acc = new MerkleAccumulator();
+    expect(acc.root().toString('hex')).toBe(ROOTS[0]);
+    for (let n = 1; n <= 8; n++) {
+      acc.push(LEAVES[n - 1]!);
+      expect(acc.root().toString('hex'), `size ${n}`).toBe(ROOTS[n]);
+    }
+    const many = Array.from({ length: 1000 }, (_, i) => leafHash(Buffer.from(String(i))));
+    const big = new MerkleAccumulator();
+    for (const leaf of many) big.push(leaf);
+    expect(big.root().equals(rootHash(many))).toBe(true);
+    expect(big.size).toBe(1000);
   });
 
   it('makes and checks the reference inclusion proofs, and refuses them altered', () => {

@@ -42,6 +42,35 @@ export function rootHash(leaves: readonly Buffer[]): Buffer {
   return level[0]!;
 }
 
+/**
+ * The root of a growing tree without holding its leaves: the roots of the perfect subtrees that
+ * make up the tree so far (one per set bit of its size), which is all a tree head needs. Memory
+ * stays logarithmic however long the log grows.
+ */
+export class MerkleAccumulator {
+  private readonly stack: Buffer[] = [];
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  push(leaf: Buffer): void {
+    let node = leaf;
+    // Merge equal-sized subtrees as a binary counter carries.
+    for (let n = this.count; n % 2 === 1; n = Math.floor(n / 2)) node = nodeHash(this.stack.pop()!, node);
+    this.stack.push(node);
+    this.count += 1;
+  }
+
+  root(): Buffer {
+    if (this.stack.length === 0) return Buffer.from(EMPTY_ROOT);
+    let node = this.stack.at(-1)!;
+    for (let i = this.stack.length - 2; i >= 0; i--) node = nodeHash(this.stack[i]!, node);
+    return node;
+  }
+}
+
 /** PATH(m, D[n]): the audit path of leaf `index` in the tree of `leaves` (RFC 6962 section 2.1.1). */
 export function inclusionProof(leaves: readonly Buffer[], index: number): Buffer[] {
   if (!Number.isInteger(index) || index < 0 || index >= leaves.length) throw new RangeError('leaf index out of range');

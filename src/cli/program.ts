@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { registerDemoCommand } from './demo.command.js';
+import { registerAuditCommands } from './audit.command.js';
 import { registerKeyCommands } from './keys.command.js';
 import { reportFailure } from './output.js';
 import { registerRoleCommands } from './role.command.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerTransferCommands(program);
   registerDemoCommand(program);
   registerKeyCommands(program);
+  registerAuditCommands(program);
   return program;
 }
 

@@ -4,6 +4,7 @@ import * as foundation from './migrations/0001-foundation.js';
 import * as defaultPipeline from './migrations/0002-default-pipeline.js';
 import * as encryption from './migrations/0003-encryption.js';
 import * as accessControl from './migrations/0004-access-control.js';
+import * as audit from './migrations/0005-audit.js';
 
 /** Migrations are listed in code, in order, so a build carries them and nothing scans the disk. */
 function migrationsFor(database: Database): Record<string, Migration> {
@@ -12,6 +13,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0002-default-pipeline': { up: (db) => defaultPipeline.up(db) },
     '0003-encryption': { up: (db) => encryption.up(db, database.dialect) },
     '0004-access-control': { up: (db) => accessControl.up(db) },
+    '0005-audit': { up: (db) => audit.up(db, database.dialect) },
   };
 }
 

@@ -197,6 +197,38 @@ export interface SecurityEventsTable {
   detail: string;
 }
 
+export interface AuditEntriesTable {
+  /** PostgreSQL answers bigint as a string. */
+  seq: number | string;
+  occurred_at: string;
+  actor_kind: string;
+  actor_id: string | null;
+  session_id: string | null;
+  source_address: string | null;
+  user_agent: string | null;
+  channel: string;
+  action: string;
+  record_type: string | null;
+  /** JSON list. */
+  record_ids: string;
+  /** JSON list of field names. */
+  fields: string;
+  outcome: string;
+  request_id: string | null;
+  /** JSON object. */
+  details: string;
+  /** Hex. */
+  prev_hash: string;
+  /** Hex. */
+  entry_hash: string;
+}
+
+export interface AuditHeadTable {
+  id: number;
+  seq: number | string;
+  entry_hash: string;
+}
+
 export interface DatabaseSchema {
   teams: TeamsTable;
   roles: RolesTable;
@@ -218,4 +250,6 @@ export interface DatabaseSchema {
   key_jobs: KeyJobsTable;
   reveals: RevealsTable;
   security_events: SecurityEventsTable;
+  audit_entries: AuditEntriesTable;
+  audit_head: AuditHeadTable;
 }

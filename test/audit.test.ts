@@ -1,0 +1,96 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalEntry } from '../src/audit/entry.js';
+import { leafHash, rootHash } from '../src/audit/merkle.js';
+import { appendAudit, verifyAuditLog, type NewAuditEntry } from '../src/data/audit-log.js';
+import { inTransaction } from '../src/data/record-store.js';
+import { createTestApp, type TestApp } from './support/app.js';
+import { testDialect } from './support/database.js';
+
+const entry = (i: number, extra: Partial<NewAuditEntry> = {}): NewAuditEntry => ({
+  actorKind: 'user',
+  actorId: `user-${i % 3}`,
+  sessionId: null,
+  sourceAddress: '192.0.2.1',
+  userAgent: 'test',
+  channel: 'api',
+  action: 'record.read',
+  recordType: 'contacts',
+  recordIds: [`rec-${i}`],
+  fields: ['email', 'lastName'],
+  outcome: 'success',
+  requestId: `req-${i}`,
+  details: { z: i, a: 'first' },
+  ...extra,
+});
+
+describe(`the audit chain (${testDialect})`, () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => t.close());
+
+  it('chains entries from the genesis hash, and its tree head matches the Merkle tree of the entry hashes', async () => {
+    await appendAudit(t.deps, [entry(1)]);
+    await appendAudit(t.deps, Array.from({ length: 24 }, (_, i) => entry(i + 2)));
+    const rows = (await sql<{ seq: number | string; entry_hash: string; prev_hash: string }>`select seq, entry_hash, prev_hash from audit_entries order by seq`.execute(t.deps.db)).rows;
+    expect(rows.map((r) => Number(r.seq))).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    const first = createHash('sha256').update(Buffer.alloc(32)).update(canonicalEntry({ ...entry(1), seq: 1, time: (await sql<{ occurred_at: string }>`select occurred_at from audit_entries where seq = 1`.execute(t.deps.db)).rows[0]!.occurred_at })).digest('hex');
+    expect(rows[0]!.entry_hash).toBe(first);
+    rows.slice(1).forEach((r, i) => expect(r.prev_hash).toBe(rows[i]!.entry_hash));
+
+    const verified = await verifyAuditLog(t.deps);
+    expect(verified.problems).toEqual([]);
+    expect(verified.entries).toBe(25);
+    expect(verified.rootHash).toBe(rootHash(rows.map((r) => leafHash(Buffer.from(r.entry_hash, 'hex')))).toString('hex'));
+  });
+
+  it('leaves no entry behind when the change it describes rolls back', async () => {
+    const before = await verifyAuditLog(t.deps);
+    await expect(
+      inTransaction(t.deps, async (tx) => {
+        await appendAudit(tx, [entry(100)]);
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    const after = await verifyAuditLog(t.deps);
+    expect(after.entries).toBe(before.entries);
+    expect(after.rootHash).toBe(before.rootHash);
+  });
+
+  it('makes one gapless chain of appends that race each other', async () => {
+    const before = (await verifyAuditLog(t.deps)).entries;
+    await Promise.all(Array.from({ length: 12 }, (_, i) => appendAudit(t.deps, [entry(200 + i), entry(300 + i)])));
+    const verified = await verifyAuditLog(t.deps);
+    expect(verified.problems).toEqual([]);
+    expect(verified.entries).toBe(before + 24);
+  });
+
+  it('refuses to change, remove or empty entries', async () => {
+    await expect(sql`update audit_entries set action = 'record.delete' where seq = 3`.execute(t.deps.db)).rejects.toThrow(/append-only/);
+    await expect(sql`delete from audit_entries where seq = 3`.execute(t.deps.db)).rejects.toThrow(/append-only/);
+    if (testDialect === 'postgres') await expect(sql`truncate audit_entries`.execute(t.deps.db)).rejects.toThrow(/append-only/);
+    expect((await verifyAuditLog(t.deps)).problems).toEqual([]);
+  });
+
+  it('finds a changed, a removed and a cut-off entry once the triggers are out of the way', async () => {
+    // What a database administrator could do: the hashes still tell.
+    if (testDialect === 'sqlite') {
+      await sql`drop trigger audit_entries_no_update`.execute(t.deps.db);
+      await sql`drop trigger audit_entries_no_delete`.execute(t.deps.db);
+    } else {
+      await sql`alter table audit_entries disable trigger user`.execute(t.deps.db);
+    }
+    await sql`update audit_entries set fields = '["email"]' where seq = 5`.execute(t.deps.db);
+    await sql`delete from audit_entries where seq = 9`.execute(t.deps.db);
+    const verified = await verifyAuditLog(t.deps);
+    expect(verified.problems).toContainEqual({ seq: 5, problem: 'was changed after it was written' });
+    expect(verified.problems).toContainEqual({ seq: 9, problem: 'entries 9 to 9 are missing' });
+
+    const last = Number((await sql<{ seq: number | string }>`select max(seq) as seq from audit_entries`.execute(t.deps.db)).rows[0]!.seq);
+    await sql`delete from audit_entries where seq = ${last}`.execute(t.deps.db);
+    expect((await verifyAuditLog(t.deps)).problems.some((p) => p.seq === null && /head says/.test(p.problem))).toBe(true);
+  });
+});
