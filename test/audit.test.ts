@@ -3,7 +3,9 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalEntry } from '../src/audit/entry.js';
 import { leafHash, rootHash } from '../src/audit/merkle.js';
-import { appendAudit, verifyAuditLog, type NewAuditEntry } from '../src/data/audit-log.js';
+import { appendAudit, sealCheckpoint, verifyAuditLog, type NewAuditEntry } from '../src/data/audit-log.js';
+import { generateSigningKey, openNote, parseCheckpoint } from '../src/audit/checkpoint.js';
+import { entryHash, type AuditEntry } from '../src/audit/entry.js';
 import { inTransaction } from '../src/data/record-store.js';
 import { createTestApp, type TestApp } from './support/app.js';
 import { testDialect } from './support/database.js';
@@ -75,6 +77,23 @@ describe(`the audit chain (${testDialect})`, () => {
     expect((await verifyAuditLog(t.deps)).problems).toEqual([]);
   });
 
+  it('signs checkpoints of the tree head, and catches a rewrite that recomputed every hash', async () => {
+    const key = { origin: 'audit.test/rampart-audit', ...generateSigningKey('audit.test/rampart-audit') };
+    const first = await sealCheckpoint(t.deps, key);
+    const opened = parseCheckpoint(openNote(first.note, key.verifierKey));
+    expect(opened.size).toBe(first.size);
+    expect(opened.rootHash.toString('hex')).toBe((await verifyAuditLog(t.deps)).rootHash);
+    expect((await sealCheckpoint(t.deps, key)).note).toBe(first.note);
+    await appendAudit(t.deps, [entry(500), entry(501)]);
+    const second = await sealCheckpoint(t.deps, key);
+    expect(second.size).toBe(first.size + 2);
+    expect((await verifyAuditLog(t.deps, { verifierKey: key.verifierKey })).problems).toEqual([]);
+    // A stranger's key does not sign this log's checkpoints.
+    const stranger = generateSigningKey('audit.test/rampart-audit');
+    expect((await verifyAuditLog(t.deps, { verifierKey: stranger.verifierKey })).problems.length).toBe(2);
+    await expect(sql`delete from audit_checkpoints`.execute(t.deps.db)).rejects.toThrow(/append-only/);
+  });
+
   it('finds a changed, a removed and a cut-off entry once the triggers are out of the way', async () => {
     // What a database administrator could do: the hashes still tell.
     if (testDialect === 'sqlite') {
@@ -88,6 +107,24 @@ describe(`the audit chain (${testDialect})`, () => {
     const verified = await verifyAuditLog(t.deps);
     expect(verified.problems).toContainEqual({ seq: 5, problem: 'was changed after it was written' });
     expect(verified.problems).toContainEqual({ seq: 9, problem: 'entries 9 to 9 are missing' });
+
+    // A careful forger rewrites entry 5 and recomputes every hash after it and the head: the chain
+    // holds again, but not the signed tree heads.
+    const rows = (await sql<Record<string, string>>`select * from audit_entries where seq >= 5 order by seq`.execute(t.deps.db)).rows;
+    let previous: Buffer = Buffer.from(rows[0]!.prev_hash!, 'hex');
+    for (const row of rows) {
+      const e: AuditEntry = {
+        seq: Number(row.seq), time: row.occurred_at!, actorKind: row.actor_kind as AuditEntry['actorKind'], actorId: row.actor_id ?? null, sessionId: row.session_id ?? null,
+        sourceAddress: row.source_address ?? null, userAgent: row.user_agent ?? null, channel: row.channel as AuditEntry['channel'], action: row.action!, recordType: row.record_type ?? null,
+        recordIds: JSON.parse(row.record_ids!), fields: JSON.parse(row.fields!), outcome: row.outcome as AuditEntry['outcome'], requestId: row.request_id ?? null, details: JSON.parse(row.details!),
+      };
+      const hash = entryHash(previous, e);
+      await sql`update audit_entries set prev_hash = ${previous.toString('hex')}, entry_hash = ${hash.toString('hex')} where seq = ${e.seq}`.execute(t.deps.db);
+      previous = hash;
+    }
+    const chained = (await verifyAuditLog(t.deps)).problems;
+    expect(chained.some((p) => p.problem === 'was changed after it was written')).toBe(false);
+    expect(chained.some((p) => /no longer gives the tree head signed/.test(p.problem))).toBe(true);
 
     const last = Number((await sql<{ seq: number | string }>`select max(seq) as seq from audit_entries`.execute(t.deps.db)).rows[0]!.seq);
     await sql`delete from audit_entries where seq = ${last}`.execute(t.deps.db);

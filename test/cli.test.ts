@@ -175,6 +175,15 @@ describe('rampart command line', { timeout: 180_000 }, () => {
     const audit = await cli(['audit', 'verify', '--json']);
     expect(audit.code, audit.stderr).toBe(0);
     expect(JSON.parse(audit.stdout)).toMatchObject({ problems: [] });
+    const kept = path.join(dir, 'checkpoints.txt');
+    const checkpoint = await cli(['audit', 'checkpoint', '--out', kept]);
+    expect(checkpoint.code, checkpoint.stderr).toBe(0);
+    expect(checkpoint.stdout).toMatch(/^127\.0\.0\.1:8080\/rampart-audit\n\d+\n[A-Za-z0-9+/=]{44}\ntime .+\n\n\u2014 127\.0\.0\.1:8080\/rampart-audit \S+\n$/);
+    expect(fs.readFileSync(kept, 'utf8')).toContain(checkpoint.stdout);
+    expect(fs.statSync(path.join(dataDir, 'audit-signing.key')).mode & 0o777).toBe(0o600);
+    const verifier = (await cli(['audit', 'key'])).stdout.trim();
+    expect(verifier).toMatch(/^127\.0\.0\.1:8080\/rampart-audit\+[0-9a-f]{8}\+/);
+    expect(fs.readFileSync(path.join(dataDir, 'audit-signing.key'), 'utf8')).toContain(verifier);
   });
 
   it('serves, prints the one-time setup link on a first start, and exits 0 on SIGTERM', async () => {

@@ -85,7 +85,7 @@ export function reportFailure(error: unknown, json: boolean): number {
   } else if (error instanceof Error && error.name === 'PromptCancelled') {
     code = 'usage.cancelled';
     message = error.message;
-  } else if (error instanceof Error && error.name === 'KeyFileError') {
+  } else if (error instanceof Error && (error.name === 'KeyFileError' || error.name === 'AuditKeyError')) {
     code = 'keys.key_file';
     message = error.message;
   } else if (error instanceof Error && error.constructor.name === 'MigrationError') {

@@ -21,6 +21,8 @@ export interface Config {
   readonly network: NetworkRule;
   /** HTTPS: a configured certificate, one generated for a first run, or none (loopback or behind a proxy). */
   readonly tls: { readonly mode: 'off' } | { readonly mode: 'files'; readonly cert: string; readonly key: string } | { readonly mode: 'self-signed'; readonly dir: string };
+  /** The audit log's checkpoint signing key (Ed25519), kept apart from every data key. */
+  readonly audit: { readonly keyFile: string };
   readonly keys: {
     /** The local key file holding the key-encryption key. */
     readonly file: string;
@@ -60,6 +62,7 @@ const KNOWN_KEYS = [
   'TLS_KEY',
   'TLS_SELF_SIGNED',
   'KEY_FILE',
+  'AUDIT_KEY_FILE',
   'KEY_PASSPHRASE',
   'KEY_PASSPHRASE_FILE',
   'KEY_CACHE_SIZE',
@@ -163,6 +166,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     trustProxy,
     network: { allow: networkList(value('NETWORK_ALLOW'), 'RAMPART_NETWORK_ALLOW', problems), deny: networkList(value('NETWORK_DENY'), 'RAMPART_NETWORK_DENY', problems) },
     tls,
+    audit: { keyFile: path.resolve(cwd, value('AUDIT_KEY_FILE') ?? path.join(dataDir, 'audit-signing.key')) },
     keys: {
       file: path.resolve(cwd, value('KEY_FILE') ?? path.join(dataDir, 'rampart.key')),
       passphrase: passphrase(value('KEY_PASSPHRASE'), value('KEY_PASSPHRASE_FILE'), cwd, problems),

@@ -1,6 +1,8 @@
 import { AppError } from '../shared/errors.js';
 import { entryHash, GENESIS_HASH, type AuditEntry } from '../audit/entry.js';
 import { leafHash, MerkleAccumulator } from '../audit/merkle.js';
+import { checkpointText, NoteError, openNote, parseCheckpoint, signNote } from '../audit/checkpoint.js';
+import type { AuditSigningKey } from '../audit/signing-key-file.js';
 import { inTransaction, type KeyDeps } from './keys.js';
 
 /**
@@ -78,10 +80,15 @@ const MAX_PROBLEMS = 100;
  * previous hash: a changed field, a removed or inserted entry, a reordering or a cut-off end all
  * show as problems. The tree head it answers is what signed checkpoints are compared with.
  */
-export async function verifyAuditLog(deps: KeyDeps, onProgress?: (done: number, total: number) => void): Promise<AuditVerification> {
+export async function verifyAuditLog(deps: KeyDeps, options: { verifierKey?: string; onProgress?: (done: number, total: number) => void } = {}): Promise<AuditVerification> {
+  const { onProgress } = options;
   const head = await deps.db.selectFrom('audit_head').select(['seq', 'entry_hash']).where('id', '=', 1).executeTakeFirst();
   if (!head) throw new AppError('data.integrity_failed', 'The audit log has no head row');
   const total = Number(head.seq);
+  // Every stored checkpoint is a tree head the log must still produce at that size, and its
+  // signature must hold: a rewrite that recomputed every hash is caught here.
+  const checkpoints = (await deps.db.selectFrom('audit_checkpoints').selectAll().orderBy('tree_size').execute()).map((c) => ({ size: Number(c.tree_size), root: c.root_hash, note: c.note }));
+  let nextCheckpoint = 0;
   const tree = new MerkleAccumulator();
   const problems: AuditVerification['problems'] = [];
   const problem = (seq: number | null, text: string) => {
@@ -119,8 +126,24 @@ export async function verifyAuditLog(deps: KeyDeps, onProgress?: (done: number, 
       previous = hash;
       tree.push(leafHash(hash));
       expected = seq + 1;
+      while (nextCheckpoint < checkpoints.length && checkpoints[nextCheckpoint]!.size === tree.size) {
+        if (tree.root().toString('hex') !== checkpoints[nextCheckpoint]!.root) problem(seq, `the log no longer gives the tree head signed at size ${tree.size}`);
+        nextCheckpoint += 1;
+      }
     }
     onProgress?.(expected - 1, total);
+  }
+  for (const c of checkpoints.slice(nextCheckpoint)) if (c.size > tree.size) problem(null, `a checkpoint was signed at size ${c.size}, but the log holds ${tree.size} entries`);
+  if (options.verifierKey) {
+    for (const c of checkpoints) {
+      try {
+        const signed = parseCheckpoint(openNote(c.note, options.verifierKey));
+        if (signed.size !== c.size || signed.rootHash.toString('hex') !== c.root) problem(null, `the checkpoint at size ${c.size} does not say what its note says`);
+      } catch (error) {
+        if (!(error instanceof NoteError)) throw error;
+        problem(null, `the checkpoint at size ${c.size} is not signed by the audit key`);
+      }
+    }
   }
   if (expected - 1 !== total) problem(null, `the head says ${total} entries, the log holds ${expected - 1}`);
   else if (total > 0 && previous.toString('hex') !== head.entry_hash) problem(null, 'the head does not match the last entry');
@@ -133,4 +156,28 @@ function parseJson<T>(text: string, fallback: T): T {
   } catch {
     return fallback;
   }
+}
+
+/** A signed tree head, as stored and as sent off the server. */
+export interface SealedCheckpoint {
+  size: number;
+  rootHash: string;
+  signedAt: string;
+  note: string;
+}
+
+/**
+ * Signs the log's current tree head, after verifying the whole chain: a broken log is never
+ * signed. Stored once per tree size; the note is what goes to the file, webhook or standard output
+ * that keeps it off the server.
+ */
+export async function sealCheckpoint(deps: KeyDeps, key: AuditSigningKey): Promise<SealedCheckpoint> {
+  const verified = await verifyAuditLog(deps, { verifierKey: key.verifierKey });
+  if (verified.problems.length > 0) throw new AppError('data.integrity_failed', `The audit log is broken (${verified.problems.length} problem(s)); it was not signed. Run rampart audit verify`);
+  const existing = await deps.db.selectFrom('audit_checkpoints').selectAll().where('tree_size', '=', verified.entries).executeTakeFirst();
+  if (existing) return { size: Number(existing.tree_size), rootHash: existing.root_hash, signedAt: existing.signed_at, note: existing.note };
+  const signedAt = deps.clock.now().toISOString();
+  const note = signNote(checkpointText({ origin: key.origin, size: verified.entries, rootHash: Buffer.from(verified.rootHash, 'hex'), time: signedAt }), key.signerKey);
+  await deps.db.insertInto('audit_checkpoints').values({ tree_size: verified.entries, root_hash: verified.rootHash, signed_at: signedAt, note }).execute();
+  return { size: verified.entries, rootHash: verified.rootHash, signedAt, note };
 }

@@ -229,6 +229,15 @@ export interface AuditHeadTable {
   entry_hash: string;
 }
 
+export interface AuditCheckpointsTable {
+  tree_size: number | string;
+  /** Hex. */
+  root_hash: string;
+  signed_at: string;
+  /** The signed note, exactly as sent off the server. */
+  note: string;
+}
+
 export interface DatabaseSchema {
   teams: TeamsTable;
   roles: RolesTable;
@@ -252,4 +261,5 @@ export interface DatabaseSchema {
   security_events: SecurityEventsTable;
   audit_entries: AuditEntriesTable;
   audit_head: AuditHeadTable;
+  audit_checkpoints: AuditCheckpointsTable;
 }

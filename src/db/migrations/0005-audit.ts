@@ -39,12 +39,24 @@ export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {
     .execute();
   await db.insertInto('audit_head').values({ id: 1, seq: 0, entry_hash: '0'.repeat(64) }).execute();
 
+  // Signed tree heads, as also sent off the server; verification checks the log against each.
+  await db.schema
+    .createTable('audit_checkpoints')
+    .addColumn('tree_size', 'bigint', (c) => c.primaryKey())
+    .addColumn('root_hash', 'text', (c) => c.notNull())
+    .addColumn('signed_at', 'text', (c) => c.notNull())
+    .addColumn('note', 'text', (c) => c.notNull())
+    .execute();
+
   if (dialect === 'sqlite') {
     await sql`create trigger audit_entries_no_update before update on audit_entries begin select raise(abort, 'audit entries are append-only'); end`.execute(db);
     await sql`create trigger audit_entries_no_delete before delete on audit_entries begin select raise(abort, 'audit entries are append-only'); end`.execute(db);
+    await sql`create trigger audit_checkpoints_no_update before update on audit_checkpoints begin select raise(abort, 'audit entries are append-only'); end`.execute(db);
+    await sql`create trigger audit_checkpoints_no_delete before delete on audit_checkpoints begin select raise(abort, 'audit entries are append-only'); end`.execute(db);
   } else {
     await sql`create or replace function rampart_audit_append_only() returns trigger language plpgsql as $$ begin raise exception 'audit entries are append-only'; end $$`.execute(db);
     await sql`create trigger audit_entries_no_change before update or delete on audit_entries for each row execute function rampart_audit_append_only()`.execute(db);
     await sql`create trigger audit_entries_no_truncate before truncate on audit_entries for each statement execute function rampart_audit_append_only()`.execute(db);
+    await sql`create trigger audit_checkpoints_no_change before update or delete on audit_checkpoints for each row execute function rampart_audit_append_only()`.execute(db);
   }
 }

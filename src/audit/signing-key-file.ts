@@ -1,0 +1,40 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { generateSigningKey, parseVerifierKey } from './checkpoint.js';
+
+/**
+ * The audit log's signing key on disk: JSON, readable by its owner only, made on first use. It is
+ * not a data key and never wrapped by the KEK: whoever verifies checkpoints needs only the
+ * verifier key, which `rampart audit key` prints.
+ */
+export interface AuditSigningKey {
+  readonly origin: string;
+  readonly signerKey: string;
+  readonly verifierKey: string;
+}
+
+const FORMAT = 'rampart-audit-signing-key';
+
+export class AuditKeyError extends Error {
+  override readonly name = 'AuditKeyError';
+}
+
+export function loadAuditSigningKey(file: string, origin: string, options: { create: boolean }): AuditSigningKey {
+  if (!fs.existsSync(file)) {
+    if (!options.create) throw new AuditKeyError(`The audit signing key ${file} does not exist`);
+    const made = { format: FORMAT, origin, ...generateSigningKey(origin) };
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, `${JSON.stringify(made, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    return { origin, signerKey: made.signerKey, verifierKey: made.verifierKey };
+  }
+  if ((fs.statSync(file).mode & 0o077) !== 0) throw new AuditKeyError(`The audit signing key ${file} is open to other users; make it readable by its owner only (chmod 600)`);
+  let parsed: Partial<AuditSigningKey> & { format?: string };
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof parsed;
+  } catch {
+    throw new AuditKeyError(`The audit signing key ${file} is not readable`);
+  }
+  if (parsed.format !== FORMAT || !parsed.origin || !parsed.signerKey || !parsed.verifierKey) throw new AuditKeyError(`The audit signing key ${file} is not a Rampart audit signing key`);
+  parseVerifierKey(parsed.verifierKey);
+  return { origin: parsed.origin, signerKey: parsed.signerKey, verifierKey: parsed.verifierKey };
+}
