@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../shared/canonical-json.js';
 import { HASH_BYTES } from './merkle.js';
 
 /**
@@ -43,7 +44,7 @@ const FORMAT = 1;
  */
 export function canonicalEntry(entry: AuditEntry): Buffer {
   return Buffer.from(
-    JSON.stringify([
+    canonicalJson([
       FORMAT,
       entry.seq,
       entry.time,
@@ -59,7 +60,7 @@ export function canonicalEntry(entry: AuditEntry): Buffer {
       entry.fields,
       entry.outcome,
       entry.requestId,
-      sortKeys(entry.details),
+      entry.details,
     ]),
     'utf8',
   );
@@ -69,16 +70,4 @@ export function canonicalEntry(entry: AuditEntry): Buffer {
 export function entryHash(previous: Buffer, entry: AuditEntry): Buffer {
   if (previous.length !== HASH_BYTES) throw new Error('a previous hash is 32 bytes');
   return createHash('sha256').update(previous).update(canonicalEntry(entry)).digest();
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
-    );
-  }
-  return value;
 }

@@ -3,6 +3,7 @@ import { inTransaction, type DataDeps } from '../../data/record-store.js';
 import { isUniqueViolation } from '../../db/database.js';
 import type { RecordType } from '../../data/field-registry.js';
 import { parseRoleDefinition, type Action, type FieldRule, type Permission, type RoleDefinition, type Scope, type TypeGrant } from '../../policy/model.js';
+import { canonicalJson } from '../../shared/canonical-json.js';
 import { AppError, type FieldProblem } from '../../shared/errors.js';
 import type { ActorContext } from '../../shared/principal.js';
 
@@ -94,7 +95,7 @@ export async function updateRole(deps: DataDeps, ctx: ActorContext, id: string, 
     const definition = changes.definition === undefined ? current.definition : checkDefinition(changes.definition, problems);
     if (problems.length > 0) throw new AppError('role.invalid', 'The role has invalid fields', problems);
     // A shipped role keeps its grants; where it counts from (its networks) is each site's to say.
-    const grantsOf = (d: RoleDefinition) => canonical({ records: d.records, permissions: [...d.permissions].sort() });
+    const grantsOf = (d: RoleDefinition) => canonicalJson({ records: d.records, permissions: [...d.permissions].sort() });
     if (current.builtin && (name !== current.name || description !== current.description || grantsOf(definition) !== grantsOf(current.definition))) {
       throw new AppError('role.builtin', 'Shipped roles cannot be changed, except for their networks; make a custom role instead');
     }
@@ -160,18 +161,6 @@ export async function deleteRole(deps: DataDeps, ctx: ActorContext, id: string):
 
 async function requireRoleManager(deps: DataDeps, ctx: ActorContext): Promise<void> {
   await requirePermission(deps, ctx, 'roles.manage', 'Your roles do not allow you to manage roles');
-}
-
-/** JSON with object keys in order, so that two equal definitions compare equal however they were written. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 function checkText(raw: unknown, field: string, max: number, problems: FieldProblem[]): string {
