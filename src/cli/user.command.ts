@@ -79,14 +79,7 @@ export function registerUserCommands(program: Command): void {
     .argument('<email>', "the user's email address")
     .argument('<role>', 'role id')
     .option('--json', 'print the user as JSON')
-    .action(async (email: string, role: string, opts: { json?: boolean }, command: Command) => {
-      await withDatabase(command, async ({ deps, ctx }) => {
-        const found = await requireUser(deps, email);
-        const changed = await (await usersService()).setUserAccess(deps, ctx, found.id, { roles: [...found.roles, role] });
-        if (opts.json) printJson(changed);
-        else printLine(`${changed.email} now holds ${changed.roles.join(', ')}`);
-      });
-    });
+    .action((email: string, role: string, opts: { json?: boolean }, command: Command) => changeRoles(command, email, opts, (held) => [...held, role]));
 
   user
     .command('remove-role')
@@ -94,15 +87,12 @@ export function registerUserCommands(program: Command): void {
     .argument('<email>', "the user's email address")
     .argument('<role>', 'role id')
     .option('--json', 'print the user as JSON')
-    .action(async (email: string, role: string, opts: { json?: boolean }, command: Command) => {
-      await withDatabase(command, async ({ deps, ctx }) => {
-        const found = await requireUser(deps, email);
-        if (!found.roles.includes(role)) throw new UsageError(`${found.email} does not hold ${role}`);
-        const changed = await (await usersService()).setUserAccess(deps, ctx, found.id, { roles: found.roles.filter((r) => r !== role) });
-        if (opts.json) printJson(changed);
-        else printLine(`${changed.email} now holds ${changed.roles.join(', ')}`);
-      });
-    });
+    .action((email: string, role: string, opts: { json?: boolean }, command: Command) =>
+      changeRoles(command, email, opts, (held, user) => {
+        if (!held.includes(role)) throw new UsageError(`${user} does not hold ${role}`);
+        return held.filter((r) => r !== role);
+      }),
+    );
 
   const team = program.command('team').description('Manage teams');
 
@@ -149,6 +139,16 @@ export function registerUserCommands(program: Command): void {
         printTable(['NAME', 'PARENT', 'ID'], teams.map((t) => [t.name, t.parentId ? (names.get(t.parentId) ?? t.parentId) : '-', t.id]));
       });
     });
+}
+
+/** Gives a user the roles `next` makes of theirs, and says what they hold now. */
+async function changeRoles(command: Command, email: string, opts: { json?: boolean }, next: (held: string[], user: string) => string[]): Promise<void> {
+  await withDatabase(command, async ({ deps, ctx }) => {
+    const found = await requireUser(deps, email);
+    const changed = await (await usersService()).setUserAccess(deps, ctx, found.id, { roles: next(found.roles, found.email) });
+    if (opts.json) printJson(changed);
+    else printLine(`${changed.email} now holds ${changed.roles.join(', ')}`);
+  });
 }
 
 /** Finds a user by email for commands that name one. */

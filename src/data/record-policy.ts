@@ -1,9 +1,9 @@
 import type { SelectQueryBuilder } from 'kysely';
 import { maskValue, type MaskKind } from '../crypto/masking.js';
 import type { Access } from '../policy/access.js';
-import { ruleRank, type Action, type FieldRule, type Scope } from '../policy/model.js';
+import { ruleRank, type Action, type Scope } from '../policy/model.js';
 import { AppError, type FieldProblem } from '../shared/errors.js';
-import { isPersonal, SYSTEM_FIELDS, type FieldDef, type RecordType, type RecordTypeDef } from './field-registry.js';
+import { isPersonal, type FieldDef, type RecordType, type RecordTypeDef } from './field-registry.js';
 
 /**
  * The policy as the record store applies it: which rows an action reaches (a SQL condition on
@@ -172,7 +172,3 @@ export function searchReach(access: Access, schema: SchemaLike): 'all' | 'plain'
   }
   return reach;
 }
-
-export const OWNERSHIP_KEYS = new Set(SYSTEM_FIELDS.filter((f) => f.key === 'ownerId' || f.key === 'teamId').map((f) => f.key));
-
-export type { FieldRule };

@@ -1,5 +1,5 @@
 import type { FieldDef, RecordType } from '../data/field-registry.js';
-import { classTarget, FIELD_RULES, PERMISSIONS, READ_ACTIONS, ruleRank, scopeRank, SCOPES, type Action, type FieldRule, type Permission, type RoleDefinition, type Scope } from './model.js';
+import { classTarget, FIELD_RULES, READ_ACTIONS, ruleRank, scopeRank, SCOPES, type Action, type FieldRule, type Permission, type RoleDefinition, type Scope } from './model.js';
 
 /**
  * What one principal may do, compiled for one request from the roles it holds: the union of the
@@ -81,11 +81,6 @@ export class Access {
     if (this.unrestricted) return true;
     if (this.tokenScopes && !tokenAllows(this.tokenScopes, ...PERMISSION_SCOPE[permission])) return false;
     return this.roles.some((role) => role.permissions.includes(permission));
-  }
-
-  /** The permissions held, for the principal's own view of itself. */
-  permissions(): Permission[] {
-    return PERMISSIONS.filter((p) => this.may(p));
   }
 }
 
