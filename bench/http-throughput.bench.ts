@@ -18,7 +18,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * process of its own.
  */
 export async function benchHttp(deps: DataDeps, dataDir: string): Promise<void> {
-  const user = await insertUser(deps, { email: `bench.${Date.now()}@example.com`, name: 'Bench', password: null, roles: ['admin'] });
+  const user = await insertUser(deps, cliContext('bench'), { email: `bench.${Date.now()}@example.com`, name: 'Bench', password: null, roles: ['admin'] });
   const { token } = await createToken(deps, cliContext('bench'), { userId: user.id, name: 'bench', scopes: ['contacts:read'] });
 
   const seconds = envNumber('BENCH_HTTP_SECONDS', 10);

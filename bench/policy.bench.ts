@@ -16,7 +16,7 @@ export async function benchPolicy(deps: DataDeps, contacts: number): Promise<voi
   const rounds = envNumber('BENCH_LIST_ROUNDS', 300);
   const seller = await findUserByEmail(deps, 'li.qiang@demo.example.com');
   if (!seller?.teamId) throw new Error('the policy benchmark needs the sample data (a seller in a team)');
-  const admin = await insertUser(deps, { email: `policy.bench.${Date.now()}@example.com`, name: 'Policy bench', password: null, roles: ['admin'] });
+  const admin = await insertUser(deps, cliContext('bench'), { email: `policy.bench.${Date.now()}@example.com`, name: 'Policy bench', password: null, roles: ['admin'] });
   const contextOf = (user: UserView): ActorContext => ({
     principal: { kind: 'user', userId: user.id, email: user.email, roles: user.roles, teamId: user.teamId, sessionId: 'bench' },
     channel: 'web',

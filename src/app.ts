@@ -70,7 +70,7 @@ export async function buildApp(config: Config, parts: AppParts = {}): Promise<Ra
   });
 
   installJsonParser(app);
-  installErrorHandling(app);
+  installErrorHandling(app, deps);
   installNetworkRules(app, deps);
   await app.register(cookie);
   await app.register(helmet, {

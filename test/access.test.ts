@@ -176,9 +176,14 @@ describe('network rules', () => {
       expect((await from('10.66.1.1')).statusCode).toBe(403);
       expect((await from('10.1.2.3')).statusCode).toBe(401);
       expect((await from('2001:db8::5')).statusCode).toBe(401);
-      const events = await sql<{ kind: string; source_address: string }>`select kind, source_address from security_events order by occurred_at`.execute(t.deps.db);
+      const events = await sql<{ actor_kind: string; source_address: string; details: string }>`select actor_kind, source_address, details from audit_entries where action = 'access.denied' order by seq`.execute(t.deps.db);
       expect(events.rows.map((e) => e.source_address)).toEqual(['192.0.2.7', '192.0.2.7', '10.66.1.1']);
-      expect(events.rows.every((e) => e.kind === 'network_refused')).toBe(true);
+      expect(events.rows.map((e) => JSON.parse(e.details))).toEqual([
+        { code: 'request.network_refused', route: 'GET /api/v1/contacts' },
+        { code: 'request.network_refused', route: 'GET /login' },
+        { code: 'request.network_refused', route: 'GET /api/v1/contacts' },
+      ]);
+      expect(events.rows.every((e) => e.actor_kind === 'anonymous')).toBe(true);
     } finally {
       await t.close();
     }
@@ -205,8 +210,11 @@ describe('network rules', () => {
       expect((await from(adminAndSales, '198.51.100.9', '/api/v1/users')).statusCode).toBe(403);
       expect((await from(adminAndSales, '198.51.100.9', '/api/v1/contacts')).statusCode).toBe(200);
       expect((await from(adminAndSales, '10.1.4.4', '/api/v1/users')).statusCode).toBe(200);
-      const events = await sql<{ user_id: string | null }>`select user_id from security_events`.execute(t.deps.db);
-      expect(events.rows.length).toBe(1);
+      const events = await sql<{ source_address: string; details: string }>`select source_address, details from audit_entries where action = 'access.denied' order by seq`.execute(t.deps.db);
+      expect(events.rows.map((e) => [e.source_address, JSON.parse(e.details).code])).toEqual([
+        ['198.51.100.9', 'auth.network_refused'],
+        ['198.51.100.9', 'auth.forbidden'],
+      ]);
 
       const bad = await t.app.inject({ method: 'PATCH', url: '/api/v1/roles/admin', headers: { authorization: `Bearer ${admin}` }, remoteAddress: '10.1.4.4', payload: { version: role.version + 1, definition: { ...role.definition, networks: { allow: ['10.1.0.0/99'], deny: [] } } } });
       expect(bad.statusCode).toBe(400);

@@ -47,7 +47,7 @@ describe('sample data', () => {
     const owners = await t.database.db.selectFrom('users').select(['id', 'email', 'password_hash', 'team_id']).where('email', 'like', '%@demo.example.com').execute();
     expect(owners).toHaveLength(DEMO_USERS.length);
     expect(owners.every((o) => o.password_hash === null && o.team_id !== null)).toBe(true);
-    const signIn = await login(t.deps, { email: owners[0]!.email, password: 'any password at all 123', sourceAddress: null, userAgent: null }).catch((e: unknown) => e);
+    const signIn = await login(t.deps, { email: owners[0]!.email, password: 'any password at all 123' }, { channel: 'web', requestId: null, sourceAddress: null, userAgent: null }).catch((e: unknown) => e);
     expect((signIn as AppError).code).toBe('auth.invalid_credentials');
 
     const companyIds = new Set<string>();

@@ -35,10 +35,10 @@ const BASE_SEED = Number.isSafeInteger(Number(process.env.RAMPART_TEST_FUZZ_SEED
 /** Columns a read may touch on purpose (last use of a token or session); not part of the snapshot. */
 const VOLATILE_COLUMNS = new Set(['last_used_at', 'last_seen_at', 'last_login_at']);
 /**
- * Tables that record refused requests by design (audit trail, detection state) and so may grow
- * on a rejection. None do yet; list them here when they arrive, with the reason.
+ * Tables that record refused requests by design and so may grow on a rejection: the audit log
+ * keeps failed sign-ins and refusals. What they gain is checked apart (only refusals and failures).
  */
-const APPENDS_ON_REJECTION = new Set<string>();
+const APPENDS_ON_REJECTION = new Set<string>(['audit_entries', 'audit_head']);
 
 type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 type Schema = Record<string, unknown> & {
@@ -446,6 +446,7 @@ async function send(route: Route, probe: Probe) {
 async function checkProbe(route: Route, probe: Probe): Promise<void> {
   const write = route.method !== 'GET';
   const before = write ? await snapshot() : undefined;
+  const logged = write ? await auditHead() : 0;
   const res = await send(route, probe);
   const label = `${route.method} ${probe.path}${probe.query} answered ${res.statusCode}: ${res.body.slice(0, 300)}`;
 
@@ -468,7 +469,14 @@ async function checkProbe(route: Route, probe: Probe): Promise<void> {
   }
   if (write && res.statusCode >= 400) {
     expect(await snapshot(), `a refused write changed the database: ${label}`).toEqual(before);
+    const added = await sql<{ outcome: string; action: string }>`select outcome, action from audit_entries where seq > ${logged}`.execute(t.database.db);
+    expect(added.rows.filter((e) => e.outcome === 'success'), `a refused write left a successful audit entry: ${label}`).toEqual([]);
   }
+}
+
+async function auditHead(): Promise<number> {
+  const head = await sql<{ seq: number | string }>`select seq from audit_head`.execute(t.database.db);
+  return Number(head.rows[0]?.seq ?? 0);
 }
 
 function seedFor(route: Route): number {

@@ -21,7 +21,7 @@ describe('logs', () => {
     testDb = await createTestDatabase();
     const config = loadConfig({ env: { RAMPART_DATA_DIR: dataDir, RAMPART_LOG_LEVEL: 'debug' }, cwd: dataDir });
     built = await buildApp(config, { database: testDb.database, migrated: true, logStream: { write: (line) => void lines.push(line) } });
-    const user = await insertUser(built.deps, { email: 'logger@example.com', name: 'Log Reader', password: 'a long enough passphrase', roles: ['admin'] });
+    const user = await insertUser(built.deps, cliContext('test'), { email: 'logger@example.com', name: 'Log Reader', password: 'a long enough passphrase', roles: ['admin'] });
     ({ token } = await createToken(built.deps, cliContext('test'), { userId: user.id, name: 'log' }));
   });
   afterAll(async () => {

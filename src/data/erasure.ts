@@ -1,3 +1,4 @@
+import { recordAudit } from './audit-trail.js';
 import type { Kysely } from 'kysely';
 import { reindexDocument } from '../db/search-index.js';
 import { AppError } from '../shared/errors.js';
@@ -53,6 +54,9 @@ export async function erasePerson(deps: DataDeps, ctx: ActorContext, type: Perso
       .where('id', '=', row.id)
       .where('deleted_at', 'is', null)
       .execute();
+    // The log keeps that the person was erased, never who they were; digests of their values in
+    // earlier entries can no longer be tested, their key being gone.
+    await recordAudit(tx, ctx, { action: 'record.erase', recordType: type, recordIds: [row.id], details: { subjects: [subjectId], records } });
     return { subjectId, erasedAt, records };
   });
 }

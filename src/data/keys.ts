@@ -11,6 +11,7 @@ import { dataKeyAad, indexKeyAad, type Keyring, type SubjectKeys } from '../cryp
 import type { Clock } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
+import { appendAudit } from './audit-log.js';
 
 /**
  * The key hierarchy as stored: data keys per subject (`data_keys`), blind-index root keys
@@ -277,11 +278,32 @@ export async function inTransaction<D extends KeyDeps, T>(deps: D, work: (trxDep
   }
 }
 
+/** Kept twice, in one transaction: for the key status report, and in the audit log. */
 export async function recordIntegrityEvent(deps: KeyDeps, event: IntegrityEvent): Promise<void> {
-  await anyDb(deps)
-    .insertInto('integrity_events')
-    .values({ id: newId(), occurred_at: deps.clock.now().toISOString(), table_name: event.table, column_name: event.column, record_id: event.recordId, reason: event.reason.slice(0, 200) })
-    .execute();
+  await inTransaction(deps, async (tx) => {
+    const reason = event.reason.slice(0, 200);
+    await anyDb(tx)
+      .insertInto('integrity_events')
+      .values({ id: newId(), occurred_at: tx.clock.now().toISOString(), table_name: event.table, column_name: event.column, record_id: event.recordId, reason })
+      .execute();
+    await appendAudit(tx, [
+      {
+        actorKind: 'system',
+        actorId: 'integrity-check',
+        sessionId: null,
+        sourceAddress: null,
+        userAgent: null,
+        channel: 'job',
+        action: 'integrity.failure',
+        recordType: event.table,
+        recordIds: [event.recordId],
+        fields: [event.column],
+        outcome: 'failure',
+        requestId: null,
+        details: { reason },
+      },
+    ]);
+  });
 }
 
 /**

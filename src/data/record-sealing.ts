@@ -4,7 +4,9 @@ import { blindIndex, normalizeForIndex, searchToken } from '../crypto/blind-inde
 import type { SubjectKeys } from '../crypto/keyring.js';
 import type { CustomValuesTable } from '../db/schema.js';
 import { AppError } from '../shared/errors.js';
-import { isPersonal, type FieldDef, type RecordType } from './field-registry.js';
+import { isPersonal, presentFieldValue, SYSTEM_FIELDS, type FieldDef, type RecordType } from './field-registry.js';
+import { canonicalJson } from '../shared/canonical-json.js';
+import { valueDigest, valueDigestKey } from '../audit/value-digest.js';
 import { openValue, sealValue, sealedVersion, type ValuePlace } from './field-crypto.js';
 import { createDataKeys, ERASED, indexKeys, IntegrityFailure, organisationKeys, ORGANISATION, recordIntegrityEvent, subjectKeys, type IndexKeyVersion, type KeyDeps, type SubjectKeyState } from './keys.js';
 import { phoneNumberTerms, termsForRecord } from './search-terms.js';
@@ -112,6 +114,30 @@ export interface SealedRow {
   /** The terms of the record's search document: words of plain fields and tokens of personal ones. */
   terms: string[];
   customRows: CustomValueRow[];
+  /** Keyed digests of the values written, for the audit log. */
+  digests: ValueDigests;
+}
+
+/**
+ * What a write changed, for the audit log: per field (`email`, `customFields.<key>`), the keyed
+ * digests of the old and new value (null for empty), under a key derived from the subject's data
+ * key of `keyVersion`. Never the values.
+ */
+export interface ValueDigests {
+  keyVersion: number;
+  changes: Record<string, [string | null, string | null]>;
+}
+
+const OWNERSHIP_FIELDS = SYSTEM_FIELDS.filter((f) => f.key === 'ownerId' || f.key === 'teamId');
+
+/** The text a column value is digested as: its API form in canonical JSON, the same for old and new. */
+function columnText(def: FieldDef, value: unknown): string | null {
+  return value === null || value === undefined ? null : canonicalJson(presentFieldValue(def, value));
+}
+
+function digester(keys: SubjectKeys): (field: string, text: string | null) => string | null {
+  const key = valueDigestKey(keys.versions.get(keys.current)!);
+  return (field, text) => (text === null ? null : valueDigest(key, field, text));
 }
 
 /**
@@ -146,6 +172,13 @@ function sealRow(schema: SchemaLike, row: Record<string, unknown>, custom: { def
   const recordId = String(row.id);
   const table = schema.def.type;
   const terms = searchTerms(schema, row, index);
+  const digest = digester(keys);
+  const digests: ValueDigests = { keyVersion: keys.current, changes: {} };
+  for (const def of schema.fields.concat(OWNERSHIP_FIELDS)) {
+    const text = def.column ? columnText(def, row[def.column]) : null;
+    if (text !== null) digests.changes[def.key] = [null, digest(def.key, text)];
+  }
+  for (const { def, encoded } of custom) digests.changes[`customFields.${def.key}`] = [null, digest(`customFields.${def.key}`, encoded)];
   for (const def of schema.fields) {
     if (!def.blindIndex || !def.column) continue;
     const value = row[def.column];
@@ -158,7 +191,7 @@ function sealRow(schema: SchemaLike, row: Record<string, unknown>, custom: { def
   }
   row.key_version = keys.current;
   const customRows = custom.map(({ def, encoded }) => sealCustomValue(schema, def, recordId, subject, keys, index, encoded, callingCode));
-  return { terms, customRows };
+  return { terms, customRows, digests };
 }
 
 /** A custom value as stored: sealed with a blind index when the field is personal. */
@@ -321,6 +354,8 @@ export interface SealedUpdate {
   customRows: Map<string, CustomValueRow | null>;
   /** The new search document, or null when no searchable value changed. */
   terms: string[] | null;
+  /** Keyed digests of the values that changed, for the audit log. */
+  digests: ValueDigests;
 }
 
 /**
@@ -373,6 +408,21 @@ export async function sealUpdate(deps: KeyDeps, schema: SchemaLike, existing: Re
     customRows.set(def.customFieldId!, empty ? null : sealCustomValue(schema, def, recordId, subject, keys, index, encode(def, value), deps.keyring.callingCode));
   }
 
+  const digest = digester(keys);
+  const digests: ValueDigests = { keyVersion: keys.current, changes: {} };
+  for (const def of schema.fields.concat(OWNERSHIP_FIELDS)) {
+    if (!def.column || !(def.column in changes)) continue;
+    const before = columnText(def, opened[def.column]);
+    const after = columnText(def, changes[def.column]);
+    if (before !== after) digests.changes[def.key] = [digest(def.key, before), digest(def.key, after)];
+  }
+  for (const [def, value] of customChanges) {
+    const name = `customFields.${def.key}`;
+    const before = storedCustom.find((cv) => cv.field_id === def.customFieldId)?.value ?? null;
+    const after = value === null || (Array.isArray(value) && value.length === 0) ? null : encode(def, value);
+    if (before !== after) digests.changes[name] = [digest(name, before), digest(name, after)];
+  }
+
   const searchableChanged = schema.fields.some((f) => f.searchable && f.column && f.column in changes);
-  return { columns, customRows, terms: searchableChanged ? searchTerms(schema, merged, index) : null };
+  return { columns, customRows, terms: searchableChanged ? searchTerms(schema, merged, index) : null, digests };
 }

@@ -27,7 +27,8 @@ import { termsForQuery } from './search-terms.js';
 import { indexDocuments, matchesTerms, reindexDocument, type QueryTerm } from '../db/search-index.js';
 import { insertMany } from '../db/insert-many.js';
 import type { Keyring } from '../crypto/keyring.js';
-import { blindOf, openRows, queryTokens, sealNewRows, sealUpdate, type RowToSeal } from './record-sealing.js';
+import { blindOf, openRows, queryTokens, sealNewRows, sealUpdate, type RowToSeal, type ValueDigests } from './record-sealing.js';
+import { recordAudit, type AuditEvent } from './audit-trail.js';
 import { indexKeys, inTransaction, type IndexKeys } from './keys.js';
 
 export { inTransaction };
@@ -144,16 +145,33 @@ export async function visibleSchema(deps: DataDeps, ctx: ActorContext, type: Rec
  * that does not exist. `raw` leaves masked and hidden fields as stored, for services that copy
  * values from one record to another (lead conversion); the caller never sees that view.
  */
-export async function getRecord(deps: DataDeps, ctx: ActorContext, type: RecordType, id: string, options: { includeDeleted?: boolean; raw?: boolean } = {}): Promise<RecordView> {
+export async function getRecord(deps: DataDeps, ctx: ActorContext, type: RecordType, id: string, options: ReadOptions & { includeDeleted?: boolean; raw?: boolean } = {}): Promise<RecordView> {
   const access = await accessOf(deps, ctx);
   const schema = await recordSchema(deps, type);
   const row = isId(id) ? await findRow(deps, access, type, id, options.includeDeleted ?? false) : undefined;
   if (!row) throw notFound(schema.def);
   const [view] = await presentRows(deps, schema, [row]);
-  return options.raw ? view! : shapeView(access, schema, view!);
+  if (options.raw) return view!;
+  if (options.audited !== false) await auditRead(deps, ctx, access, schema, [row], 'record.read');
+  return shapeView(access, schema, view!);
 }
 
-export async function listRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, query: ListQuery = {}): Promise<RecordPage> {
+/**
+ * Reads answer what they return to the audit log by default. A service reading a record for its
+ * own checks, which the caller never sees, says `audited: false`; forgetting to records too much,
+ * never too little.
+ */
+export interface ReadOptions {
+  audited?: boolean;
+}
+
+export async function listRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, query: ListQuery = {}, options: ReadOptions = {}): Promise<RecordPage> {
+  const page = await listPage(deps, ctx, type, query);
+  if (options.audited !== false) await auditRead(deps, ctx, page.access, page.schema, page.rows, query.purpose === 'export' ? 'record.export' : 'record.read');
+  return { items: page.items, nextCursor: page.nextCursor };
+}
+
+async function listPage(deps: DataDeps, ctx: ActorContext, type: RecordType, query: ListQuery): Promise<RecordPage & { access: Access; schema: RecordSchema; rows: Record<string, unknown>[] }> {
   const access = await accessOf(deps, ctx);
   const schema = await recordSchema(deps, type);
   requireAction(access, schema.def, query.purpose ?? 'read');
@@ -169,7 +187,7 @@ export async function listRecords(deps: DataDeps, ctx: ActorContext, type: Recor
   if (query.q !== undefined && query.q.trim() !== '') base = await applySearch(deps, access, base, schema, query.q);
   if (isPersonal(sort.def)) {
     const page = await listSortedInMemory(deps, schema, base, sort, plan, limit, query.cursor);
-    return { items: page.items.map((view) => shapeView(access, schema, view)), nextCursor: page.nextCursor };
+    return { items: page.items.map((view) => shapeView(access, schema, view)), nextCursor: page.nextCursor, access, schema, rows: page.rows };
   }
 
   let cursor = query.cursor === undefined ? null : decodeCursor(query.cursor, sort.key);
@@ -206,6 +224,9 @@ export async function listRecords(deps: DataDeps, ctx: ActorContext, type: Recor
   return {
     items: page.map((p) => shapeView(access, schema, p.view)),
     nextCursor: more && lastShown ? encodeCursor(sort.key, (lastShown.row[sort.column] as string | number | null) ?? null, String(lastShown.row.id)) : null,
+    access,
+    schema,
+    rows: page.map((p) => p.row),
   };
 }
 
@@ -218,7 +239,7 @@ const MAX_IN_MEMORY_SORT = 10_000;
  * would put personal data in URLs). Refused, with a 400 asking for a narrower filter, above
  * 10,000 records.
  */
-async function listSortedInMemory(deps: DataDeps, schema: RecordSchema, base: AnySelect, sort: ResolvedSort, plan: FilterPlan, limit: number, rawCursor: string | undefined): Promise<RecordPage> {
+async function listSortedInMemory(deps: DataDeps, schema: RecordSchema, base: AnySelect, sort: ResolvedSort, plan: FilterPlan, limit: number, rawCursor: string | undefined): Promise<RecordPage & { rows: Record<string, unknown>[] }> {
   let offset = 0;
   if (rawCursor !== undefined) {
     const cursor = decodeCursor(rawCursor, sort.key);
@@ -231,7 +252,9 @@ async function listSortedInMemory(deps: DataDeps, schema: RecordSchema, base: An
     throw new AppError('request.invalid_sort', `${sort.def.label} is encrypted and is sorted after decryption, which needs a list of at most ${MAX_IN_MEMORY_SORT.toLocaleString('en-US')} records; this one has ${total.toLocaleString('en-US')}. Narrow it with filters or a search, or sort by another field`);
   }
   const rows = (await base.orderBy('r.id').execute()) as Record<string, unknown>[];
-  const views = (await presentRows(deps, schema, rows)).filter((view) => plan.verify.every((check) => check(view)));
+  const presented = await presentRows(deps, schema, rows);
+  const rowOf = new Map(presented.map((view, i) => [view, rows[i]!]));
+  const views = presented.filter((view) => plan.verify.every((check) => check(view)));
   const collator = new Intl.Collator(undefined, { sensitivity: 'base', numeric: true });
   const direction = sort.descending ? -1 : 1;
   views.sort((a, b) => {
@@ -247,14 +270,14 @@ async function listSortedInMemory(deps: DataDeps, schema: RecordSchema, base: An
   });
   const items = views.slice(offset, offset + limit);
   const next = offset + limit;
-  return { items, nextCursor: next < views.length && items.length > 0 ? encodeCursor(sort.key, next, items.at(-1)!.id) : null };
+  return { items, nextCursor: next < views.length && items.length > 0 ? encodeCursor(sort.key, next, items.at(-1)!.id) : null, rows: items.map((view) => rowOf.get(view)!) };
 }
 
 /** Walks every page of a list; exports and jobs use it so they read through the same layer. */
-export async function* iterateRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, query: Omit<ListQuery, 'cursor' | 'limit'> = {}): AsyncGenerator<RecordView> {
+export async function* iterateRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, query: Omit<ListQuery, 'cursor' | 'limit'> = {}, options: ReadOptions = {}): AsyncGenerator<RecordView> {
   let cursor: string | undefined;
   do {
-    const page = await listRecords(deps, ctx, type, { ...query, limit: MAX_LIMIT, ...(cursor ? { cursor } : {}) });
+    const page = await listRecords(deps, ctx, type, { ...query, limit: MAX_LIMIT, ...(cursor ? { cursor } : {}) }, options);
     yield* page.items;
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
@@ -268,7 +291,7 @@ export async function countRecords(deps: DataDeps, ctx: ActorContext, type: Reco
   if (plan.verify.length > 0) {
     // Blind-index buckets hold other records too: only opening the candidates gives the count.
     let n = 0;
-    for await (const _ of iterateRecords(deps, ctx, type, { filters })) n += 1;
+    for await (const _ of iterateRecords(deps, ctx, type, { filters }, { audited: false })) n += 1;
     return n;
   }
   let qb = scoped(anyDb(deps).selectFrom(`${type} as r`).select((eb) => eb.fn.countAll().as('n')), access, schema.def, 'read');
@@ -390,15 +413,21 @@ export async function findDuplicates(deps: DataDeps, ctx: ActorContext, type: Re
   }
   let qb = hideTrashedAttachments(scoped(anyDb(deps).selectFrom(`${type} as r`).selectAll('r'), access, schema.def, 'read').where('r.deleted_at', 'is', null), type);
   qb = qb.where((eb: any) => eb.or(conditions.map((c) => eb(`r.${c.column}`, 'in', c.blinds)))).orderBy('r.id').limit(MAX_DUPLICATES * 8);
-  const views = await presentRows(deps, schema, (await qb.execute()) as Record<string, unknown>[]);
+  const candidates = (await qb.execute()) as Record<string, unknown>[];
+  const views = await presentRows(deps, schema, candidates);
   const matches: DuplicateMatch[] = [];
-  for (const view of views) {
+  const matchedRows: Record<string, unknown>[] = [];
+  for (const [i, view] of views.entries()) {
     const matchedOn = blindFields
       .filter((def) => typeof view[def.key] === 'string' && wanted.some((w) => w.kind === def.blindIndex && normalizeForIndex(w.kind, view[def.key] as string, deps.keyring.callingCode) === w.normalized))
       .map((def) => def.key);
-    if (matchedOn.length > 0) matches.push({ record: shapeView(access, schema, view), matchedOn });
+    if (matchedOn.length > 0) {
+      matches.push({ record: shapeView(access, schema, view), matchedOn });
+      matchedRows.push(candidates[i]!);
+    }
     if (matches.length === MAX_DUPLICATES) break;
   }
+  await auditRead(deps, ctx, access, schema, matchedRows, 'record.read');
   return matches;
 }
 
@@ -460,6 +489,7 @@ export async function revealFields(deps: DataDeps, ctx: ActorContext, type: Reco
         source_address: ctx.sourceAddress,
       })
       .execute();
+    await recordAudit(tx, ctx, { action: 'record.reveal', recordType: type, recordIds: [String(row.id)], fields: wanted.map((w) => w.name), details: { reason: why, revealId, ...subjectDetail(schema, [row]) } });
     return { revealId, revealedAt, values };
   });
 }
@@ -482,8 +512,10 @@ export async function createRecord(deps: DataDeps, ctx: ActorContext, type: Reco
     const placement = ownershipProblem(access, schema.def, input, row);
     if (placement) throw new AppError('auth.forbidden', placement.message, [placement]);
     await checkReferences(tx, access, schema, [row]);
-    await insertRows(tx, schema, [{ row, custom: prepared.custom, tagIds: prepared.tagIds }]);
-    return getRecord(tx, ctx, type, String(row.id));
+    const [digests] = await insertRows(tx, schema, [{ row, custom: prepared.custom, tagIds: prepared.tagIds }]);
+    await recordAudit(tx, ctx, changeEvent('record.create', schema, row, digests!, prepared.tagIds));
+    // The answer is the record just written, whose entry says what it holds: no read entry.
+    return getRecord(tx, ctx, type, String(row.id), { audited: false });
   });
 }
 
@@ -533,7 +565,9 @@ export async function createRecords(deps: DataDeps, ctx: ActorContext, type: Rec
         writable.push(p);
       }
     });
-    await insertRows(tx, schema, writable);
+    const digests = await insertRows(tx, schema, writable);
+    const action = options.purpose === 'import' ? 'record.import' : 'record.create';
+    await recordAudit(tx, ctx, writable.map((p, i) => changeEvent(action, schema, p.row, digests[i]!, p.tagIds)));
     return results;
   });
 }
@@ -576,7 +610,8 @@ export async function updateRecord(deps: DataDeps, ctx: ActorContext, type: Reco
     }
     if (prepared.tagIds) await replaceTags(tx, type, id, prepared.tagIds);
     if (sealed.terms) await reindexDocument(tx.db, tx.dialect, type, { recordId: id, terms: sealed.terms });
-    return getRecord(tx, ctx, type, id);
+    await recordAudit(tx, ctx, changeEvent('record.update', schema, { ...existing, ...sealed.columns }, sealed.digests, prepared.tagIds));
+    return getRecord(tx, ctx, type, id, { audited: false });
   });
 }
 
@@ -599,6 +634,7 @@ export async function deleteRecord(deps: DataDeps, ctx: ActorContext, type: Reco
       .where('version', '=', Number(existing.version))
       .executeTakeFirst();
     if (Number(moved.numUpdatedRows) !== 1) throw new AppError('record.version_conflict', `The ${def.singular} was changed by someone else; reload it and try again`);
+    await recordAudit(tx, ctx, { action: 'record.delete', recordType: type, recordIds: [id], details: subjectDetail({ def }, [existing]) });
   });
 }
 
@@ -621,7 +657,8 @@ export async function restoreRecord(deps: DataDeps, ctx: ActorContext, type: Rec
       .where('version', '=', Number(existing.version))
       .executeTakeFirst();
     if (Number(restored.numUpdatedRows) !== 1) throw new AppError('record.version_conflict', `The ${def.singular} was changed by someone else; reload it and try again`);
-    return getRecord(tx, ctx, type, id);
+    await recordAudit(tx, ctx, { action: 'record.restore', recordType: type, recordIds: [id], details: subjectDetail({ def }, [existing]) });
+    return getRecord(tx, ctx, type, id, { audited: false });
   });
 }
 
@@ -750,13 +787,16 @@ function newRow(deps: DataDeps, ctx: ActorContext, columns: Record<string, unkno
   return row;
 }
 
-async function insertRows(deps: DataDeps, schema: RecordSchema, pending: PendingInsert[]): Promise<void> {
+/** Writes new records and answers the keyed digests of each one's values, for its audit entry. */
+async function insertRows(deps: DataDeps, schema: RecordSchema, pending: PendingInsert[]): Promise<ValueDigests[]> {
   const type = schema.def.type;
+  const digests: ValueDigests[] = [];
   for (let start = 0; start < pending.length; start += INSERT_CHUNK) {
     const chunk = pending.slice(start, start + INSERT_CHUNK);
     // Personal values are sealed, blind indexes filled in and search documents made from the
     // plaintext, all before anything is written.
     const sealed = await sealNewRows(deps, schema, chunk.map((p): RowToSeal => ({ row: p.row, custom: customValuesToStore(p.custom) })));
+    for (const s of sealed) digests.push(s.digests);
     // Multi-row VALUES need one column list. Rows that leave out different columns go in separate
     // statements: padding them with NULL would override the column's default, and fail on NOT NULL.
     const byColumns = new Map<string, Record<string, unknown>[]>();
@@ -783,6 +823,67 @@ async function insertRows(deps: DataDeps, schema: RecordSchema, pending: Pending
     }
     await indexDocuments(deps.db, deps.dialect, type, chunk.map((p, i) => ({ recordId: String(p.row.id), terms: sealed[i]!.terms })));
   }
+  return digests;
+}
+
+// ---- Audit -------------------------------------------------------------------------------------
+
+/** The entry of a write: which fields changed, as keyed digests of old and new values. */
+function changeEvent(action: string, schema: RecordSchema, row: Record<string, unknown>, digests: ValueDigests, tagIds: string[] | null): AuditEvent {
+  const fields = Object.keys(digests.changes);
+  if (tagIds !== null) fields.push('tagIds');
+  return {
+    action,
+    recordType: schema.def.type,
+    recordIds: [String(row.id)],
+    fields,
+    details: { keyVersion: digests.keyVersion, changes: digests.changes, ...subjectDetail(schema, [row]) },
+  };
+}
+
+/**
+ * The people a record of another type belongs to (notes, tickets), so the log can answer whose
+ * data was touched; a contact or lead is its own subject and its id says so already.
+ */
+function subjectDetail(schema: { def: RecordTypeDef }, rows: readonly Record<string, unknown>[]): { subjects?: string[] } {
+  if (schema.def.subject === 'person' || !schema.def.subjectFrom) return {};
+  const subjects = new Set<string>();
+  for (const row of rows) if (typeof row.subject_id === 'string') subjects.add(row.subject_id);
+  return subjects.size > 0 ? { subjects: [...subjects] } : {};
+}
+
+/**
+ * Records that personal data left the store: which records, which personal fields were in the
+ * answer (masked ones named apart), through which channel. Nothing is recorded for an answer
+ * without personal fields, or an empty one.
+ */
+async function auditRead(deps: DataDeps, ctx: ActorContext, access: Access, schema: RecordSchema, rows: readonly Record<string, unknown>[], action: 'record.read' | 'record.export'): Promise<void> {
+  if (rows.length === 0) return;
+  const fields: string[] = [];
+  const masked: string[] = [];
+  const type = schema.def.type;
+  for (const def of schema.fields) {
+    if (!isPersonal(def)) continue;
+    const rule = access.fieldRule(type, def);
+    if (rule === 'hidden') continue;
+    fields.push(def.key);
+    if (rule === 'masked') masked.push(def.key);
+  }
+  for (const def of schema.custom) {
+    if (!isPersonal(def)) continue;
+    const rule = access.fieldRule(type, def);
+    if (rule === 'hidden') continue;
+    fields.push(`customFields.${def.key}`);
+    if (rule === 'masked') masked.push(`customFields.${def.key}`);
+  }
+  if (fields.length === 0) return;
+  await recordAudit(deps, ctx, {
+    action,
+    recordType: type,
+    recordIds: rows.map((row) => String(row.id)),
+    fields,
+    details: { ...(masked.length > 0 ? { masked } : {}), ...subjectDetail(schema, rows) },
+  });
 }
 
 /** Custom values in their stored text encoding; empty ones are not stored. */

@@ -3,9 +3,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { resolveSession, type AuthDeps } from '../modules/auth/auth.service.js';
 import { resolveToken, scopeAllows } from '../modules/tokens/tokens.service.js';
 import { accessOf } from '../data/access.js';
-import { recordSecurityEvent } from '../data/security-events.js';
 import { AppError } from '../shared/errors.js';
 import type { ActorContext } from '../shared/principal.js';
+import { recordAnonymousAudit, type AnonymousRequest } from '../data/audit-trail.js';
 import { safeEqual } from '../shared/secrets.js';
 
 export const SESSION_COOKIE = 'rampart_session';
@@ -45,11 +45,15 @@ export function installAuthentication(app: FastifyInstance, deps: AuthDeps): voi
     if (authorization !== undefined) {
       const match = /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(authorization);
       const principal = match ? await resolveToken(deps, match[1]!) : null;
-      if (!principal) throw new AppError('auth.unauthenticated', 'The API token is invalid, expired or revoked');
+      if (!principal) {
+        await recordAnonymousAudit(deps, anonymousRequest(request, 'api'), { action: 'auth.token_refused', outcome: 'failure' });
+        throw new AppError('auth.unauthenticated', 'The API token is invalid, expired or revoked');
+      }
+      // Known before the scopes are checked, so a refusal is recorded against the token.
+      request.actor = { principal, channel: 'api', ...base };
       const resource = route.slice('/api/v1/'.length).split(/[/?]/)[0] ?? '';
       const access = request.routeOptions.config?.access ?? (SAFE_METHODS.has(request.method) ? 'read' : 'write');
       if (!scopeAllows(principal.scopes, resource, access)) throw new AppError('auth.forbidden', `The token's scopes do not allow ${access} access to ${resource}`);
-      request.actor = { principal, channel: 'api', ...base };
       await refuseOutsideRoleNetworks(deps, request.actor);
       return;
     }
@@ -67,14 +71,16 @@ export function installAuthentication(app: FastifyInstance, deps: AuthDeps): voi
 
 /**
  * A role counts only from its own networks; a principal none of whose roles counts from where the
- * request came is refused outright, and the refusal recorded.
+ * request came is refused outright (and the refusal kept in the audit log, errors.ts).
  */
 async function refuseOutsideRoleNetworks(deps: AuthDeps, actor: ActorContext): Promise<void> {
   const access = await accessOf(deps, actor);
-  if (!access.refusedByNetwork) return;
-  const userId = actor.principal.kind === 'user' || actor.principal.kind === 'token' ? actor.principal.userId : null;
-  await recordSecurityEvent(deps, { kind: 'network_refused', userId, sourceAddress: actor.sourceAddress, detail: "a request from outside the networks of every role the user holds" }).catch(() => undefined);
-  throw new AppError('auth.network_refused', 'Your roles do not allow access from this network');
+  if (access.refusedByNetwork) throw new AppError('auth.network_refused', 'Your roles do not allow access from this network');
+}
+
+/** Where a request came from, for entries written before (or without) a principal. */
+export function anonymousRequest(request: FastifyRequest, channel: AnonymousRequest['channel'] = 'web'): AnonymousRequest {
+  return { channel, requestId: request.id, sourceAddress: request.ip ?? null, userAgent: request.headers['user-agent']?.slice(0, 500) ?? null };
 }
 
 /** The actor of an authenticated route; routes marked public have none. */

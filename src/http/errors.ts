@@ -1,10 +1,24 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_STATUS, type ErrorCode, type FieldProblem } from '../shared/errors.js';
+import { recordAnonymousAudit, recordAudit, type AuditEvent } from '../data/audit-trail.js';
+import { RECORD_TYPES } from '../data/field-registry.js';
+import type { KeyDeps } from '../data/keys.js';
+import { isId } from '../shared/ids.js';
+import { anonymousRequest } from './authenticate.js';
+
+/** Refusals the audit log keeps: who was refused what, from where. */
+const DENIALS: ReadonlySet<ErrorCode> = new Set(['auth.forbidden', 'auth.network_refused', 'request.network_refused']);
 
 /** The one place errors become HTTP answers: `{ error: { code, message, fields? } }`. */
-export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError | AppError | Error, request: FastifyRequest, reply: FastifyReply) => {
-    if (error instanceof AppError) return sendError(reply, error.code, error.message, error.fields);
+export function installErrorHandling(app: FastifyInstance, deps: KeyDeps): void {
+  app.setErrorHandler(async (error: FastifyError | AppError | Error, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof AppError) {
+      if (DENIALS.has(error.code)) {
+        // The refused work was rolled back; its refusal is written on its own.
+        await recordDenial(deps, request, error.code).catch((failure: unknown) => request.log.error({ requestId: request.id, error: describeError(failure) }, 'a refusal could not be written to the audit log'));
+      }
+      return sendError(reply, error.code, error.message, error.fields);
+    }
     const fe = error as FastifyError;
     if (fe.validation) {
       const fields: FieldProblem[] = fe.validation.map((v) => {
@@ -29,6 +43,21 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) => sendError(reply, 'request.not_found', 'There is nothing at this address'));
+}
+
+async function recordDenial(deps: KeyDeps, request: FastifyRequest, code: ErrorCode): Promise<void> {
+  const route = request.routeOptions.url ?? request.url.split('?')[0]!.slice(0, 200);
+  const segment = route.startsWith('/api/v1/') ? route.slice('/api/v1/'.length).split('/')[0]! : '';
+  const id = (request.params as { id?: unknown } | undefined)?.id;
+  const event: AuditEvent = {
+    action: 'access.denied',
+    outcome: 'denied',
+    recordType: (RECORD_TYPES as readonly string[]).includes(segment) ? segment : null,
+    recordIds: typeof id === 'string' && isId(id) ? [id] : [],
+    details: { code, route: `${request.method} ${route}` },
+  };
+  if (request.actor) await recordAudit(deps, request.actor, event);
+  else await recordAnonymousAudit(deps, anonymousRequest(request), event);
 }
 
 const FRAMEWORK_ERRORS: Record<string, { code: ErrorCode; message: string }> = {

@@ -1,13 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { recordSecurityEvent } from '../data/security-events.js';
 import type { AuthDeps } from '../modules/auth/auth.service.js';
 import { networkAllows } from '../policy/networks.js';
 import { AppError } from '../shared/errors.js';
 
 /**
  * The server's own network rules (RAMPART_NETWORK_ALLOW / RAMPART_NETWORK_DENY), checked before
- * anything else on every request, pages included. A refusal is recorded and answered with
- * `request.network_refused`. Roles' own rules are checked with authentication (authenticate.ts).
+ * anything else on every request, pages included. A refusal is answered with
+ * `request.network_refused` and kept in the audit log (errors.ts). Roles' own rules are checked with authentication (authenticate.ts).
  */
 export function installNetworkRules(app: FastifyInstance, deps: AuthDeps): void {
   const rule = deps.config.network;
@@ -15,7 +14,6 @@ export function installNetworkRules(app: FastifyInstance, deps: AuthDeps): void 
   app.addHook('onRequest', async (request) => {
     const address = request.ip ?? null;
     if (networkAllows(rule, address)) return;
-    await recordSecurityEvent(deps, { kind: 'network_refused', userId: null, sourceAddress: address, detail: `${request.method} ${request.url.split('?')[0]!.slice(0, 200)} from outside the server's allowed networks` }).catch(() => undefined);
     throw new AppError('request.network_refused', 'Requests from this network are not allowed');
   });
 }

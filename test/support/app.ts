@@ -42,7 +42,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     async makeUser(options = {}) {
       userCounter += 1;
       const password = `correct horse battery ${userCounter} staple`;
-      const user = await insertUser(built.deps, {
+      const user = await insertUser(built.deps, cliContext('test'), {
         email: options.email ?? `user${userCounter}.${Date.now()}@example.com`,
         name: options.name ?? `Test User ${userCounter}`,
         password,

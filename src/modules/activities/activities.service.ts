@@ -21,7 +21,7 @@ export async function createActivity(deps: DataDeps, ctx: ActorContext, input: R
 export async function updateActivity(deps: DataDeps, ctx: ActorContext, id: string, version: number, input: RecordInput): Promise<RecordView> {
   return inTransaction(deps, async (tx) => {
     if (input.relatedType !== undefined || input.relatedId !== undefined) {
-      const current = await getRecord(tx, ctx, 'activities', id);
+      const current = await getRecord(tx, ctx, 'activities', id, { audited: false });
       await checkRelated(tx, ctx, input.relatedType === undefined ? current.relatedType : input.relatedType, input.relatedId === undefined ? current.relatedId : input.relatedId);
     }
     return updateRecord(tx, ctx, 'activities', id, version, input);
@@ -73,7 +73,7 @@ async function checkRelated(deps: DataDeps, ctx: ActorContext, relatedType: unkn
   }
   if (!hasType || !(RELATED_TYPES as readonly unknown[]).includes(relatedType) || !isId(relatedId)) return;
   try {
-    await getRecord(deps, ctx, relatedType as (typeof RELATED_TYPES)[number], relatedId);
+    await getRecord(deps, ctx, relatedType as (typeof RELATED_TYPES)[number], relatedId, { audited: false });
   } catch (error) {
     if (error instanceof AppError && error.code === 'record.not_found') {
       throw new AppError('activity.invalid_related', 'The related record does not exist or is in the trash', [{ field: 'relatedId', message: 'does not name a live record of relatedType' }]);

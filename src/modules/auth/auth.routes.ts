@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import { CSRF_HEADER, SESSION_COOKIE, actorOf } from '../../http/authenticate.js';
+import { CSRF_HEADER, SESSION_COOKIE, actorOf, anonymousRequest } from '../../http/authenticate.js';
 import { errorResponses } from '../../http/schemas.js';
 import { AppError } from '../../shared/errors.js';
 import { completeSetup, setupStatus } from '../setup/setup.service.js';
@@ -31,7 +31,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     },
     handler: async (request, reply) => {
       const body = request.body as { email: string; password: string };
-      const result = await login(deps, { ...body, sourceAddress: request.ip, userAgent: request.headers['user-agent'] ?? null });
+      const result = await login(deps, body, anonymousRequest(request));
       setCookie(reply, result);
       return { user: result.user, csrfToken: result.csrfToken, expiresAt: result.expiresAt };
     },
@@ -45,7 +45,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
       if (cookie) {
         const session = await resolveSession(deps, cookie);
         // Logging out is a write: without the CSRF token another site could sign a user out.
-        if (session && request.headers[CSRF_HEADER] === session.csrfToken) await logout(deps, cookie);
+        if (session && request.headers[CSRF_HEADER] === session.csrfToken) await logout(deps, { ...anonymousRequest(request), principal: session.principal }, cookie);
         else if (session) throw new AppError('auth.csrf_failed', 'The request lacks a valid CSRF token');
       }
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
@@ -83,8 +83,8 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     },
     handler: async (request, reply) => {
       const body = request.body as { token: string; email: string; name: string; password: string };
-      const user = await completeSetup(deps, body);
-      const result = await startSession(deps, user, request.ip, request.headers['user-agent'] ?? null);
+      const user = await completeSetup(deps, anonymousRequest(request), body);
+      const result = await startSession(deps, user, anonymousRequest(request));
       setCookie(reply, result);
       return reply.status(201).send({ user: result.user, csrfToken: result.csrfToken, expiresAt: result.expiresAt });
     },

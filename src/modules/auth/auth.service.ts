@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config/config.js';
 import { inTransaction, type DataDeps } from '../../data/record-store.js';
 import { AppError } from '../../shared/errors.js';
-import type { Principal } from '../../shared/principal.js';
+import type { ActorContext, Principal } from '../../shared/principal.js';
+import { recordAnonymousAudit, recordAudit, type AnonymousRequest } from '../../data/audit-trail.js';
 import { hashSecret, newSecret } from '../../shared/secrets.js';
 import { findUserByEmail, getUserById, type UserView } from '../users/users.service.js';
 import { verifyAgainstNothing, verifyPassword } from './passwords.js';
@@ -31,20 +32,27 @@ const LAST_SEEN_RESOLUTION_MS = 60_000;
  * Checks an email and password and starts a session. The answer for a wrong password, an unknown
  * email and a disabled account is the same, and takes the same time.
  */
-export async function login(deps: AuthDeps, input: { email: string; password: string; sourceAddress: string | null; userAgent: string | null }): Promise<LoginResult> {
+export async function login(deps: AuthDeps, input: { email: string; password: string }, request: AnonymousRequest): Promise<LoginResult> {
   const invalid = new AppError('auth.invalid_credentials', 'The email or password is wrong');
+  // The log keeps why a sign-in failed and whose account it was tried on, never the email typed.
+  const failed = async (userId: string | null, reason: string): Promise<never> => {
+    await recordAnonymousAudit(deps, request, { action: 'auth.login_failed', outcome: 'failure', actorId: userId, details: { reason } });
+    throw invalid;
+  };
   const user = typeof input.email === 'string' && input.email.length <= 254 ? await findUserByEmail(deps, input.email) : undefined;
   const row = user ? await deps.db.selectFrom('users').select(['password_hash', 'status']).where('id', '=', user.id).executeTakeFirst() : undefined;
   if (!user || !row?.password_hash || typeof input.password !== 'string' || input.password.length > 1024) {
     await verifyAgainstNothing(typeof input.password === 'string' ? input.password.slice(0, 1024) : '');
-    throw invalid;
+    return failed(user?.id ?? null, user ? 'no password' : 'unknown account');
   }
   const ok = await verifyPassword(row.password_hash, input.password);
-  if (!ok || row.status !== 'active') throw invalid;
-  return startSession(deps, user, input.sourceAddress, input.userAgent);
+  if (!ok) return failed(user.id, 'wrong password');
+  if (row.status !== 'active') return failed(user.id, 'account disabled');
+  return startSession(deps, user, request);
 }
 
-export async function startSession(deps: AuthDeps, user: UserView, sourceAddress: string | null, userAgent: string | null): Promise<LoginResult> {
+export async function startSession(deps: AuthDeps, user: UserView, request: AnonymousRequest): Promise<LoginResult> {
+  const { sourceAddress, userAgent } = request;
   const now = deps.clock.now();
   const sessionToken = newSecret('rps');
   const csrfToken = randomBytes(32).toString('base64url');
@@ -65,6 +73,7 @@ export async function startSession(deps: AuthDeps, user: UserView, sourceAddress
       })
       .execute();
     await tx.db.updateTable('users').set({ last_login_at: now.toISOString() }).where('id', '=', user.id).execute();
+    await recordAudit(tx, sessionContext(user, hashSecret(sessionToken), request), { action: 'auth.login', details: { expiresAt } });
   });
   return { sessionToken, csrfToken, user, expiresAt };
 }
@@ -94,11 +103,25 @@ export async function resolveSession(deps: AuthDeps, sessionToken: string): Prom
   };
 }
 
-export async function logout(deps: AuthDeps, sessionToken: string): Promise<void> {
-  await deps.db
-    .updateTable('sessions')
-    .set({ revoked_at: deps.clock.now().toISOString() })
-    .where('id_hash', '=', hashSecret(sessionToken))
-    .where('revoked_at', 'is', null)
-    .execute();
+export async function logout(deps: AuthDeps, ctx: ActorContext, sessionToken: string): Promise<void> {
+  await inTransaction(deps, async (tx) => {
+    const ended = await tx.db
+      .updateTable('sessions')
+      .set({ revoked_at: tx.clock.now().toISOString() })
+      .where('id_hash', '=', hashSecret(sessionToken))
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(ended.numUpdatedRows) > 0) await recordAudit(tx, ctx, { action: 'auth.logout' });
+  });
+}
+
+/** The acting context of a session that is just starting, for its own entry. */
+function sessionContext(user: UserView, sessionId: string, request: AnonymousRequest): ActorContext {
+  return {
+    principal: { kind: 'user', userId: user.id, email: user.email, roles: user.roles, teamId: user.teamId, sessionId },
+    channel: 'web',
+    requestId: request.requestId,
+    sourceAddress: request.sourceAddress,
+    userAgent: request.userAgent,
+  };
 }

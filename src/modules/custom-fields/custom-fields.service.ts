@@ -1,3 +1,4 @@
+import { recordAudit } from '../../data/audit-trail.js';
 import { requirePermission } from '../../data/access.js';
 import {
   CLASSIFICATIONS,
@@ -135,7 +136,9 @@ export async function createCustomField(deps: DataDeps, ctx: ActorContext, input
       if (isUniqueViolation(error)) throw duplicateKey();
       throw error;
     });
-    return getCustomField(tx, ctx, id);
+    const created = await getCustomField(tx, ctx, id);
+    await recordAudit(tx, ctx, { action: 'custom_field.create', recordType: 'custom_fields', recordIds: [id], fields: Object.keys(created), details: { field: created } });
+    return created;
   });
 }
 
@@ -171,7 +174,9 @@ export async function updateCustomField(deps: DataDeps, ctx: ActorContext, id: s
       updated_at: tx.clock.now().toISOString(),
     });
     if (!updated) throw staleVersion();
-    return getCustomField(tx, ctx, id);
+    const after = await getCustomField(tx, ctx, id);
+    await recordAudit(tx, ctx, { action: 'custom_field.update', recordType: 'custom_fields', recordIds: [id], fields: Object.keys(changes ?? {}), details: { field: after } });
+    return after;
   });
 }
 
@@ -182,6 +187,7 @@ export async function deleteCustomField(deps: DataDeps, ctx: ActorContext, id: s
     const row = isId(id) ? await selectCustomField(tx.db, id) : undefined;
     if (!row) throw new AppError('custom_field.not_found', 'No such custom field');
     await deleteCustomFieldRow(tx.db, id);
+    await recordAudit(tx, ctx, { action: 'custom_field.delete', recordType: 'custom_fields', recordIds: [id], details: { recordType: row.record_type, key: row.key } });
   });
 }
 

@@ -41,7 +41,7 @@ export async function updateDeal(deps: DataDeps, ctx: ActorContext, id: string, 
   refuseEmpty(dealFields, input, NOT_EMPTY);
   return inTransaction(deps, async (tx) => {
     const at = atOneInstant(tx);
-    const current = await getRecord(at, ctx, 'deals', id);
+    const current = await getRecord(at, ctx, 'deals', id, { audited: false });
     const derived: Record<string, unknown> = {};
     let status = current.status as StageOutcome;
     let changes = input;

@@ -199,7 +199,7 @@ async function ensureOwners(deps: DataDeps, ctx: ActorContext): Promise<{ owners
   for (const spec of DEMO_USERS) {
     const user =
       (await findUserByEmail(deps, spec.email)) ??
-      (await insertUser(deps, { email: spec.email, name: spec.name, password: null, roles: spec.roles, teamId: teamIds[spec.team] ?? null, locale: spec.locale }));
+      (await insertUser(deps, ctx, { email: spec.email, name: spec.name, password: null, roles: spec.roles, teamId: teamIds[spec.team] ?? null, locale: spec.locale }));
     owners.push({ id: user.id, teamId: user.teamId, roles: user.roles });
   }
   return { owners, teams: teamIds.length };

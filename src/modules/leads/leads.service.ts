@@ -43,7 +43,7 @@ export async function createLead(deps: DataDeps, ctx: ActorContext, input: Recor
 /** Updates a lead; its status never becomes converted this way, nor changes once it is. */
 export async function updateLead(deps: DataDeps, ctx: ActorContext, id: string, version: number, input: RecordInput): Promise<RecordView> {
   return inTransaction(deps, async (tx) => {
-    refuseStatusChange(input, input.status === undefined ? null : await getRecord(tx, ctx, 'leads', id));
+    refuseStatusChange(input, input.status === undefined ? null : await getRecord(tx, ctx, 'leads', id, { audited: false }));
     return updateRecord(tx, ctx, 'leads', id, version, input);
   });
 }

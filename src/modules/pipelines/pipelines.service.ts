@@ -1,3 +1,4 @@
+import { recordAudit } from '../../data/audit-trail.js';
 import { requirePermission } from '../../data/access.js';
 import { field, parseFieldValue, type FieldDef } from '../../data/field-registry.js';
 import { countReferencing, inTransaction, summarizeRecords, type DataDeps } from '../../data/record-store.js';
@@ -136,7 +137,9 @@ export async function createPipeline(deps: DataDeps, ctx: ActorContext, input: N
     }
     await insertStages(tx.db, stages.map((stage, position) => ({ ...stage, id: newId(), pipeline_id: id, position })));
     if (input.isDefault === true) await makeOnlyDefault(tx.db, id);
-    return getPipeline(tx, ctx, id);
+    const created = await getPipeline(tx, ctx, id);
+    await recordAudit(tx, ctx, { action: 'pipeline.create', recordType: 'pipelines', recordIds: [id], fields: ['name', 'stages', 'isDefault'], details: { pipeline: created } });
+    return created;
   });
 }
 
@@ -174,7 +177,9 @@ export async function updatePipeline(deps: DataDeps, ctx: ActorContext, id: stri
     });
     if (!updated) throw staleVersion();
     if (changes.isDefault === true) await makeOnlyDefault(tx.db, id);
-    return getPipeline(tx, ctx, id);
+    const after = await getPipeline(tx, ctx, id);
+    await recordAudit(tx, ctx, { action: 'pipeline.update', recordType: 'pipelines', recordIds: [id], fields: Object.keys(changes ?? {}), details: { pipeline: after } });
+    return after;
   });
 }
 
@@ -188,6 +193,7 @@ export async function deletePipeline(deps: DataDeps, ctx: ActorContext, id: stri
     const deals = (await countReferencing(tx, 'deals', 'pipelineId', [id])).get(id) ?? 0;
     if (deals > 0) throw new AppError('pipeline.in_use', `${deals} deal(s), counting those in the trash, use this pipeline; move them first`);
     await deletePipelineRow(tx.db, id);
+    await recordAudit(tx, ctx, { action: 'pipeline.delete', recordType: 'pipelines', recordIds: [id], details: { name: row.name } });
   });
 }
 

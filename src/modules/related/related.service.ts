@@ -1,6 +1,6 @@
 import { decodeCursor } from '../../data/cursor.js';
 import type { RecordType } from '../../data/field-registry.js';
-import type { DataDeps, RecordPage, RecordView } from '../../data/record-store.js';
+import { getRecord, type DataDeps, type RecordPage, type RecordView } from '../../data/record-store.js';
 import type { ActorContext } from '../../shared/principal.js';
 import { recordServices } from '../record-services.js';
 import { requireScope } from '../tokens/tokens.service.js';
@@ -41,7 +41,8 @@ export interface RelatedPage {
  */
 export async function listRelated(deps: DataDeps, ctx: ActorContext, relation: Relation, parentId: string, page: RelatedPage): Promise<RecordPage> {
   requireScope(ctx, relation.child, 'read');
-  await recordServices[relation.parent].get(deps, ctx, parentId);
+  // Only its existence is checked; the answer carries nothing of the parent.
+  await getRecord(deps, ctx, relation.parent, parentId, { audited: false });
   return recordServices[relation.child].list(deps, ctx, { ...page, filters: relation.filters(parentId) });
 }
 
@@ -67,7 +68,8 @@ const TIMELINE_SORT = '-createdAt';
  */
 export async function contactTimeline(deps: DataDeps, ctx: ActorContext, contactId: string, page: { limit?: number; cursor?: string }): Promise<TimelinePage> {
   requireScope(ctx, 'activities', 'read');
-  const contact = await recordServices.contacts.get(deps, ctx, contactId);
+  // The answer carries the contact's history, not its values.
+  const contact = await getRecord(deps, ctx, 'contacts', contactId, { audited: false });
   const activities = await recordServices.activities.list(deps, ctx, {
     ...page,
     sort: TIMELINE_SORT,

@@ -1,3 +1,4 @@
+import { recordAudit } from '../../data/audit-trail.js';
 import { requirePermission } from '../../data/access.js';
 import { inTransaction, type DataDeps } from '../../data/record-store.js';
 import { isUniqueViolation } from '../../db/database.js';
@@ -71,17 +72,22 @@ export async function createRole(deps: DataDeps, ctx: ActorContext, input: NewRo
   const description = input.description === undefined ? '' : checkText(input.description, 'description', 500, problems);
   const definition = checkDefinition(input.definition ?? { records: {}, permissions: [] }, problems);
   if (problems.length > 0) throw new AppError('role.invalid', 'The role has invalid fields', problems);
-  const now = deps.clock.now().toISOString();
-  try {
-    await deps.db
-      .insertInto('roles')
-      .values({ id: input.id, name, description, builtin: 0, definition: JSON.stringify(definition), version: 1, created_at: now, updated_at: now })
-      .execute();
-  } catch (error) {
-    if (isUniqueViolation(error)) throw new AppError('role.duplicate', 'A role with that id exists', [{ field: 'id', message: 'is taken' }]);
-    throw error;
-  }
-  return getRole(deps, ctx, input.id);
+  return inTransaction(deps, async (tx) => {
+    const now = tx.clock.now().toISOString();
+    try {
+      await tx.db
+        .insertInto('roles')
+        .values({ id: input.id, name, description, builtin: 0, definition: JSON.stringify(definition), version: 1, created_at: now, updated_at: now })
+        .execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('role.duplicate', 'A role with that id exists', [{ field: 'id', message: 'is taken' }]);
+      throw error;
+    }
+    // Role definitions are no one's personal data: the log keeps them whole, so an auditor can
+    // see exactly what was granted, when and by whom.
+    await recordAudit(tx, ctx, { action: 'role.create', recordType: 'roles', recordIds: [input.id], fields: ['name', 'description', 'definition'], details: { definition } });
+    return getRole(tx, ctx, input.id);
+  });
 }
 
 /** Changes a custom role; `version` is the one the caller read, so two editors cannot overwrite each other. */
@@ -106,6 +112,8 @@ export async function updateRole(deps: DataDeps, ctx: ActorContext, id: string, 
       .where('version', '=', version)
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) throw new AppError('record.version_conflict', 'The role was changed by someone else; reload it and try again');
+    const fields = [name !== current.name ? 'name' : null, description !== current.description ? 'description' : null, canonicalJson(definition) !== canonicalJson(current.definition) ? 'definition' : null].filter((f): f is string => f !== null);
+    await recordAudit(tx, ctx, { action: 'role.update', recordType: 'roles', recordIds: [id], fields, details: { before: current.definition, after: definition } });
     return getRole(tx, ctx, id);
   });
 }
@@ -156,6 +164,7 @@ export async function deleteRole(deps: DataDeps, ctx: ActorContext, id: string):
     const holders = await tx.db.selectFrom('user_roles').select((eb) => eb.fn.countAll().as('n')).where('role_id', '=', id).executeTakeFirst();
     if (Number(holders?.n ?? 0) > 0) throw new AppError('role.in_use', `${Number(holders!.n)} user(s) hold this role; take it from them first`);
     await tx.db.deleteFrom('roles').where('id', '=', id).execute();
+    await recordAudit(tx, ctx, { action: 'role.delete', recordType: 'roles', recordIds: [id], details: { definition: role.definition } });
   });
 }
 

@@ -1,3 +1,4 @@
+import type { AnonymousRequest } from '../../data/audit-trail.js';
 import type { DataDeps } from '../../data/record-store.js';
 import { inTransaction } from '../../data/record-store.js';
 import { AppError } from '../../shared/errors.js';
@@ -27,7 +28,7 @@ export async function issueSetupLink(deps: DataDeps, publicUrl: string): Promise
 }
 
 /** Creates the first administrator with a valid setup secret; the secret works once. */
-export async function completeSetup(deps: DataDeps, input: { token: string; email: string; name: string; password: string }): Promise<UserView> {
+export async function completeSetup(deps: DataDeps, request: AnonymousRequest, input: { token: string; email: string; name: string; password: string }): Promise<UserView> {
   const invalid = new AppError('setup.invalid_token', 'The setup link is invalid or has expired; restart the server for a new one');
   if (typeof input.token !== 'string' || input.token.length >= 200) throw invalid;
   return inTransaction(deps, async (tx) => {
@@ -43,7 +44,7 @@ export async function completeSetup(deps: DataDeps, input: { token: string; emai
       .where('expires_at', '>', now)
       .executeTakeFirst();
     if (Number(spent.numUpdatedRows) !== 1) throw invalid;
-    return insertUser(tx, { email: input.email, name: input.name, password: input.password, roles: ['admin'] });
+    return insertUser(tx, request, { email: input.email, name: input.name, password: input.password, roles: ['admin'] });
   });
 }
 

@@ -1,3 +1,4 @@
+import { recordAudit } from '../../data/audit-trail.js';
 import { requirePermission } from '../../data/access.js';
 import { field, parseFieldValue } from '../../data/field-registry.js';
 import { inTransaction, type DataDeps } from '../../data/record-store.js';
@@ -53,6 +54,7 @@ export async function createTag(deps: DataDeps, ctx: ActorContext, input: { name
     const now = tx.clock.now().toISOString();
     const id = newId();
     await insertTag(tx.db, { id, name, color, version: 1, created_at: now, updated_at: now }).catch(uniqueAsDuplicate);
+    await recordAudit(tx, ctx, { action: 'tag.create', recordType: 'tags', recordIds: [id], fields: ['name', 'color'], details: { name, color } });
     return getTag(tx, ctx, id);
   });
 }
@@ -71,6 +73,7 @@ export async function updateTag(deps: DataDeps, ctx: ActorContext, id: string, v
     if (name !== undefined && (await selectTagNamed(tx.db, name, id))) throw duplicateName();
     const updated = await updateTagRow(tx.db, id, version, { name: name ?? row.name, color: color ?? row.color, updated_at: tx.clock.now().toISOString() }).catch(uniqueAsDuplicate);
     if (!updated) throw staleVersion();
+    await recordAudit(tx, ctx, { action: 'tag.update', recordType: 'tags', recordIds: [id], fields: Object.keys(changes ?? {}), details: { name: name ?? row.name, color: color ?? row.color } });
     return getTag(tx, ctx, id);
   });
 }
@@ -82,6 +85,7 @@ export async function deleteTag(deps: DataDeps, ctx: ActorContext, id: string): 
     const row = isId(id) ? await selectTag(tx.db, id) : undefined;
     if (!row) throw new AppError('tag.not_found', 'No such tag');
     await deleteTagRow(tx.db, id);
+    await recordAudit(tx, ctx, { action: 'tag.delete', recordType: 'tags', recordIds: [id], details: { name: row.name } });
   });
 }
 

@@ -1,5 +1,6 @@
 import { requirePermission } from '../../data/access.js';
-import type { DataDeps } from '../../data/record-store.js';
+import { inTransaction, type DataDeps } from '../../data/record-store.js';
+import { recordAudit } from '../../data/audit-trail.js';
 import { isUniqueViolation } from '../../db/database.js';
 import { AppError } from '../../shared/errors.js';
 import { newId, isId } from '../../shared/ids.js';
@@ -24,12 +25,15 @@ export async function createTeam(deps: DataDeps, ctx: ActorContext, input: { nam
   }
   const now = deps.clock.now().toISOString();
   const id = newId();
-  try {
-    await deps.db.insertInto('teams').values({ id, name, parent_id: input.parentId ?? null, created_at: now, updated_at: now }).execute();
-  } catch (error) {
-    if (isUniqueViolation(error)) throw new AppError('team.duplicate', 'A team with that name exists', [{ field: 'name', message: 'is taken' }]);
-    throw error;
-  }
+  await inTransaction(deps, async (tx) => {
+    try {
+      await tx.db.insertInto('teams').values({ id, name, parent_id: input.parentId ?? null, created_at: now, updated_at: now }).execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('team.duplicate', 'A team with that name exists', [{ field: 'name', message: 'is taken' }]);
+      throw error;
+    }
+    await recordAudit(tx, ctx, { action: 'team.create', recordType: 'teams', recordIds: [id], fields: ['name', 'parentId'], details: { name, parentId: input.parentId ?? null } });
+  });
   return { id, name, parentId: input.parentId ?? null, createdAt: now, updatedAt: now };
 }
 

@@ -32,7 +32,7 @@ export async function updateTicket(deps: DataDeps, ctx: ActorContext, id: string
   refuseEmpty(ticketFields, input, NOT_EMPTY);
   return inTransaction(deps, async (tx) => {
     const at = atOneInstant(tx);
-    const current = await getRecord(at, ctx, 'tickets', id);
+    const current = await getRecord(at, ctx, 'tickets', id, { audited: false });
     const next = input.status as TicketStatus | undefined;
     const derived = next === undefined || next === current.status ? {} : statusStamps(current.status as TicketStatus, next, current, at.clock.now());
     return updateRecord(at, ctx, 'tickets', id, version, input, derived);

@@ -1,4 +1,5 @@
-import type { DataDeps } from '../../data/record-store.js';
+import { recordAudit } from '../../data/audit-trail.js';
+import { inTransaction, type DataDeps } from '../../data/record-store.js';
 import { tokenAllows } from '../../policy/access.js';
 import { AppError } from '../../shared/errors.js';
 import { newId, isId } from '../../shared/ids.js';
@@ -55,10 +56,13 @@ export async function createToken(deps: DataDeps, ctx: ActorContext, input: NewT
   const expiresAt = parseExpiry(input.expires, now);
   const token = newSecret('rpt');
   const id = newId();
-  await deps.db
-    .insertInto('api_tokens')
-    .values({ id, user_id: owner.id, name, token_hash: hashSecret(token), prefix: token.slice(0, 10), scopes: JSON.stringify(scopes.sort()), created_at: now.toISOString(), expires_at: expiresAt, last_used_at: null, revoked_at: null })
-    .execute();
+  await inTransaction(deps, async (tx) => {
+    await tx.db
+      .insertInto('api_tokens')
+      .values({ id, user_id: owner.id, name, token_hash: hashSecret(token), prefix: token.slice(0, 10), scopes: JSON.stringify(scopes.sort()), created_at: now.toISOString(), expires_at: expiresAt, last_used_at: null, revoked_at: null })
+      .execute();
+    await recordAudit(tx, ctx, { action: 'token.create', recordType: 'api_tokens', recordIds: [id], fields: ['name', 'scopes', 'expiresAt'], details: { userId: owner.id, scopes, expiresAt } });
+  });
   return { token, record: await getToken(deps, id) };
 }
 
@@ -82,7 +86,10 @@ export async function revokeToken(deps: DataDeps, ctx: ActorContext, id: string)
   } catch {
     throw new AppError('token.not_found', 'No such token');
   }
-  await deps.db.updateTable('api_tokens').set({ revoked_at: deps.clock.now().toISOString() }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  await inTransaction(deps, async (tx) => {
+    const revoked = await tx.db.updateTable('api_tokens').set({ revoked_at: tx.clock.now().toISOString() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    if (Number(revoked.numUpdatedRows) > 0) await recordAudit(tx, ctx, { action: 'token.revoke', recordType: 'api_tokens', recordIds: [id], details: { userId: token.user_id } });
+  });
   return getToken(deps, id);
 }
 

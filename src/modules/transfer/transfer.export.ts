@@ -1,6 +1,4 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify';
@@ -9,6 +7,8 @@ import { countRecords, iterateRecords, visibleSchema, type DataDeps } from '../.
 import { AppError } from '../../shared/errors.js';
 import type { ActorContext } from '../../shared/principal.js';
 import { exportColumns } from './transfer.columns.js';
+import { recordAudit } from '../../data/audit-trail.js';
+import { writeFileAtomically } from '../../shared/atomic-file.js';
 
 /**
  * CSV export. Records are read through the protected data layer page by page (never by SQL of
@@ -26,6 +26,8 @@ export interface ExportOptions {
 
 export interface ExportResult {
   rows: number;
+  /** SHA-256 of the CSV bytes, hex: what the audit log records, so a file found later can be matched to its export. */
+  sha256: string;
 }
 
 // Spreadsheets run a cell that starts with one of these as a formula (CSV injection); a leading
@@ -46,6 +48,8 @@ export async function exportCsv(deps: DataDeps, ctx: ActorContext, type: RecordT
     output.on('error', reject);
     output.on('finish', resolve);
   });
+  const fingerprint = createHash('sha256');
+  csv.on('data', (chunk: Buffer | string) => fingerprint.update(chunk));
   csv.pipe(output);
 
   let rows = 0;
@@ -63,43 +67,18 @@ export async function exportCsv(deps: DataDeps, ctx: ActorContext, type: RecordT
   csv.end();
   await piped;
   options.onProgress?.({ done: rows, total: rows });
-  return { rows };
+  const sha256 = fingerprint.digest('hex');
+  // Each page read was recorded with its records as it was read; this entry closes the export.
+  await recordAudit(deps, ctx, { action: 'export.completed', recordType: type, fields: columns.map((c) => c.header), details: { format: 'csv', rows, sha256 } });
+  return { rows, sha256 };
 }
 
 /**
- * Exports to a file that only its owner can read (mode 0600). The CSV is written to a temporary
- * file beside the target and renamed into place when complete, so a failed export leaves no
- * partial file and never loosens the permissions of an existing one. An existing file is kept
+ * Exports to a file that only its owner can read (mode 0600), atomically; an existing file is kept
  * unless `overwrite` is set.
  */
 export async function exportCsvFile(deps: DataDeps, ctx: ActorContext, type: RecordType, file: string, options: ExportOptions & { overwrite?: boolean } = {}): Promise<ExportResult> {
-  const target = path.resolve(file);
-  const folder = path.dirname(target);
-  if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) throw new AppError('export.invalid_request', 'The folder for the output file does not exist');
-  if (fs.existsSync(target)) {
-    if (fs.statSync(target).isDirectory()) throw new AppError('export.invalid_request', 'The output path is a folder; name a file');
-    if (!options.overwrite) throw new AppError('export.invalid_request', 'The output file exists; choose another name or allow overwriting');
-  }
-  const partial = path.join(folder, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.partial`);
-  const stream = fs.createWriteStream(partial, { flags: 'wx', mode: 0o600 });
-  try {
-    await once(stream, 'open');
-    const result = await exportCsv(deps, ctx, type, stream, options);
-    if (!stream.closed) await once(stream, 'close');
-    // On disk before it takes the target's name, so a crash leaves the old file or the whole new one.
-    const written = await fs.promises.open(partial, 'r');
-    try {
-      await written.sync();
-    } finally {
-      await written.close();
-    }
-    await fs.promises.rename(partial, target);
-    return result;
-  } catch (error) {
-    stream.destroy();
-    await fs.promises.rm(partial, { force: true });
-    throw error;
-  }
+  return writeFileAtomically(file, 'export.invalid_request', options, (stream) => exportCsv(deps, ctx, type, stream, options));
 }
 
 /** One cell's text: empty for null, lists joined by semicolons, formulas defused. */

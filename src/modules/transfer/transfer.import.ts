@@ -242,7 +242,7 @@ class CompanyResolver {
         this.known.set(name, { ok: false, message: 'is longer than any company name' });
         continue;
       }
-      const page = await listRecords(this.deps, this.ctx, 'companies', { filters: { name }, limit: 2 });
+      const page = await listRecords(this.deps, this.ctx, 'companies', { filters: { name }, limit: 2 }, { audited: false });
       this.known.set(
         name,
         page.items.length === 1

@@ -6,6 +6,7 @@ import { isUniqueViolation } from '../../db/database.js';
 import { AppError, type FieldProblem } from '../../shared/errors.js';
 import { newId, isId } from '../../shared/ids.js';
 import type { ActorContext } from '../../shared/principal.js';
+import { recordAnonymousAudit, recordAudit, type AnonymousRequest, type AuditEvent } from '../../data/audit-trail.js';
 import { hashPassword, passwordProblems } from '../auth/passwords.js';
 
 export interface UserView {
@@ -58,15 +59,16 @@ export async function readUser(deps: DataDeps, ctx: ActorContext, id: string): P
 /** Creates a user. Administrators only; the first administrator comes from the setup link. */
 export async function createUser(deps: DataDeps, ctx: ActorContext, input: NewUser): Promise<UserView> {
   await requireAdmin(deps, ctx);
-  return insertUser(deps, input);
+  return insertUser(deps, ctx, input);
 }
 
 /**
  * Writes a user without a permission check: for the one-time setup, which has its own proof, and
  * for operator tooling. A null password comes only from code (sample data), never from a request:
- * the HTTP schemas require a password string.
+ * the HTTP schemas require a password string. `by` is whoever the audit log names: the acting
+ * principal, or the request that carried the setup secret.
  */
-export async function insertUser(deps: DataDeps, input: TrustedNewUser): Promise<UserView> {
+export async function insertUser(deps: DataDeps, by: ActorContext | AnonymousRequest, input: TrustedNewUser): Promise<UserView> {
   const problems: FieldProblem[] = [];
   const email = typeof input.email === 'string' ? normaliseEmail(input.email) : '';
   if (email.length > 254 || !EMAIL_PATTERN.test(email)) problems.push({ field: 'email', message: 'must be an email address' });
@@ -105,6 +107,9 @@ export async function insertUser(deps: DataDeps, input: TrustedNewUser): Promise
       throw error;
     }
     await tx.db.insertInto('user_roles').values(roles.map((role) => ({ user_id: id, role_id: role }))).execute();
+    const event: AuditEvent = { action: 'user.create', recordType: 'users', recordIds: [id], fields: ['email', 'name', 'roles', 'teamId'], details: { roles, teamId: input.teamId ?? null } };
+    if ('principal' in by) await recordAudit(tx, by, event);
+    else await recordAnonymousAudit(tx, by, event);
     return getUserById(tx, id);
   });
 }
@@ -139,7 +144,8 @@ export async function disableUser(deps: DataDeps, ctx: ActorContext, userId: str
     await getUserById(tx, userId);
     const now = tx.clock.now().toISOString();
     await tx.db.updateTable('users').set({ status: 'disabled', updated_at: now }).where('id', '=', userId).execute();
-    await tx.db.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+    const ended = await tx.db.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
+    await recordAudit(tx, ctx, { action: 'user.disable', recordType: 'users', recordIds: [userId], fields: ['status'], details: { sessionsRevoked: Number(ended.numUpdatedRows) } });
     return getUserById(tx, userId);
   });
 }
@@ -160,7 +166,7 @@ export async function setUserAccess(deps: DataDeps, ctx: ActorContext, userId: s
     throw new AppError('auth.forbidden', 'You cannot change your own roles or team');
   }
   return inTransaction(deps, async (tx) => {
-    await getUserById(tx, userId);
+    const before = await getUserById(tx, userId);
     if (changes.roles !== undefined) {
       const roles = Array.isArray(changes.roles) ? [...new Set(changes.roles)] : [];
       if (roles.length === 0 || roles.length > 20) throw new AppError('user.invalid_role', 'A user needs 1 to 20 roles', [{ field: 'roles', message: 'must name 1 to 20 roles' }]);
@@ -176,7 +182,12 @@ export async function setUserAccess(deps: DataDeps, ctx: ActorContext, userId: s
       }
       await tx.db.updateTable('users').set({ team_id: changes.teamId, updated_at: tx.clock.now().toISOString() }).where('id', '=', userId).execute();
     }
-    return getUserById(tx, userId);
+    const after = await getUserById(tx, userId);
+    const details: Record<string, unknown> = {};
+    if (changes.roles !== undefined) details.roles = [before.roles, after.roles];
+    if (changes.teamId !== undefined) details.teamId = [before.teamId, after.teamId];
+    await recordAudit(tx, ctx, { action: 'user.change_access', recordType: 'users', recordIds: [userId], fields: Object.keys(details), details });
+    return after;
   });
 }
 
