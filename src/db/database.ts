@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type DatabaseConnection, type Driver, type SqliteDatabase, type Transaction } from 'kysely';
 import type { Config } from '../config/config.js';
 import type { DatabaseSchema } from './schema.js';
 
@@ -25,6 +25,23 @@ export interface Database {
 }
 
 export type DatabaseTarget = Config['database'] & { schema?: string };
+
+/**
+ * SQLite transactions that take the write lock when they begin (BEGIN IMMEDIATE). A deferred
+ * transaction reads first and asks for the lock at its first write; if another process wrote in
+ * between, SQLite cannot upgrade it and fails at once, whatever the busy timeout. Taken at the
+ * start, the lock waits its turn instead, so a second process (a CLI command beside the server,
+ * a second server) queues rather than failing.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection: DatabaseConnection) => {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    };
+    return driver;
+  }
+}
 
 /** Opens the configured database. SQLite: WAL, foreign keys on, a busy timeout. */
 export function openDatabase(target: DatabaseTarget): Database {
@@ -53,7 +70,7 @@ export function openDatabase(target: DatabaseTarget): Database {
         if (fs.existsSync(target.file + suffix)) fs.chmodSync(target.file + suffix, 0o600);
       }
     }
-    const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    const db = new Kysely<DatabaseSchema>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   const pool = new pg.Pool({
