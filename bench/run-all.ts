@@ -4,6 +4,8 @@
  *   BENCH_CONTACTS=100000 npm run bench    quicker run at a smaller size (default 1,000,000)
  *   BENCH_KEEP=1                           keep the temporary data directory afterwards
  *   BENCH_ONLY=crypto                      only the field-encryption comparison (BENCH_CRYPTO_ROWS rows)
+ *   BENCH_ONLY=audit                       the sample data and the audit log's costs only (BENCH_AUDIT_ENTRIES,
+ *                                          BENCH_AUDIT_WRITES, BENCH_CHECKPOINT_SECONDS)
  *   BENCH_SKIP_HTTP=1                      leave out the HTTP throughput runs
  *   BENCH_HTTP_SECONDS, BENCH_HTTP_CONNECTIONS, BENCH_LIST_ROUNDS tune the runs
  */
@@ -21,6 +23,7 @@ import { benchDemoLoad } from './demo-load.bench.js';
 import { benchHttp } from './http-throughput.bench.js';
 import { benchListPage } from './list-page.bench.js';
 import { benchPolicy } from './policy.bench.js';
+import { benchAudit } from './audit.bench.js';
 import { envNumber } from './support.js';
 
 const contacts = envNumber('BENCH_CONTACTS', 1_000_000);
@@ -34,14 +37,18 @@ process.stdout.write(`data in ${dataDir}\n`);
 ensureDataDir(config);
 const database = openDatabase(config.database);
 try {
-  await benchCrypto(LocalKeyFile.open({ file: path.join(dataDir, 'crypto-bench.key'), create: true }), envNumber('BENCH_CRYPTO_ROWS', 20_000));
-  if (process.env.BENCH_ONLY !== 'crypto') {
+  const only = process.env.BENCH_ONLY;
+  if (!only || only === 'crypto') await benchCrypto(LocalKeyFile.open({ file: path.join(dataDir, 'crypto-bench.key'), create: true }), envNumber('BENCH_CRYPTO_ROWS', 20_000));
+  if (only !== 'crypto') {
     await migrateToLatest(database);
     const deps = { db: database.db, dialect: database.dialect, clock: systemClock, keyring: await loadKeyring(database.db, config) };
     await benchDemoLoad(deps, file, contacts);
-    await benchListPage(deps, contacts);
-    await benchPolicy(deps, contacts);
-    if (!process.env.BENCH_SKIP_HTTP) await benchHttp(deps, dataDir);
+    if (!only) {
+      await benchListPage(deps, contacts);
+      await benchPolicy(deps, contacts);
+      if (!process.env.BENCH_SKIP_HTTP) await benchHttp(deps, dataDir);
+    }
+    await benchAudit(deps);
   }
 } finally {
   await database.close();

@@ -1,6 +1,8 @@
 import type { Writable } from 'node:stream';
 import { buildApp, type RampartApp } from './app.js';
 import { ensureDataDir, type Config } from './config/config.js';
+import { AuditCheckpointer } from './data/audit-checkpointer.js';
+import { auditOrigin, loadAuditSigningKey } from './audit/signing-key-file.js';
 import { issueSetupLink } from './modules/setup/setup.service.js';
 
 export interface ServerOptions {
@@ -44,6 +46,19 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const port = rampart.app.server.address();
   const publicUrl = withRealPort(config.publicUrl, typeof port === 'object' && port ? port.port : config.port);
   out.write(`Rampart is listening on ${address}\n`);
+  const checkpointer = new AuditCheckpointer(
+    rampart.deps,
+    loadAuditSigningKey(config.audit.keyFile, auditOrigin(config.publicUrl), { create: true }),
+    {
+      entries: config.audit.checkpointEntries,
+      seconds: config.audit.checkpointSeconds,
+      file: config.audit.checkpointFile,
+      url: config.audit.checkpointUrl,
+      stdout: config.audit.checkpointStdout ? out : undefined,
+    },
+    { warn: (message) => rampart.app.log.warn(message), error: (message) => rampart.app.log.error(message) },
+  );
+  checkpointer.start();
 
   const setupLink = await issueSetupLink(rampart.deps, publicUrl);
   if (setupLink) {
@@ -66,7 +81,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    closing ??= rampart.close().finally(resolveClosed);
+    // The last entries get their checkpoint before the database closes.
+    closing ??= checkpointer
+      .stop({ flush: true })
+      .then(() => rampart.close())
+      .finally(resolveClosed);
     return closing;
   };
 

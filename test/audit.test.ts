@@ -5,7 +5,6 @@ import { canonicalEntry } from '../src/audit/entry.js';
 import { leafHash, rootHash } from '../src/audit/merkle.js';
 import { appendAudit, sealCheckpoint, verifyAuditLog, type NewAuditEntry } from '../src/data/audit-log.js';
 import { generateSigningKey, openNote, parseCheckpoint } from '../src/audit/checkpoint.js';
-import { entryHash, type AuditEntry } from '../src/audit/entry.js';
 import { inTransaction } from '../src/data/record-store.js';
 import { createTestApp, type TestApp } from './support/app.js';
 import { testDialect } from './support/database.js';
@@ -92,42 +91,5 @@ describe(`the audit chain (${testDialect})`, () => {
     const stranger = generateSigningKey('audit.test/rampart-audit');
     expect((await verifyAuditLog(t.deps, { verifierKey: stranger.verifierKey })).problems.length).toBe(2);
     await expect(sql`delete from audit_checkpoints`.execute(t.deps.db)).rejects.toThrow(/append-only/);
-  });
-
-  it('finds a changed, a removed and a cut-off entry once the triggers are out of the way', async () => {
-    // What a database administrator could do: the hashes still tell.
-    if (testDialect === 'sqlite') {
-      await sql`drop trigger audit_entries_no_update`.execute(t.deps.db);
-      await sql`drop trigger audit_entries_no_delete`.execute(t.deps.db);
-    } else {
-      await sql`alter table audit_entries disable trigger user`.execute(t.deps.db);
-    }
-    await sql`update audit_entries set fields = '["email"]' where seq = 5`.execute(t.deps.db);
-    await sql`delete from audit_entries where seq = 9`.execute(t.deps.db);
-    const verified = await verifyAuditLog(t.deps);
-    expect(verified.problems).toContainEqual({ seq: 5, problem: 'was changed after it was written' });
-    expect(verified.problems).toContainEqual({ seq: 9, problem: 'entries 9 to 9 are missing' });
-
-    // A careful forger rewrites entry 5 and recomputes every hash after it and the head: the chain
-    // holds again, but not the signed tree heads.
-    const rows = (await sql<Record<string, string>>`select * from audit_entries where seq >= 5 order by seq`.execute(t.deps.db)).rows;
-    let previous: Buffer = Buffer.from(rows[0]!.prev_hash!, 'hex');
-    for (const row of rows) {
-      const e: AuditEntry = {
-        seq: Number(row.seq), time: row.occurred_at!, actorKind: row.actor_kind as AuditEntry['actorKind'], actorId: row.actor_id ?? null, sessionId: row.session_id ?? null,
-        sourceAddress: row.source_address ?? null, userAgent: row.user_agent ?? null, channel: row.channel as AuditEntry['channel'], action: row.action!, recordType: row.record_type ?? null,
-        recordIds: JSON.parse(row.record_ids!), fields: JSON.parse(row.fields!), outcome: row.outcome as AuditEntry['outcome'], requestId: row.request_id ?? null, details: JSON.parse(row.details!),
-      };
-      const hash = entryHash(previous, e);
-      await sql`update audit_entries set prev_hash = ${previous.toString('hex')}, entry_hash = ${hash.toString('hex')} where seq = ${e.seq}`.execute(t.deps.db);
-      previous = hash;
-    }
-    const chained = (await verifyAuditLog(t.deps)).problems;
-    expect(chained.some((p) => p.problem === 'was changed after it was written')).toBe(false);
-    expect(chained.some((p) => /no longer gives the tree head signed/.test(p.problem))).toBe(true);
-
-    const last = Number((await sql<{ seq: number | string }>`select max(seq) as seq from audit_entries`.execute(t.deps.db)).rows[0]!.seq);
-    await sql`delete from audit_entries where seq = ${last}`.execute(t.deps.db);
-    expect((await verifyAuditLog(t.deps)).problems.some((p) => p.seq === null && /head says/.test(p.problem))).toBe(true);
   });
 });

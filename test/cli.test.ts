@@ -184,6 +184,32 @@ describe('rampart command line', { timeout: 180_000 }, () => {
     const verifier = (await cli(['audit', 'key'])).stdout.trim();
     expect(verifier).toMatch(/^127\.0\.0\.1:8080\/rampart-audit\+[0-9a-f]{8}\+/);
     expect(fs.readFileSync(path.join(dataDir, 'audit-signing.key'), 'utf8')).toContain(verifier);
+
+    // The commands above are in the log, as the operator's, and can be searched and proved.
+    const roles = await cli(['audit', 'search', '--action', 'role.*', '--json']);
+    expect(roles.code, roles.stderr).toBe(0);
+    const roleEntries = JSON.parse(roles.stdout).items as { action: string; actorKind: string; recordIds: string[] }[];
+    // Created, three grants and a revoke, deleted: the refused grant and delete left nothing.
+    expect(roleEntries.map((e) => e.action).reverse()).toEqual(['role.create', 'role.update', 'role.update', 'role.update', 'role.update', 'role.delete']);
+    expect(roleEntries.every((e) => e.actorKind === 'cli' && e.recordIds[0] === 'key_accounts')).toBe(true);
+    expect((await cli(['audit', 'search', '--type', 'users'])).stdout).toMatch(/user\.create/);
+    const size = Number(checkpoint.stdout.split('\n')[1]);
+    const held = await cli(['audit', 'verify', '--checkpoint', kept]);
+    expect(held.code, held.stderr).toBe(0);
+    expect(held.stdout).toMatch(/^OK: the log is intact up to entry \d+ \(tree head [0-9a-f]{64}\), and gives every one of the 1 checkpoint\(s\) kept\.\nSigned up to entry \d+\./);
+    const strangers = await cli(['audit', 'verify', '--checkpoint', kept, '--key', 'other.example/rampart-audit+01234567+Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa']);
+    expect(strangers.code).not.toBe(0);
+    const proof = await cli(['audit', 'prove', '--entry', '1']);
+    expect(proof.code, proof.stderr).toBe(0);
+    expect(JSON.parse(proof.stdout)).toMatchObject({ seq: 1, treeSize: size, checkpoint: checkpoint.stdout });
+    expect(JSON.parse((await cli(['audit', 'prove', '--from', '1', '--to', String(size)])).stdout)).toMatchObject({ from: 1, to: size });
+    expect((await cli(['audit', 'prove'])).code).toBe(1);
+    const radius = await cli(['audit', 'blast-radius', '--actor', 'ops@example.com', '--from', '2020-01-01', '--csv', path.join(dir, 'radius.csv')]);
+    expect(radius.code, radius.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'radius.csv'), 'utf8')).toMatch(/^subject,subject_type,field/);
+    const unbounded = await cli(['audit', 'blast-radius', '--actor', 'ops@example.com']);
+    expect(unbounded.code).toBe(1);
+    expect(unbounded.stderr).toContain('from');
   });
 
   it('serves, prints the one-time setup link on a first start, and exits 0 on SIGTERM', async () => {

@@ -228,6 +228,10 @@ describe('keys and erasure from the command line', { timeout: 180_000 }, () => {
     expect(erased.code, erased.stderr).toBe(0);
     expect(JSON.parse(erased.stdout)).toMatchObject({ subjectId: firstId });
     expect((await cli(['erase', 'companies', firstId])).code).not.toBe(0);
+    // Key management and erasure are in the audit log, as the operator's.
+    const logged = JSON.parse((await cli(['audit', 'search', '--action', 'keys.*', '--action', 'record.erase', '--json'])).stdout).items as { action: string; actorKind: string }[];
+    expect(logged.map((e) => e.action)).toEqual(['record.erase', 'keys.retire', 'keys.rotate']);
+    expect(logged.every((e) => e.actorKind === 'cli')).toBe(true);
 
     fs.renameSync(path.join(dataDir, 'rampart.key'), path.join(dir, 'moved.key'));
     const missing = await cli(['keys', 'status']);

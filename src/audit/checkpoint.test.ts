@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkpointText, generateSigningKey, NoteError, openNote, parseCheckpoint, parseVerifierKey, signNote } from './checkpoint.js';
+import { checkpointText, generateSigningKey, NoteError, openNote, parseCheckpoint, parseVerifierKey, signNote, splitNotes } from './checkpoint.js';
 
 // The signed-note example of Go's golang.org/x/mod/sumdb/note, an independent implementation:
 // Ed25519 is deterministic, so signing its text with its key must give its note byte for byte.
@@ -33,5 +33,16 @@ describe('signed notes and checkpoints', () => {
     expect(() => openNote(note.replace('\n1234\n', '\n1235\n'), key.verifierKey)).toThrow(NoteError);
     expect(key.signerKey.startsWith('PRIVATE+KEY+rampart.example.com/audit+')).toBe(true);
     expect(key.verifierKey).not.toContain(key.signerKey.split('+').at(-1));
+  });
+});
+
+describe('a file of checkpoints', () => {
+  it('splits into the notes appended to it, each still opening with its key', () => {
+    const key = generateSigningKey('crm.example.com/rampart-audit');
+    const notes = [1, 2, 3].map((size) => signNote(checkpointText({ origin: 'crm.example.com/rampart-audit', size, rootHash: Buffer.alloc(32, size), time: '2026-11-29T10:00:00Z' }), key.signerKey));
+    const file = notes.map((n) => `${n}\n`).join('');
+    expect(splitNotes(file)).toEqual(notes);
+    expect(splitNotes(file.replace(/\n/g, '\r\n')).map((n) => parseCheckpoint(openNote(n, key.verifierKey)).size)).toEqual([1, 2, 3]);
+    expect(splitNotes('')).toEqual([]);
   });
 });

@@ -135,3 +135,34 @@ export function parseCheckpoint(text: string): Checkpoint {
   if (rootHash.length !== 32) throw new NoteError('not a checkpoint');
   return { origin, size: Number(size), rootHash, time: time.slice('time '.length) };
 }
+
+/**
+ * The notes in a file of checkpoints as the server appends them: each note, then a blank line. A
+ * note's own blank line separates its text from its signature lines, which start with an em dash.
+ */
+export function splitNotes(text: string): string[] {
+  const notes: string[] = [];
+  let current: string[] = [];
+  let signed = false;
+  for (const line of text.replace(/\r\n/g, '\n').split('\n')) {
+    if (line.startsWith(EM_DASH_PREFIX)) {
+      current.push(line);
+      signed = true;
+    } else if (line === '') {
+      if (signed) {
+        notes.push(`${current.join('\n')}\n`);
+        current = [];
+        signed = false;
+      } else if (current.length > 0) current.push(line);
+    } else {
+      if (signed) {
+        notes.push(`${current.join('\n')}\n`);
+        current = [];
+        signed = false;
+      }
+      current.push(line);
+    }
+  }
+  if (signed) notes.push(`${current.join('\n')}\n`);
+  return notes;
+}

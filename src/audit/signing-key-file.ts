@@ -38,3 +38,15 @@ export function loadAuditSigningKey(file: string, origin: string, options: { cre
   parseVerifierKey(parsed.verifierKey);
   return { origin: parsed.origin, signerKey: parsed.signerKey, verifierKey: parsed.verifierKey };
 }
+
+/** The log's name in its checkpoints: the server's host and a path, as transparency logs name theirs. */
+export function auditOrigin(publicUrl: string): string {
+  return `${new URL(publicUrl).host}/rampart-audit`;
+}
+
+/** Who a bundle or proof says signed the log: the key file's origin and verifier key, if the key was ever made. */
+export function auditSigner(keyFile: string, publicUrl: string): { origin: string; verifierKey: string | null } {
+  if (!fs.existsSync(keyFile)) return { origin: auditOrigin(publicUrl), verifierKey: null };
+  const key = loadAuditSigningKey(keyFile, auditOrigin(publicUrl), { create: false });
+  return { origin: key.origin, verifierKey: key.verifierKey };
+}

@@ -43,7 +43,8 @@ export function registerKeyCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (opts: { data?: boolean; index?: boolean; pause: number; resume?: boolean; json?: boolean }, command: Command) => {
       const { rewrapAll, rotateDataKeys, rotateIndexKey, rotateKek } = await import('../data/key-rotation.js');
-      await withDatabase(command, async ({ deps }) => {
+      const { recordAudit } = await import('../data/audit-trail.js');
+      await withDatabase(command, async ({ deps, ctx }) => {
         let bar: Progress | null = null;
         let step = '';
         const onProgress = (p: { step: string; done: number; total: number }): void => {
@@ -60,6 +61,7 @@ export function registerKeyCommands(program: Command): void {
         const resealed = opts.data ? await rotateDataKeys(deps, { onProgress, pauseMs: opts.pause }) : 0;
         const reindexed = opts.index ? await rotateIndexKey(deps, { onProgress, pauseMs: opts.pause }) : 0;
         (bar as Progress | null)?.stop();
+        await recordAudit(deps, ctx, { action: 'keys.rotate', details: { kekId, resumed: Boolean(opts.resume), rewrapped, resealedSubjects: resealed, reindexedRecords: reindexed } });
         if (opts.json) printJson({ kekId, rewrapped, resealedSubjects: resealed, reindexedRecords: reindexed });
         else {
           printLine(
@@ -76,8 +78,10 @@ export function registerKeyCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (version: string, opts: { json?: boolean }, command: Command) => {
       const { retireKek } = await import('../data/key-rotation.js');
-      await withDatabase(command, async ({ deps }) => {
+      const { recordAudit } = await import('../data/audit-trail.js');
+      await withDatabase(command, async ({ deps, ctx }) => {
         await retireKek(deps, version);
+        await recordAudit(deps, ctx, { action: 'keys.retire', details: { kekId: version } });
         if (opts.json) printJson({ retired: version });
         else printLine(`Retired ${version}; it can no longer unwrap anything.`);
       });

@@ -21,8 +21,18 @@ export interface Config {
   readonly network: NetworkRule;
   /** HTTPS: a configured certificate, one generated for a first run, or none (loopback or behind a proxy). */
   readonly tls: { readonly mode: 'off' } | { readonly mode: 'files'; readonly cert: string; readonly key: string } | { readonly mode: 'self-signed'; readonly dir: string };
-  /** The audit log's checkpoint signing key (Ed25519), kept apart from every data key. */
-  readonly audit: { readonly keyFile: string };
+  readonly audit: {
+    /** The audit log's checkpoint signing key (Ed25519), kept apart from every data key. */
+    readonly keyFile: string;
+    /** A checkpoint is signed once this many entries are not yet covered by one… */
+    readonly checkpointEntries: number;
+    /** …or once the newest uncovered entry has waited this long. */
+    readonly checkpointSeconds: number;
+    /** Where each checkpoint goes besides the database: appended to a file, POSTed to a URL, a line on standard output. */
+    readonly checkpointFile: string | undefined;
+    readonly checkpointUrl: string | undefined;
+    readonly checkpointStdout: boolean;
+  };
   readonly keys: {
     /** The local key file holding the key-encryption key. */
     readonly file: string;
@@ -63,6 +73,11 @@ const KNOWN_KEYS = [
   'TLS_SELF_SIGNED',
   'KEY_FILE',
   'AUDIT_KEY_FILE',
+  'AUDIT_CHECKPOINT_ENTRIES',
+  'AUDIT_CHECKPOINT_SECONDS',
+  'AUDIT_CHECKPOINT_FILE',
+  'AUDIT_CHECKPOINT_URL',
+  'AUDIT_CHECKPOINT_STDOUT',
   'KEY_PASSPHRASE',
   'KEY_PASSPHRASE_FILE',
   'KEY_CACHE_SIZE',
@@ -166,7 +181,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     trustProxy,
     network: { allow: networkList(value('NETWORK_ALLOW'), 'RAMPART_NETWORK_ALLOW', problems), deny: networkList(value('NETWORK_DENY'), 'RAMPART_NETWORK_DENY', problems) },
     tls,
-    audit: { keyFile: path.resolve(cwd, value('AUDIT_KEY_FILE') ?? path.join(dataDir, 'audit-signing.key')) },
+    audit: {
+      keyFile: path.resolve(cwd, value('AUDIT_KEY_FILE') ?? path.join(dataDir, 'audit-signing.key')),
+      checkpointEntries: integer(value('AUDIT_CHECKPOINT_ENTRIES'), 1000, 'RAMPART_AUDIT_CHECKPOINT_ENTRIES', 1, 10_000_000, problems),
+      checkpointSeconds: integer(value('AUDIT_CHECKPOINT_SECONDS'), 60, 'RAMPART_AUDIT_CHECKPOINT_SECONDS', 1, 86_400, problems),
+      checkpointFile: value('AUDIT_CHECKPOINT_FILE') === undefined ? undefined : path.resolve(cwd, value('AUDIT_CHECKPOINT_FILE')!),
+      checkpointUrl: checkpointUrl(value('AUDIT_CHECKPOINT_URL'), problems),
+      checkpointStdout: boolean(value('AUDIT_CHECKPOINT_STDOUT'), false, 'RAMPART_AUDIT_CHECKPOINT_STDOUT', problems),
+    },
     keys: {
       file: path.resolve(cwd, value('KEY_FILE') ?? path.join(dataDir, 'rampart.key')),
       passphrase: passphrase(value('KEY_PASSPHRASE'), value('KEY_PASSPHRASE_FILE'), cwd, problems),
@@ -177,6 +199,19 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+/** Checkpoints leave the server over HTTPS; plain HTTP only to this machine (a local log shipper). */
+function checkpointUrl(raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  try {
+    const url = new URL(raw);
+    if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname.replace(/^\[|\]$/g, '')))) return url.toString();
+  } catch {
+    // reported below
+  }
+  problems.push('RAMPART_AUDIT_CHECKPOINT_URL must be an https:// URL (or http:// to this machine)');
+  return undefined;
 }
 
 /** A comma-separated list of addresses and CIDR ranges. */

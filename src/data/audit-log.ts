@@ -1,7 +1,9 @@
+import type { Selectable } from 'kysely';
+import type { AuditEntriesTable } from '../db/schema.js';
 import { AppError } from '../shared/errors.js';
 import { entryHash, GENESIS_HASH, type AuditEntry } from '../audit/entry.js';
-import { leafHash, MerkleAccumulator } from '../audit/merkle.js';
-import { checkpointText, NoteError, openNote, parseCheckpoint, signNote } from '../audit/checkpoint.js';
+import { checkpointText, signNote } from '../audit/checkpoint.js';
+import { ChainVerifier, type Damage } from '../audit/verify.js';
 import type { AuditSigningKey } from '../audit/signing-key-file.js';
 import { inTransaction, type KeyDeps } from './keys.js';
 
@@ -62,92 +64,103 @@ export async function appendAudit(deps: KeyDeps, entries: readonly NewAuditEntry
   });
 }
 
-/** What a verification found: the tree head it computed, and every break in the chain. */
+/** What a verification found: the tree head it computed, and every kind of damage, first first. */
 export interface AuditVerification {
   entries: number;
   /** The Merkle tree head over every entry, hex. */
   rootHash: string;
   /** The hash of the last entry, hex (zeros for an empty log). */
   lastHash: string;
-  problems: { seq: number | null; problem: string }[];
+  problems: Damage[];
+  /** The largest tree size a checkpoint signed by the verifier key covers (0 without the key, or none). */
+  signedUpTo: number;
 }
 
 const VERIFY_BATCH = 2000;
-const MAX_PROBLEMS = 100;
+
+export interface StoredCheckpoint {
+  size: number;
+  root: string;
+  note: string;
+}
 
 /**
- * Reads the whole log in order and recomputes every entry's hash from its stored fields and the
- * previous hash: a changed field, a removed or inserted entry, a reordering or a cut-off end all
- * show as problems. The tree head it answers is what signed checkpoints are compared with.
+ * Feeds the stored rows, in order, to a ChainVerifier (src/audit/verify.ts), from where it last
+ * stopped. Verification walks from the start; the checkpointer keeps one walker and moves it on,
+ * so signing never re-reads the whole log.
  */
-export async function verifyAuditLog(deps: KeyDeps, options: { verifierKey?: string; onProgress?: (done: number, total: number) => void } = {}): Promise<AuditVerification> {
+export class ChainWalker {
+  readonly verifier: ChainVerifier;
+  /** The next sequence number to read. */
+  private cursor = 1;
+
+  constructor(checkpoints: readonly StoredCheckpoint[] = []) {
+    this.verifier = new ChainVerifier(checkpoints);
+  }
+
+  get size(): number {
+    return this.verifier.size;
+  }
+
+  get problems(): Damage[] {
+    return this.verifier.problems;
+  }
+
+  /** Walks on up to entry `until` (inclusive) or the end of the log. */
+  async advance(deps: KeyDeps, until: number, onProgress?: (done: number) => void): Promise<void> {
+    while (this.cursor <= until) {
+      const rows = await deps.db.selectFrom('audit_entries').selectAll().where('seq', '>=', this.cursor).where('seq', '<=', until).orderBy('seq').limit(VERIFY_BATCH).execute();
+      if (rows.length === 0) break;
+      for (const row of rows) this.verifier.push({ entry: storedEntry(row), prevHash: row.prev_hash, entryHash: row.entry_hash });
+      this.cursor = Number(rows.at(-1)!.seq) + 1;
+      onProgress?.(this.verifier.size);
+    }
+  }
+}
+
+/** An entry as stored, back in the shape that is hashed. */
+export function storedEntry(row: Selectable<AuditEntriesTable>): AuditEntry {
+  return {
+    seq: Number(row.seq),
+    time: row.occurred_at,
+    actorKind: row.actor_kind as AuditEntry['actorKind'],
+    actorId: row.actor_id,
+    sessionId: row.session_id,
+    sourceAddress: row.source_address,
+    userAgent: row.user_agent,
+    channel: row.channel as AuditEntry['channel'],
+    action: row.action,
+    recordType: row.record_type,
+    recordIds: parseJson(row.record_ids, []),
+    fields: parseJson(row.fields, []),
+    outcome: row.outcome as AuditEntry['outcome'],
+    requestId: row.request_id,
+    details: parseJson(row.details, {}),
+  };
+}
+
+export async function storedCheckpoints(deps: KeyDeps): Promise<StoredCheckpoint[]> {
+  return (await deps.db.selectFrom('audit_checkpoints').selectAll().orderBy('tree_size').execute()).map((c) => ({ size: Number(c.tree_size), root: c.root_hash, note: c.note }));
+}
+
+/**
+ * Reads the whole log in order and checks every entry against its neighbours, the head row and
+ * every stored checkpoint (and, given the verifier key, their signatures), naming each kind of
+ * damage found. The tree head it answers is what signed checkpoints are compared with.
+ */
+export async function verifyAuditLog(deps: KeyDeps, options: { verifierKey?: string; checkpoints?: readonly StoredCheckpoint[]; onProgress?: (done: number, total: number) => void } = {}): Promise<AuditVerification> {
   const { onProgress } = options;
   const head = await deps.db.selectFrom('audit_head').select(['seq', 'entry_hash']).where('id', '=', 1).executeTakeFirst();
   if (!head) throw new AppError('data.integrity_failed', 'The audit log has no head row');
   const total = Number(head.seq);
-  // Every stored checkpoint is a tree head the log must still produce at that size, and its
-  // signature must hold: a rewrite that recomputed every hash is caught here.
-  const checkpoints = (await deps.db.selectFrom('audit_checkpoints').selectAll().orderBy('tree_size').execute()).map((c) => ({ size: Number(c.tree_size), root: c.root_hash, note: c.note }));
-  let nextCheckpoint = 0;
-  const tree = new MerkleAccumulator();
-  const problems: AuditVerification['problems'] = [];
-  const problem = (seq: number | null, text: string) => {
-    if (problems.length < MAX_PROBLEMS) problems.push({ seq, problem: text });
-  };
-  let previous: Buffer = GENESIS_HASH;
-  let expected = 1;
-  for (;;) {
-    const rows = await deps.db.selectFrom('audit_entries').selectAll().where('seq', '>=', expected).orderBy('seq').limit(VERIFY_BATCH).execute();
-    if (rows.length === 0) break;
-    for (const row of rows) {
-      const seq = Number(row.seq);
-      if (seq !== expected) problem(expected, seq > expected ? `entries ${expected} to ${seq - 1} are missing` : `entry ${seq} appears twice`);
-      const entry: AuditEntry = {
-        seq,
-        time: row.occurred_at,
-        actorKind: row.actor_kind as AuditEntry['actorKind'],
-        actorId: row.actor_id,
-        sessionId: row.session_id,
-        sourceAddress: row.source_address,
-        userAgent: row.user_agent,
-        channel: row.channel as AuditEntry['channel'],
-        action: row.action,
-        recordType: row.record_type,
-        recordIds: parseJson(row.record_ids, []),
-        fields: parseJson(row.fields, []),
-        outcome: row.outcome as AuditEntry['outcome'],
-        requestId: row.request_id,
-        details: parseJson(row.details, {}),
-      };
-      if (row.prev_hash !== previous.toString('hex')) problem(seq, 'does not follow the entry before it');
-      const hash = entryHash(previous, entry);
-      if (hash.toString('hex') !== row.entry_hash) problem(seq, 'was changed after it was written');
-      // The chain goes on from what the entry should hash to, so one change is reported once.
-      previous = hash;
-      tree.push(leafHash(hash));
-      expected = seq + 1;
-      while (nextCheckpoint < checkpoints.length && checkpoints[nextCheckpoint]!.size === tree.size) {
-        if (tree.root().toString('hex') !== checkpoints[nextCheckpoint]!.root) problem(seq, `the log no longer gives the tree head signed at size ${tree.size}`);
-        nextCheckpoint += 1;
-      }
-    }
-    onProgress?.(expected - 1, total);
-  }
-  for (const c of checkpoints.slice(nextCheckpoint)) if (c.size > tree.size) problem(null, `a checkpoint was signed at size ${c.size}, but the log holds ${tree.size} entries`);
-  if (options.verifierKey) {
-    for (const c of checkpoints) {
-      try {
-        const signed = parseCheckpoint(openNote(c.note, options.verifierKey));
-        if (signed.size !== c.size || signed.rootHash.toString('hex') !== c.root) problem(null, `the checkpoint at size ${c.size} does not say what its note says`);
-      } catch (error) {
-        if (!(error instanceof NoteError)) throw error;
-        problem(null, `the checkpoint at size ${c.size} is not signed by the audit key`);
-      }
-    }
-  }
-  if (expected - 1 !== total) problem(null, `the head says ${total} entries, the log holds ${expected - 1}`);
-  else if (total > 0 && previous.toString('hex') !== head.entry_hash) problem(null, 'the head does not match the last entry');
-  return { entries: tree.size, rootHash: tree.root().toString('hex'), lastHash: previous.toString('hex'), problems };
+  // Every checkpoint, stored or kept elsewhere, is a tree head the log must still produce at that
+  // size: a rewrite that recomputed every hash is caught here.
+  const checkpoints = [...(await storedCheckpoints(deps)), ...(options.checkpoints ?? [])];
+  const walker = new ChainWalker(checkpoints);
+  await walker.advance(deps, Number.MAX_SAFE_INTEGER, onProgress ? (done) => onProgress(done, total) : undefined);
+  walker.verifier.finish({ size: total, hash: head.entry_hash });
+  const signedUpTo = options.verifierKey ? walker.verifier.checkSignatures(checkpoints, options.verifierKey) : 0;
+  return { entries: walker.size, rootHash: walker.verifier.tree.root().toString('hex'), lastHash: walker.verifier.lastHash, problems: walker.problems, signedUpTo };
 }
 
 function parseJson<T>(text: string, fallback: T): T {
@@ -174,10 +187,22 @@ export interface SealedCheckpoint {
 export async function sealCheckpoint(deps: KeyDeps, key: AuditSigningKey): Promise<SealedCheckpoint> {
   const verified = await verifyAuditLog(deps, { verifierKey: key.verifierKey });
   if (verified.problems.length > 0) throw new AppError('data.integrity_failed', `The audit log is broken (${verified.problems.length} problem(s)); it was not signed. Run rampart audit verify`);
-  const existing = await deps.db.selectFrom('audit_checkpoints').selectAll().where('tree_size', '=', verified.entries).executeTakeFirst();
-  if (existing) return { size: Number(existing.tree_size), rootHash: existing.root_hash, signedAt: existing.signed_at, note: existing.note };
+  return storeCheckpoint(deps, key, verified.entries, verified.rootHash);
+}
+
+/**
+ * Signs and stores the tree head of a verified walk. Once per tree size: when another process
+ * signed the same size first, its checkpoint is the one answered.
+ */
+export async function storeCheckpoint(deps: KeyDeps, key: AuditSigningKey, size: number, rootHash: string): Promise<SealedCheckpoint> {
   const signedAt = deps.clock.now().toISOString();
-  const note = signNote(checkpointText({ origin: key.origin, size: verified.entries, rootHash: Buffer.from(verified.rootHash, 'hex'), time: signedAt }), key.signerKey);
-  await deps.db.insertInto('audit_checkpoints').values({ tree_size: verified.entries, root_hash: verified.rootHash, signed_at: signedAt, note }).execute();
-  return { size: verified.entries, rootHash: verified.rootHash, signedAt, note };
+  const note = signNote(checkpointText({ origin: key.origin, size, rootHash: Buffer.from(rootHash, 'hex'), time: signedAt }), key.signerKey);
+  await deps.db
+    .insertInto('audit_checkpoints')
+    .values({ tree_size: size, root_hash: rootHash, signed_at: signedAt, note })
+    .onConflict((oc) => oc.column('tree_size').doNothing())
+    .execute();
+  const stored = await deps.db.selectFrom('audit_checkpoints').selectAll().where('tree_size', '=', size).executeTakeFirstOrThrow();
+  if (stored.root_hash !== rootHash) throw new AppError('data.integrity_failed', `A checkpoint at size ${size} is stored with another tree head than this log gives; run rampart audit verify`);
+  return { size: Number(stored.tree_size), rootHash: stored.root_hash, signedAt: stored.signed_at, note: stored.note };
 }

@@ -31,9 +31,18 @@ export function auditEntryOf(ctx: ActorContext, event: AuditEvent): NewAuditEntr
   return entryOf(actor, ctx, event);
 }
 
+/**
+ * Records events. Inside a transaction they are kept and appended just before it commits, so they
+ * commit with the work they describe or not at all; outside one they are appended at once.
+ */
 export async function recordAudit(deps: KeyDeps, ctx: ActorContext, events: AuditEvent | readonly AuditEvent[]): Promise<void> {
   const list = Array.isArray(events) ? (events as readonly AuditEvent[]) : [events as AuditEvent];
-  await appendAudit(deps, list.map((event) => auditEntryOf(ctx, event)));
+  await append(deps, list.map((event) => auditEntryOf(ctx, event)));
+}
+
+async function append(deps: KeyDeps, entries: NewAuditEntry[]): Promise<void> {
+  if (deps.db.isTransaction && deps.pendingAudit) deps.pendingAudit.push(...entries);
+  else await appendAudit(deps, entries);
 }
 
 /** An event with no principal behind it: a failed sign-in, a request refused before anyone was known. */
@@ -46,7 +55,7 @@ export interface AnonymousRequest {
 
 /** `actorId` names the account an anonymous attempt was made on, when there is one. */
 export async function recordAnonymousAudit(deps: KeyDeps, request: AnonymousRequest, event: AuditEvent & { actorId?: string | null }): Promise<void> {
-  await appendAudit(deps, [entryOf({ actorKind: 'anonymous', actorId: event.actorId ?? null, sessionId: null }, request, event)]);
+  await append(deps, [entryOf({ actorKind: 'anonymous', actorId: event.actorId ?? null, sessionId: null }, request, event)]);
 }
 
 type Actor = Pick<AuditEntry, 'actorKind' | 'actorId' | 'sessionId'>;

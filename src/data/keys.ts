@@ -11,7 +11,7 @@ import { dataKeyAad, indexKeyAad, type Keyring, type SubjectKeys } from '../cryp
 import type { Clock } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
-import { appendAudit } from './audit-log.js';
+import { appendAudit, type NewAuditEntry } from './audit-log.js';
 
 /**
  * The key hierarchy as stored: data keys per subject (`data_keys`), blind-index root keys
@@ -22,6 +22,12 @@ export interface KeyDeps {
   readonly dialect: Dialect;
   readonly clock: Clock;
   readonly keyring: Keyring;
+  /**
+   * The audit entries of the open transaction, appended to the log just before it commits
+   * (audit-trail.ts). Taking the log's head lock last, after every row lock the work took, keeps
+   * two transactions from ever waiting on each other through it.
+   */
+  readonly pendingAudit?: NewAuditEntry[];
 }
 
 /** The subject whose key seals personal values of records that belong to no person. */
@@ -268,7 +274,13 @@ export class IntegrityFailure extends AppError {
 export async function inTransaction<D extends KeyDeps, T>(deps: D, work: (trxDeps: D) => Promise<T>): Promise<T> {
   if (deps.db.isTransaction) return work(deps);
   try {
-    return await deps.db.transaction().execute((trx) => work({ ...deps, db: trx }));
+    return await deps.db.transaction().execute(async (trx) => {
+      const pendingAudit: NewAuditEntry[] = [];
+      const inside = { ...deps, db: trx, pendingAudit };
+      const result = await work(inside);
+      if (pendingAudit.length > 0) await appendAudit(inside, pendingAudit.splice(0));
+      return result;
+    });
   } catch (error) {
     if (error instanceof IntegrityFailure && !error.recorded) {
       await recordIntegrityEvent(deps, error.event).catch(() => undefined);

@@ -611,7 +611,8 @@ export async function updateRecord(deps: DataDeps, ctx: ActorContext, type: Reco
     if (prepared.tagIds) await replaceTags(tx, type, id, prepared.tagIds);
     if (sealed.terms) await reindexDocument(tx.db, tx.dialect, type, { recordId: id, terms: sealed.terms });
     await recordAudit(tx, ctx, changeEvent('record.update', schema, { ...existing, ...sealed.columns }, sealed.digests, prepared.tagIds));
-    return getRecord(tx, ctx, type, id, { audited: false });
+    // The answer carries the whole record, values the caller did not send among them: a read.
+    return getRecord(tx, ctx, type, id);
   });
 }
 
@@ -658,7 +659,7 @@ export async function restoreRecord(deps: DataDeps, ctx: ActorContext, type: Rec
       .executeTakeFirst();
     if (Number(restored.numUpdatedRows) !== 1) throw new AppError('record.version_conflict', `The ${def.singular} was changed by someone else; reload it and try again`);
     await recordAudit(tx, ctx, { action: 'record.restore', recordType: type, recordIds: [id], details: subjectDetail({ def }, [existing]) });
-    return getRecord(tx, ctx, type, id, { audited: false });
+    return getRecord(tx, ctx, type, id);
   });
 }
 

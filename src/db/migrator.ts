@@ -5,6 +5,7 @@ import * as defaultPipeline from './migrations/0002-default-pipeline.js';
 import * as encryption from './migrations/0003-encryption.js';
 import * as accessControl from './migrations/0004-access-control.js';
 import * as audit from './migrations/0005-audit.js';
+import * as auditQueries from './migrations/0006-audit-queries.js';
 
 /** Migrations are listed in code, in order, so a build carries them and nothing scans the disk. */
 function migrationsFor(database: Database): Record<string, Migration> {
@@ -14,6 +15,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0003-encryption': { up: (db) => encryption.up(db, database.dialect) },
     '0004-access-control': { up: (db) => accessControl.up(db) },
     '0005-audit': { up: (db) => audit.up(db, database.dialect) },
+    '0006-audit-queries': { up: (db) => auditQueries.up(db) },
   };
 }
 

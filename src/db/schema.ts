@@ -186,6 +186,10 @@ export interface RevealsTable {
   source_address: string | null;
 }
 
+/**
+ * Refusals recorded before the audit log took them over (migration 0006). Nothing writes here
+ * any more; the rows are kept as the evidence they are.
+ */
 export interface SecurityEventsTable {
   id: string;
   occurred_at: string;

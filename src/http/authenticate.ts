@@ -35,6 +35,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 export function installAuthentication(app: FastifyInstance, deps: AuthDeps): void {
   app.decorateRequest('actor', null);
+  const refusedTokens = new RefusalCounter(60_000, 10_000);
   app.addHook('onRequest', async (request: FastifyRequest, _reply: FastifyReply) => {
     // The matched route pattern, not the raw URL: the router decodes `%61pi/v1/…` to a route that
     // the raw URL would not have named.
@@ -46,7 +47,8 @@ export function installAuthentication(app: FastifyInstance, deps: AuthDeps): voi
       const match = /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(authorization);
       const principal = match ? await resolveToken(deps, match[1]!) : null;
       if (!principal) {
-        await recordAnonymousAudit(deps, anonymousRequest(request, 'api'), { action: 'auth.token_refused', outcome: 'failure' });
+        const unrecorded = refusedTokens.count(request.ip ?? '', Date.now());
+        if (unrecorded !== null) await recordAnonymousAudit(deps, anonymousRequest(request, 'api'), { action: 'auth.token_refused', outcome: 'failure', details: { alsoRefusedBefore: unrecorded } });
         throw new AppError('auth.unauthenticated', 'The API token is invalid, expired or revoked');
       }
       // Known before the scopes are checked, so a refusal is recorded against the token.
@@ -76,6 +78,31 @@ export function installAuthentication(app: FastifyInstance, deps: AuthDeps): voi
 async function refuseOutsideRoleNetworks(deps: AuthDeps, actor: ActorContext): Promise<void> {
   const access = await accessOf(deps, actor);
   if (access.refusedByNetwork) throw new AppError('auth.network_refused', 'Your roles do not allow access from this network');
+}
+
+/**
+ * Refused tokens are recorded at most once a minute per address, with how many more were refused
+ * since the last entry: a client spraying bad tokens is in the log without being able to fill it.
+ */
+class RefusalCounter {
+  private readonly windows = new Map<string, { since: number; unrecorded: number }>();
+
+  constructor(
+    private readonly windowMs: number,
+    private readonly maxAddresses: number,
+  ) {}
+
+  /** The refusals not yet recorded when this one is to be recorded; null when it is only counted. */
+  count(address: string, now: number): number | null {
+    const window = this.windows.get(address);
+    if (window && now - window.since < this.windowMs) {
+      window.unrecorded += 1;
+      return null;
+    }
+    if (this.windows.size >= this.maxAddresses) this.windows.clear();
+    this.windows.set(address, { since: now, unrecorded: 0 });
+    return window?.unrecorded ?? 0;
+  }
 }
 
 /** Where a request came from, for entries written before (or without) a principal. */

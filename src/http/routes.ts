@@ -14,6 +14,7 @@ import { registerRelatedRoutes } from '../modules/related/related.routes.js';
 import { registerTagRoutes } from '../modules/tags/tags.routes.js';
 import { registerCustomFieldRoutes } from '../modules/custom-fields/custom-fields.routes.js';
 import { registerSearchRoutes } from '../modules/search/search.routes.js';
+import { registerAuditRoutes } from '../modules/audit/audit.routes.js';
 
 /** Every API route, in one list. */
 export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
@@ -30,4 +31,5 @@ export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
   registerTagRoutes(app, deps);
   registerCustomFieldRoutes(app, deps);
   registerSearchRoutes(app, deps);
+  registerAuditRoutes(app, deps);
 }

@@ -21,6 +21,10 @@ export interface TestDatabase {
   schema?: string;
   /** A keyring over a key file of its own, as a first start would make. */
   keyring: Keyring;
+  /** That key file, for server processes that open the same database. */
+  keyFile: string;
+  /** How a server process reaches this database (RAMPART_DATABASE_URL). */
+  url: string;
   cleanup(): Promise<void>;
 }
 
@@ -44,11 +48,15 @@ export async function createTestDatabase(options: { expectedPeople?: number; mig
     await admin.end();
     const database = openDatabase({ dialect: 'postgres', url, schema });
     await (options.migrateTo ? migrateTo(database, options.migrateTo) : migrateToLatest(database));
+    const reach = new URL(url);
+    reach.searchParams.set('options', `-c search_path=${schema}`);
     return {
       database,
       dialect: 'postgres',
       schema,
       keyring,
+      keyFile: path.join(keyDir, 'rampart.key'),
+      url: reach.toString(),
       async cleanup() {
         await database.close();
         fs.rmSync(keyDir, { recursive: true, force: true });
@@ -68,6 +76,8 @@ export async function createTestDatabase(options: { expectedPeople?: number; mig
     dialect: 'sqlite',
     file,
     keyring,
+    keyFile: path.join(keyDir, 'rampart.key'),
+    url: `sqlite:${file}`,
     async cleanup() {
       await database.close();
       fs.rmSync(keyDir, { recursive: true, force: true });
