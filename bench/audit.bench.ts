@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { generateSigningKey } from '../src/audit/checkpoint.js';
+import { canonicalText, chainHash, tailOfStored } from '../src/audit/entry.js';
+import type { Selectable } from 'kysely';
+import type { AuditEntriesTable } from '../src/db/schema.js';
 import { AuditCheckpointer } from '../src/data/audit-checkpointer.js';
 import { appendAudit, verifyAuditLog, type NewAuditEntry } from '../src/data/audit-log.js';
 import { listRecords, type DataDeps } from '../src/data/record-store.js';
@@ -22,7 +24,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * - the read audit on the 50-contact list page: the same page with and without its read entry
  *   (`audited: false`), alternating. Target ≤ 15%.
  * - verification: entries/s of the full verification (read, recompute, classify, Merkle tree)
- *   against a plain SHA-256 chain over the same stored rows read the same way. Target ≥ 50%.
+ *   against a plain SHA-256 chain over the same bytes (each entry's canonical text, from the same
+ *   rows read the same way), and over the stored columns run together. Target ≥ 50%.
  * - checkpoint delay: from the moment a checkpoint falls due (N entries uncovered, or the oldest
  *   waiting T seconds) to its being signed and stored, while entries keep arriving. Target p99 < 2 s.
  */
@@ -108,34 +111,42 @@ async function benchVerify(deps: DataDeps): Promise<void> {
   for (let i = have; i < target; i += 1000) await appendAudit(deps, Array.from({ length: Math.min(1000, target - i) }, (_, k) => entry(i + k)));
   const size = Number((await deps.db.selectFrom('audit_head').select('seq').executeTakeFirstOrThrow()).seq);
 
-  // The baseline: the same rows read the same way, each row's stored bytes chained with SHA-256.
-  const plainChain = async (): Promise<number> => {
+  // The baselines: the same rows read the same way, chained with SHA-256 by the same one-shot
+  // hashing the verifier uses, over the same bytes it hashes (each entry's canonical text), and,
+  // for comparison, over the stored columns simply run together.
+  const plainChain = async (bytesOf: (row: Selectable<AuditEntriesTable>) => string): Promise<number> => {
     const started = performance.now();
-    let previous = Buffer.alloc(32);
+    let previous: Buffer = Buffer.alloc(32);
     let after = 0;
     for (;;) {
       const rows = await deps.db.selectFrom('audit_entries').selectAll().where('seq', '>', after).orderBy('seq').limit(2000).execute();
       if (rows.length === 0) break;
-      for (const row of rows) {
-        const bytes = `${row.seq}${row.occurred_at}${row.actor_kind}${row.actor_id}${row.session_id}${row.source_address}${row.user_agent}${row.channel}${row.action}${row.record_type}${row.record_ids}${row.fields}${row.outcome}${row.request_id}${row.details}`;
-        previous = createHash('sha256').update(previous).update(bytes).digest();
-      }
+      for (const row of rows) previous = chainHash(previous, bytesOf(row));
       after = Number(rows.at(-1)!.seq);
     }
     return performance.now() - started;
   };
+  const canonical = (row: Selectable<AuditEntriesTable>): string =>
+    canonicalText(
+      Number(row.seq),
+      tailOfStored({ time: row.occurred_at, actorKind: row.actor_kind, actorId: row.actor_id, sessionId: row.session_id, sourceAddress: row.source_address, userAgent: row.user_agent, channel: row.channel, action: row.action, recordType: row.record_type, recordIds: row.record_ids, fields: row.fields, outcome: row.outcome, requestId: row.request_id, details: row.details }),
+    );
+  const runTogether = (row: Selectable<AuditEntriesTable>): string =>
+    `${row.seq}${row.occurred_at}${row.actor_kind}${row.actor_id}${row.session_id}${row.source_address}${row.user_agent}${row.channel}${row.action}${row.record_type}${row.record_ids}${row.fields}${row.outcome}${row.request_id}${row.details}`;
   const verify = async (): Promise<number> => {
     const started = performance.now();
     const result = await verifyAuditLog(deps);
     if (result.problems.length > 0) throw new Error('the benchmark log does not verify');
     return performance.now() - started;
   };
-  await plainChain();
-  const plain = Math.min(await plainChain(), await plainChain());
+  await plainChain(canonical);
+  const plain = Math.min(await plainChain(canonical), await plainChain(canonical));
+  const raw = Math.min(await plainChain(runTogether), await plainChain(runTogether));
   const full = Math.min(await verify(), await verify());
-  printTable(`(f) Verifying ${count(size)} entries (target: at least half the speed of a plain SHA-256 chain over the same rows)`, ['walk', 'seconds', 'entries/s', 'of plain'], [
-    ['plain SHA-256 chain', (plain / 1000).toFixed(2), count(size / (plain / 1000)), '100%'],
-    ['rampart audit verify', (full / 1000).toFixed(2), count(size / (full / 1000)), `${Math.round((plain / full) * 100)}%`],
+  printTable(`(f) Verifying ${count(size)} entries (target: at least half the speed of a plain SHA-256 chain over the same bytes)`, ['walk', 'seconds', 'entries/s', 'verify is'], [
+    ['plain SHA-256 chain over the canonical bytes', (plain / 1000).toFixed(2), count(size / (plain / 1000)), `${Math.round((plain / full) * 100)}% of it`],
+    ['plain SHA-256 chain over the columns run together', (raw / 1000).toFixed(2), count(size / (raw / 1000)), `${Math.round((raw / full) * 100)}% of it`],
+    ['rampart audit verify (chain, Merkle tree, damage)', (full / 1000).toFixed(2), count(size / (full / 1000)), ''],
   ]);
 }
 

@@ -25,7 +25,14 @@ export interface BundleHeader {
   head: { size: number; hash: string };
 }
 
-export type BundleLine = { bundle: BundleHeader } | { row: StoredRow } | { checkpoint: CheckpointHead & { note: string } };
+/** An entry as a bundle carries it. */
+export interface BundleRow {
+  entry: AuditEntry;
+  prevHash: string;
+  entryHash: string;
+}
+
+export type BundleLine = { bundle: BundleHeader } | { row: BundleRow } | { checkpoint: CheckpointHead & { note: string } };
 
 export function bundleLine(line: BundleLine): string {
   return `${JSON.stringify(line)}\n`;
@@ -58,7 +65,7 @@ export async function verifyBundle(lines: AsyncIterable<string> | Iterable<strin
   for await (const text of lines) {
     number += 1;
     if (text.trim() === '') continue;
-    let line: Partial<{ bundle: BundleHeader; row: StoredRow; checkpoint: CheckpointHead & { note: string } }>;
+    let line: Partial<{ bundle: BundleHeader; row: BundleRow; checkpoint: CheckpointHead & { note: string } }>;
     try {
       line = JSON.parse(text) as typeof line;
     } catch {
@@ -91,8 +98,8 @@ function checkCheckpoint(checkpoint: CheckpointHead & { note: string }, number: 
   return checkpoint;
 }
 
-function checkRow(row: StoredRow, number: number): StoredRow {
+function checkRow(row: BundleRow, number: number): StoredRow {
   const entry = row?.entry as AuditEntry | undefined;
-  if (!entry || typeof entry.seq !== 'number' || typeof row.prevHash !== 'string' || typeof row.entryHash !== 'string') throw new BundleError(`line ${number}: a row needs entry, prevHash and entryHash`);
-  return row;
+  if (!entry || typeof entry !== 'object' || typeof entry.seq !== 'number' || typeof row.prevHash !== 'string' || typeof row.entryHash !== 'string') throw new BundleError(`line ${number}: a row needs entry, prevHash and entryHash`);
+  return { seq: entry.seq, entry, prevHash: row.prevHash, entryHash: row.entryHash };
 }

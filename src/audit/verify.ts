@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { canonicalEntry, GENESIS_HASH, type AuditEntry } from './entry.js';
+import { canonicalTail, canonicalText, chainHash, GENESIS_HASH, type AuditEntry } from './entry.js';
 import { leafHash, MerkleAccumulator } from './merkle.js';
 import { NoteError, openNote, parseCheckpoint } from './checkpoint.js';
 
@@ -29,11 +28,15 @@ export interface Damage {
   detail: string;
 }
 
-/** A row as stored: the entry's fields under their stored sequence number, and its two hashes (hex). */
+/** A row as stored: its sequence number, the entry's fields, and its two hashes (hex). */
 export interface StoredRow {
-  entry: AuditEntry;
-  prevHash: string;
-  entryHash: string;
+  readonly seq: number;
+  /** The fields under the stored sequence number (read only when the tail does not give the hash). */
+  readonly entry: AuditEntry;
+  readonly prevHash: string;
+  readonly entryHash: string;
+  /** The canonical text after the sequence number, when the stored text gives it directly. */
+  readonly tail?: string;
 }
 
 export interface CheckpointHead {
@@ -98,7 +101,7 @@ export class ChainVerifier {
    */
   get lastRowHolds(): boolean {
     const last = this.pending;
-    return !last || (last.origin === last.row.entry.seq && last.row.prevHash === this.tip.hash);
+    return !last || (last.origin === last.row.seq && last.row.prevHash === this.tip.hash);
   }
 
   report(kind: DamageKind, seq: number | null, detail: string): void {
@@ -108,15 +111,16 @@ export class ChainVerifier {
 
   push(row: StoredRow): void {
     const before = this.pending ?? null;
-    const shift = before && before.origin !== null ? before.origin - before.row.entry.seq : this.tip.origin - this.tip.seq;
-    const judged: Judged = { row, origin: originOf(row, shift) };
+    const shift = before && before.origin !== null ? before.origin - before.row.seq : this.tip.origin - this.tip.seq;
+    const stored = Buffer.from(row.entryHash, 'hex');
+    const judged: Judged = { row, origin: originOf(row, stored, shift) };
     if (this.pending) this.judge(this.pending, judged);
     this.pending = judged;
-    this.lastSeq = row.entry.seq;
-    this.tree.push(leafHash(Buffer.from(row.entryHash, 'hex')));
+    this.lastSeq = row.seq;
+    this.tree.push(leafHash(stored));
     while (this.nextCheckpoint < this.checkpoints.length && this.checkpoints[this.nextCheckpoint]!.size <= this.tree.size) {
       const c = this.checkpoints[this.nextCheckpoint]!;
-      if (c.size === this.tree.size && this.tree.root().toString('hex') !== c.root) this.report('rewritten', row.entry.seq, `the log no longer gives the tree head signed at size ${c.size}`);
+      if (c.size === this.tree.size && this.tree.root().toString('hex') !== c.root) this.report('rewritten', row.seq, `the log no longer gives the tree head signed at size ${c.size}`);
       this.nextCheckpoint += 1;
     }
   }
@@ -161,7 +165,7 @@ export class ChainVerifier {
 
   /** Judges one row once the row after it is known (null at the end). */
   private judge(item: Judged, after: Judged | null): void {
-    const seq = item.row.entry.seq;
+    const seq = item.row.seq;
     const tip = this.tip;
     const advance = (): void => {
       this.tipBefore = this.tip;
@@ -173,7 +177,7 @@ export class ChainVerifier {
       this.reorderedAhead = null;
       if (item.row.prevHash === tip.hash) {
         this.tipBefore = tip;
-        this.tip = { seq: ahead.row.entry.seq, origin: ahead.origin!, hash: ahead.row.entryHash };
+        this.tip = { seq: ahead.row.seq, origin: ahead.origin!, hash: ahead.row.entryHash };
         return;
       }
     }
@@ -224,15 +228,18 @@ export class ChainVerifier {
  * The sequence number under which the row's hash covers its fields: its own, the one the shift of
  * the entry before it gives, or a near one after renumbering.
  */
-function originOf(row: StoredRow, shift: number): number | null {
+function originOf(row: StoredRow, stored: Buffer, shift: number): number | null {
   const previous = Buffer.from(row.prevHash, 'hex');
-  if (previous.length !== 32) return null;
-  const seq = row.entry.seq;
+  if (previous.length !== 32 || stored.length !== 32) return null;
+  const seq = row.seq;
+  // The stored text first (one hash, no parsing); the parsed entry when it is not canonical.
+  if (row.tail !== undefined && chainHash(previous, canonicalText(seq + shift, row.tail)).equals(stored)) return seq + shift;
+  const tail = canonicalTail(row.entry);
   const tried = new Set<number>();
   const covers = (candidate: number): boolean => {
     if (candidate < 1 || tried.has(candidate)) return false;
     tried.add(candidate);
-    return createHash('sha256').update(previous).update(canonicalEntry({ ...row.entry, seq: candidate })).digest('hex') === row.entryHash;
+    return chainHash(previous, canonicalText(candidate, tail)).equals(stored);
   };
   if (covers(seq + shift)) return seq + shift;
   if (covers(seq)) return seq;

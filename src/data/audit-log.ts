@@ -1,9 +1,10 @@
 import type { Selectable } from 'kysely';
 import type { AuditEntriesTable } from '../db/schema.js';
 import { AppError } from '../shared/errors.js';
-import { entryHash, GENESIS_HASH, type AuditEntry } from '../audit/entry.js';
+import { canonicalText, chainHash, GENESIS_HASH, tailOfStored, type AuditEntry } from '../audit/entry.js';
+import { canonicalJson } from '../shared/canonical-json.js';
 import { checkpointText, signNote } from '../audit/checkpoint.js';
-import { ChainVerifier, type Damage } from '../audit/verify.js';
+import { ChainVerifier, type Damage, type StoredRow } from '../audit/verify.js';
 import type { AuditSigningKey } from '../audit/signing-key-file.js';
 import { inTransaction, type KeyDeps } from './keys.js';
 
@@ -35,7 +36,12 @@ export async function appendAudit(deps: KeyDeps, entries: readonly NewAuditEntry
     for (const fresh of entries) {
       seq += 1;
       const entry: AuditEntry = { ...fresh, seq, time };
-      const hash = entryHash(previous, entry);
+      // Stored in canonical JSON, so the stored text is the hashed text (see canonicalTail).
+      const recordIds = canonicalJson(entry.recordIds);
+      const fields = canonicalJson(entry.fields);
+      const details = canonicalJson(entry.details);
+      const tail = tailOfStored({ ...entry, recordIds, fields, details });
+      const hash = chainHash(previous, canonicalText(seq, tail));
       rows.push({
         seq,
         occurred_at: time,
@@ -47,11 +53,11 @@ export async function appendAudit(deps: KeyDeps, entries: readonly NewAuditEntry
         channel: entry.channel,
         action: entry.action,
         record_type: entry.recordType,
-        record_ids: JSON.stringify(entry.recordIds),
-        fields: JSON.stringify(entry.fields),
+        record_ids: recordIds,
+        fields,
         outcome: entry.outcome,
         request_id: entry.requestId,
-        details: JSON.stringify(entry.details),
+        details,
         prev_hash: previous.toString('hex'),
         entry_hash: hash.toString('hex'),
       });
@@ -111,11 +117,44 @@ export class ChainWalker {
     while (this.cursor <= until) {
       const rows = await deps.db.selectFrom('audit_entries').selectAll().where('seq', '>=', this.cursor).where('seq', '<=', until).orderBy('seq').limit(VERIFY_BATCH).execute();
       if (rows.length === 0) break;
-      for (const row of rows) this.verifier.push({ entry: storedEntry(row), prevHash: row.prev_hash, entryHash: row.entry_hash });
+      for (const row of rows) this.verifier.push(storedRow(row));
       this.cursor = Number(rows.at(-1)!.seq) + 1;
       onProgress?.(this.verifier.size);
     }
   }
+}
+
+/**
+ * A row for the verifier: its canonical tail put together from the stored text, so an intact
+ * entry is checked without parsing its JSON; the parsed entry only if that is needed.
+ */
+function storedRow(row: Selectable<AuditEntriesTable>): StoredRow {
+  let entry: AuditEntry | undefined;
+  return {
+    seq: Number(row.seq),
+    prevHash: row.prev_hash,
+    entryHash: row.entry_hash,
+    tail: tailOfStored({
+      time: row.occurred_at,
+      actorKind: row.actor_kind,
+      actorId: row.actor_id,
+      sessionId: row.session_id,
+      sourceAddress: row.source_address,
+      userAgent: row.user_agent,
+      channel: row.channel,
+      action: row.action,
+      recordType: row.record_type,
+      recordIds: row.record_ids,
+      fields: row.fields,
+      outcome: row.outcome,
+      requestId: row.request_id,
+      details: row.details,
+    }),
+    get entry() {
+      entry ??= storedEntry(row);
+      return entry;
+    },
+  };
 }
 
 /** An entry as stored, back in the shape that is hashed. */
