@@ -7,7 +7,9 @@ import { appendAudit, sealCheckpoint, verifyAuditLog, type NewAuditEntry } from 
 import { generateSigningKey, openNote, parseCheckpoint } from '../src/audit/checkpoint.js';
 import { inTransaction } from '../src/data/record-store.js';
 import { createTestApp, type TestApp } from './support/app.js';
-import { testDialect } from './support/database.js';
+import { createTestDatabase, testDialect } from './support/database.js';
+import { migrateToLatest } from '../src/db/migrator.js';
+import { systemClock } from '../src/shared/clock.js';
 
 const entry = (i: number, extra: Partial<NewAuditEntry> = {}): NewAuditEntry => ({
   actorKind: 'user',
@@ -91,5 +93,26 @@ describe(`the audit chain (${testDialect})`, () => {
     const stranger = generateSigningKey('audit.test/rampart-audit');
     expect((await verifyAuditLog(t.deps, { verifierKey: stranger.verifierKey })).problems.length).toBe(2);
     await expect(sql`delete from audit_checkpoints`.execute(t.deps.db)).rejects.toThrow(/append-only/);
+  });
+});
+
+describe(`upgrading a database that holds an audit log (${testDialect})`, () => {
+  it('keeps every entry, its hashes and the guards through the migrations that follow', async () => {
+    const testDb = await createTestDatabase({ migrateTo: '0007-audit-archive' });
+    try {
+      const deps = { db: testDb.database.db, dialect: testDb.dialect, clock: systemClock, keyring: testDb.keyring };
+      await appendAudit(deps, Array.from({ length: 30 }, (_, i) => entry(i)));
+      const before = await verifyAuditLog(deps);
+      await migrateToLatest(testDb.database);
+      const after = await verifyAuditLog(deps);
+      expect(after.problems).toEqual([]);
+      expect(after.rootHash).toBe(before.rootHash);
+      await appendAudit(deps, [entry(31)]);
+      expect((await verifyAuditLog(deps)).problems).toEqual([]);
+      await expect(sql`update audit_entries set action = 'x' where seq = 3`.execute(deps.db)).rejects.toThrow(/append-only/);
+      await expect(sql`delete from audit_entries where seq = 3`.execute(deps.db)).rejects.toThrow(/append-only/);
+    } finally {
+      await testDb.cleanup();
+    }
   });
 });

@@ -204,6 +204,11 @@ describe('rampart command line', { timeout: 180_000 }, () => {
     expect(JSON.parse(proof.stdout)).toMatchObject({ seq: 1, treeSize: size, checkpoint: checkpoint.stdout });
     expect(JSON.parse((await cli(['audit', 'prove', '--from', '1', '--to', String(size)])).stdout)).toMatchObject({ from: 1, to: size });
     expect((await cli(['audit', 'prove'])).code).toBe(1);
+    // Everything here is minutes old: nothing is old enough to leave for an archive.
+    const archived = await cli(['audit', 'archive', '--older-than', '30', '--out', path.join(dir, 'archive.jsonl')]);
+    expect(archived.code, archived.stderr).toBe(0);
+    expect(archived.stdout).toMatch(/^Nothing to archive/);
+    expect((await cli(['audit', 'archive', '--out', path.join(dir, 'archive.jsonl')])).stderr).toContain('--older-than');
     const radius = await cli(['audit', 'blast-radius', '--actor', 'ops@example.com', '--from', '2020-01-01', '--csv', path.join(dir, 'radius.csv')]);
     expect(radius.code, radius.stderr).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'radius.csv'), 'utf8')).toMatch(/^subject,subject_type,field/);

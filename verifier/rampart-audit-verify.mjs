@@ -17,7 +17,6 @@ function canonicalJson(value) {
 	}
 	return JSON.stringify(value) ?? "null";
 }
-// src/audit/merkle.ts
 function leafHash(entry) {
 	const bytes = Buffer.allocUnsafe(1 + entry.length);
 	bytes[0] = 0;
@@ -45,9 +44,26 @@ var EMPTY_ROOT = createHash("sha256").digest();
 * make up the tree so far (one per set bit of its size), which is all a tree head needs. Memory
 * stays logarithmic however long the log grows.
 */
-var MerkleAccumulator = class {
+var MerkleAccumulator = class MerkleAccumulator {
 	stack = [];
 	count = 0;
+	/**
+	* A tree of `size` leaves known only by its frontier (the roots of its perfect subtrees, largest
+	* first, one per set bit of the size): how a log continues past entries archived elsewhere.
+	*/
+	static fromFrontier(size, frontier) {
+		let bits = 0;
+		for (let n = size; n > 0; n = Math.floor(n / 2)) bits += n % 2;
+		if (!Number.isSafeInteger(size) || size < 0 || frontier.length !== bits || frontier.some((node) => node.length !== 32)) throw new Error("a frontier holds one 32-byte node per set bit of the size");
+		const tree = new MerkleAccumulator();
+		tree.stack.push(...frontier.map((node) => Buffer.from(node)));
+		tree.count = size;
+		return tree;
+	}
+	/** The roots of the perfect subtrees that make up the tree, largest first. */
+	frontier() {
+		return this.stack.map((node) => Buffer.from(node));
+	}
 	get size() {
 		return this.count;
 	}
@@ -219,7 +235,7 @@ function splitNotes(text) {
 var MAX_SHIFT = 32;
 var MAX_PROBLEMS = 100;
 var ChainVerifier = class {
-	tree = new MerkleAccumulator();
+	tree;
 	problems = [];
 	pending = null;
 	tip;
@@ -231,10 +247,14 @@ var ChainVerifier = class {
 	headSize = null;
 	lastSeq = 0;
 	checkpoints;
-	/** `start`: where the rows begin (after an archive); by default the genesis of the log. */
+	/**
+	* `start`: where the rows begin (after entries archived elsewhere): the last entry before them,
+	* its hash and the tree's frontier there. By default the genesis of the log.
+	*/
 	constructor(checkpoints = [], start = {
 		seq: 0,
-		hash: GENESIS_HASH.toString("hex")
+		hash: GENESIS_HASH.toString("hex"),
+		frontier: []
 	}) {
 		this.checkpoints = [...checkpoints].sort((a, b) => a.size - b.size);
 		this.tip = {
@@ -243,6 +263,37 @@ var ChainVerifier = class {
 			hash: start.hash
 		};
 		this.lastSeq = start.seq;
+		this.tree = MerkleAccumulator.fromFrontier(start.seq, start.frontier.map((node) => Buffer.from(node, "hex")));
+		while (this.nextCheckpoint < this.checkpoints.length && this.checkpoints[this.nextCheckpoint].size <= start.seq) {
+			const c = this.checkpoints[this.nextCheckpoint];
+			if (c.size === start.seq && start.seq > 0 && this.tree.root().toString("hex") !== c.root) this.report("rewritten", start.seq, `the archived part no longer gives the tree head signed at size ${c.size}`);
+			this.nextCheckpoint += 1;
+		}
+	}
+	/**
+	* An entry whose fields went into an archive file, known here by its hash alone: it extends the
+	* tree and the chain, and its fields are checked where they are, in the file.
+	*/
+	pushArchived(seq, entryHash) {
+		if (this.pending) this.judge(this.pending, null);
+		this.pending = null;
+		if (seq !== this.lastSeq + 1) this.report("deleted", this.lastSeq + 1, `archived entry ${this.lastSeq + 1} is missing its hash`);
+		this.tipBefore = this.tip;
+		this.tip = {
+			seq,
+			origin: seq,
+			hash: entryHash
+		};
+		this.lastSeq = seq;
+		this.tree.push(leafHash(Buffer.from(entryHash, "hex")));
+		this.passCheckpoints(seq);
+	}
+	passCheckpoints(seq) {
+		while (this.nextCheckpoint < this.checkpoints.length && this.checkpoints[this.nextCheckpoint].size <= this.tree.size) {
+			const c = this.checkpoints[this.nextCheckpoint];
+			if (c.size === this.tree.size && this.tree.root().toString("hex") !== c.root) this.report("rewritten", seq, `the log no longer gives the tree head signed at size ${c.size}`);
+			this.nextCheckpoint += 1;
+		}
 	}
 	get size() {
 		return this.tree.size;
@@ -279,11 +330,7 @@ var ChainVerifier = class {
 		this.pending = judged;
 		this.lastSeq = row.seq;
 		this.tree.push(leafHash(stored));
-		while (this.nextCheckpoint < this.checkpoints.length && this.checkpoints[this.nextCheckpoint].size <= this.tree.size) {
-			const c = this.checkpoints[this.nextCheckpoint];
-			if (c.size === this.tree.size && this.tree.root().toString("hex") !== c.root) this.report("rewritten", row.seq, `the log no longer gives the tree head signed at size ${c.size}`);
-			this.nextCheckpoint += 1;
-		}
+		this.passCheckpoints(row.seq);
 	}
 	/**
 	* Ends the walk: the last row is judged, and the log's length is compared with its head (the row
@@ -437,12 +484,12 @@ async function verifyBundle(lines, options = {}) {
 			if (verifier) throw new BundleError(`line ${number}: checkpoints come before the rows`);
 			checkpoints.push(checkCheckpoint(line.checkpoint, number));
 		} else if (line.row) {
-			verifier ??= new ChainVerifier(checkpoints);
+			verifier ??= startVerifier(header, checkpoints);
 			verifier.push(checkRow(line.row, number));
 		} else throw new BundleError(`line ${number} is neither a header, a checkpoint nor a row`);
 	}
 	if (!header) throw new BundleError("the bundle has no header line");
-	verifier ??= new ChainVerifier(checkpoints);
+	verifier ??= startVerifier(header, checkpoints);
 	verifier.finish(header.head);
 	const key = options.verifierKey ?? header.verifierKey;
 	const signedUpTo = key ? verifier.checkSignatures(checkpoints, key) : 0;
@@ -454,6 +501,23 @@ async function verifyBundle(lines, options = {}) {
 		signedUpTo,
 		problems: verifier.problems
 	};
+}
+/**
+* A bundle that starts after archived entries starts from the tree's frontier there; a checkpoint
+* signed at exactly that size, in the bundle, vouches for it (the verifier compares its root).
+*/
+function startVerifier(header, checkpoints) {
+	const start = header.start;
+	if (!start) return new ChainVerifier(checkpoints);
+	if (!Number.isSafeInteger(start.seq) || typeof start.hash !== "string" || !Array.isArray(start.frontier)) throw new BundleError("the bundle header has a malformed start");
+	let verifier;
+	try {
+		verifier = new ChainVerifier(checkpoints, start);
+	} catch {
+		throw new BundleError("the bundle header has a malformed start");
+	}
+	if (!checkpoints.some((c) => c.size === start.seq)) verifier.report("bad_signature", start.seq, "no checkpoint in the bundle vouches for where it starts");
+	return verifier;
 }
 function checkCheckpoint(checkpoint, number) {
 	if (typeof checkpoint?.size !== "number" || typeof checkpoint.root !== "string" || typeof checkpoint.note !== "string") throw new BundleError(`line ${number}: a checkpoint needs size, root and note`);

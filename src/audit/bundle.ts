@@ -23,6 +23,8 @@ export interface BundleHeader {
   verifierKey: string | null;
   exportedAt: string;
   head: { size: number; hash: string };
+  /** Where the rows begin when earlier entries are in an archive: the last entry before them and the tree's frontier there. */
+  start?: { seq: number; hash: string; frontier: string[] };
 }
 
 /** An entry as a bundle carries it. */
@@ -81,16 +83,34 @@ export async function verifyBundle(lines: AsyncIterable<string> | Iterable<strin
       if (verifier) throw new BundleError(`line ${number}: checkpoints come before the rows`);
       checkpoints.push(checkCheckpoint(line.checkpoint, number));
     } else if (line.row) {
-      verifier ??= new ChainVerifier(checkpoints);
+      verifier ??= startVerifier(header, checkpoints);
       verifier.push(checkRow(line.row, number));
     } else throw new BundleError(`line ${number} is neither a header, a checkpoint nor a row`);
   }
   if (!header) throw new BundleError('the bundle has no header line');
-  verifier ??= new ChainVerifier(checkpoints);
+  verifier ??= startVerifier(header, checkpoints);
   verifier.finish(header.head);
   const key = options.verifierKey ?? header.verifierKey;
   const signedUpTo = key ? verifier.checkSignatures(checkpoints, key) : 0;
   return { header, entries: verifier.size, rootHash: verifier.tree.root().toString('hex'), checkpoints: checkpoints.length, signedUpTo, problems: verifier.problems };
+}
+
+/**
+ * A bundle that starts after archived entries starts from the tree's frontier there; a checkpoint
+ * signed at exactly that size, in the bundle, vouches for it (the verifier compares its root).
+ */
+function startVerifier(header: BundleHeader, checkpoints: readonly (CheckpointHead & { note: string })[]): ChainVerifier {
+  const start = header.start;
+  if (!start) return new ChainVerifier(checkpoints);
+  if (!Number.isSafeInteger(start.seq) || typeof start.hash !== 'string' || !Array.isArray(start.frontier)) throw new BundleError('the bundle header has a malformed start');
+  let verifier: ChainVerifier;
+  try {
+    verifier = new ChainVerifier(checkpoints, start);
+  } catch {
+    throw new BundleError('the bundle header has a malformed start');
+  }
+  if (!checkpoints.some((c) => c.size === start.seq)) verifier.report('bad_signature', start.seq, 'no checkpoint in the bundle vouches for where it starts');
+  return verifier;
 }
 
 function checkCheckpoint(checkpoint: CheckpointHead & { note: string }, number: number): CheckpointHead & { note: string } {

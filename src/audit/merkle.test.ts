@@ -109,4 +109,29 @@ describe('the RFC 6962 Merkle tree', () => {
       { numRuns: 300 },
     );
   });
+
+  it('refuses random proofs with a flipped bit, an element missing or one too many', () => {
+    const spoiled = (proof: Buffer[], pick: number, bit: number): Buffer[][] => {
+      const variants: Buffer[][] = [[...proof, leafHash(Buffer.from('extra'))]];
+      if (proof.length > 0) {
+        const at = pick % proof.length;
+        const flipped = proof.map((h) => Buffer.from(h));
+        const element = flipped[at]!;
+        element[bit % 32] = element[bit % 32]! ^ (1 << (bit % 8));
+        variants.push(flipped, proof.filter((_, i) => i !== at));
+      }
+      return variants;
+    };
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 90 }), fc.nat(), fc.nat(), fc.nat(), fc.nat(), (n, a, b, pick, bit) => {
+        const leaves = Array.from({ length: n }, (_, i) => leafHash(Buffer.from(`entry ${i}`)));
+        const top = rootHash(leaves);
+        const index = a % n;
+        for (const proof of spoiled(inclusionProof(leaves, index), pick, bit)) expect(verifyInclusion(index, n, leaves[index]!, proof, top)).toBe(false);
+        const m = (b % (n - 1)) + 1;
+        for (const proof of spoiled(consistencyProof(leaves, m), pick, bit)) expect(verifyConsistency(m, n, rootHash(leaves.slice(0, m)), top, proof)).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

@@ -66,6 +66,25 @@ export class MerkleAccumulator {
   private readonly stack: Buffer[] = [];
   private count = 0;
 
+  /**
+   * A tree of `size` leaves known only by its frontier (the roots of its perfect subtrees, largest
+   * first, one per set bit of the size): how a log continues past entries archived elsewhere.
+   */
+  static fromFrontier(size: number, frontier: readonly Buffer[]): MerkleAccumulator {
+    let bits = 0;
+    for (let n = size; n > 0; n = Math.floor(n / 2)) bits += n % 2;
+    if (!Number.isSafeInteger(size) || size < 0 || frontier.length !== bits || frontier.some((node) => node.length !== HASH_BYTES)) throw new Error('a frontier holds one 32-byte node per set bit of the size');
+    const tree = new MerkleAccumulator();
+    tree.stack.push(...frontier.map((node) => Buffer.from(node)));
+    tree.count = size;
+    return tree;
+  }
+
+  /** The roots of the perfect subtrees that make up the tree, largest first. */
+  frontier(): Buffer[] {
+    return this.stack.map((node) => Buffer.from(node));
+  }
+
   get size(): number {
     return this.count;
   }

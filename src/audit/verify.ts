@@ -66,7 +66,7 @@ interface Tip {
 }
 
 export class ChainVerifier {
-  readonly tree = new MerkleAccumulator();
+  readonly tree: MerkleAccumulator;
   readonly problems: Damage[] = [];
   private pending: Judged | null = null;
   private tip: Tip;
@@ -79,11 +79,44 @@ export class ChainVerifier {
   private lastSeq = 0;
   private readonly checkpoints: CheckpointHead[];
 
-  /** `start`: where the rows begin (after an archive); by default the genesis of the log. */
-  constructor(checkpoints: readonly CheckpointHead[] = [], start: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH.toString('hex') }) {
+  /**
+   * `start`: where the rows begin (after entries archived elsewhere): the last entry before them,
+   * its hash and the tree's frontier there. By default the genesis of the log.
+   */
+  constructor(checkpoints: readonly CheckpointHead[] = [], start: { seq: number; hash: string; frontier: readonly string[] } = { seq: 0, hash: GENESIS_HASH.toString('hex'), frontier: [] }) {
     this.checkpoints = [...checkpoints].sort((a, b) => a.size - b.size);
     this.tip = { seq: start.seq, origin: start.seq, hash: start.hash };
     this.lastSeq = start.seq;
+    this.tree = MerkleAccumulator.fromFrontier(start.seq, start.frontier.map((node) => Buffer.from(node, 'hex')));
+    // Checkpoints before the start cannot be checked here; one at the start must give its tree head.
+    while (this.nextCheckpoint < this.checkpoints.length && this.checkpoints[this.nextCheckpoint]!.size <= start.seq) {
+      const c = this.checkpoints[this.nextCheckpoint]!;
+      if (c.size === start.seq && start.seq > 0 && this.tree.root().toString('hex') !== c.root) this.report('rewritten', start.seq, `the archived part no longer gives the tree head signed at size ${c.size}`);
+      this.nextCheckpoint += 1;
+    }
+  }
+
+  /**
+   * An entry whose fields went into an archive file, known here by its hash alone: it extends the
+   * tree and the chain, and its fields are checked where they are, in the file.
+   */
+  pushArchived(seq: number, entryHash: string): void {
+    if (this.pending) this.judge(this.pending, null);
+    this.pending = null;
+    if (seq !== this.lastSeq + 1) this.report('deleted', this.lastSeq + 1, `archived entry ${this.lastSeq + 1} is missing its hash`);
+    this.tipBefore = this.tip;
+    this.tip = { seq, origin: seq, hash: entryHash };
+    this.lastSeq = seq;
+    this.tree.push(leafHash(Buffer.from(entryHash, 'hex')));
+    this.passCheckpoints(seq);
+  }
+
+  private passCheckpoints(seq: number): void {
+    while (this.nextCheckpoint < this.checkpoints.length && this.checkpoints[this.nextCheckpoint]!.size <= this.tree.size) {
+      const c = this.checkpoints[this.nextCheckpoint]!;
+      if (c.size === this.tree.size && this.tree.root().toString('hex') !== c.root) this.report('rewritten', seq, `the log no longer gives the tree head signed at size ${c.size}`);
+      this.nextCheckpoint += 1;
+    }
   }
 
   get size(): number {
@@ -118,11 +151,7 @@ export class ChainVerifier {
     this.pending = judged;
     this.lastSeq = row.seq;
     this.tree.push(leafHash(stored));
-    while (this.nextCheckpoint < this.checkpoints.length && this.checkpoints[this.nextCheckpoint]!.size <= this.tree.size) {
-      const c = this.checkpoints[this.nextCheckpoint]!;
-      if (c.size === this.tree.size && this.tree.root().toString('hex') !== c.root) this.report('rewritten', row.seq, `the log no longer gives the tree head signed at size ${c.size}`);
-      this.nextCheckpoint += 1;
-    }
+    this.passCheckpoints(row.seq);
   }
 
   /**

@@ -110,6 +110,30 @@ export function registerAuditCommands(program: Command): void {
     });
 
   audit
+    .command('archive')
+    .description('Move entries older than N days, up to the newest a signed checkpoint covers, into a signed archive file; the database keeps their hashes')
+    .requiredOption('--out <file>', 'the archive to write (a bundle the standalone verifier checks; readable by its owner only)')
+    .option('--older-than <days>', 'archive entries older than this many days (default: RAMPART_AUDIT_ARCHIVE_DAYS)')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { out: string; olderThan?: string; json?: boolean }, command: Command) => {
+      const { archiveAudit } = await import('../data/audit-archive.js');
+      const { recordAudit } = await import('../data/audit-trail.js');
+      const { auditOrigin, loadAuditSigningKey } = await import('../audit/signing-key-file.js');
+      const { writeFileAtomically } = await import('../shared/atomic-file.js');
+      await withDatabase(command, async ({ deps, ctx }) => {
+        const days = opts.olderThan !== undefined ? wholeNumber('--older-than', opts.olderThan) : deps.config.audit.archiveDays;
+        if (days === undefined || days < 1) throw new UsageError('Say how old entries must be to leave: --older-than DAYS (or RAMPART_AUDIT_ARCHIVE_DAYS)');
+        const key = loadAuditSigningKey(deps.config.audit.keyFile, auditOrigin(deps.config.publicUrl), { create: true });
+        const before = new Date(deps.clock.now().getTime() - days * 86_400_000);
+        const result = await archiveAudit(deps, key, { before, writeFile: (write) => writeFileAtomically(opts.out, 'request.invalid', {}, write) });
+        if (result) await recordAudit(deps, ctx, { action: 'audit.archive', details: { fromSeq: result.fromSeq, throughSeq: result.throughSeq, sha256: result.sha256 } });
+        if (opts.json) printJson(result ?? { archived: 0 });
+        else if (!result) printLine(`Nothing to archive: no entry older than ${days} days that a signed checkpoint covers.`);
+        else printLine(`Archived entries ${result.fromSeq} to ${result.throughSeq} to ${opts.out} (sha256 ${result.sha256}); the database keeps their hashes. Keep the file: rampart audit verify --archive ${opts.out} checks it.`);
+      });
+    });
+
+  audit
     .command('export')
     .description('Write the whole audit log as a self-contained bundle that verifier/rampart-audit-verify.mjs checks offline, without the server')
     .requiredOption('--out <file>', 'the bundle to write (JSON Lines, readable by its owner only)')
@@ -147,8 +171,9 @@ export function registerAuditCommands(program: Command): void {
     .description('Recompute every entry of the audit chain and its Merkle tree head, and check every checkpoint; name the first damage (modified, deleted, inserted, reordered, truncated, rewritten, bad signature); exit status 0 only when intact')
     .option('--checkpoint <file>', 'also hold the log to the signed checkpoints kept in this file (as the server appends them); repeat for more', repeat)
     .option('--key <verifierKey>', 'the verifier key the checkpoints must be signed by (default: the one of the audit signing key)')
+    .option('--archive <file>', 'also check an archive file that rampart audit archive wrote; repeat for more', repeat)
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { checkpoint?: string[]; key?: string; json?: boolean }, command: Command) => {
+    .action(async (opts: { checkpoint?: string[]; key?: string; archive?: string[]; json?: boolean }, command: Command) => {
       const { verifyAuditLog } = await import('../data/audit-log.js');
       const { recordAudit } = await import('../data/audit-trail.js');
       const { NoteError, openNote, parseCheckpoint, parseVerifierKey, splitNotes } = await import('../audit/checkpoint.js');
@@ -179,10 +204,19 @@ export function registerAuditCommands(program: Command): void {
         const bar = progressBar('verifying the audit chain', Boolean(opts.json));
         const result = await verifyAuditLog(deps, { ...(verifierKey ? { verifierKey } : {}), checkpoints: kept, onProgress: (done, total) => bar.update(done, Math.max(total, done)) });
         bar.stop();
+        if ((opts.archive ?? []).length > 0) {
+          if (!verifierKey) throw new UsageError('Checking archives needs the verifier key: give --key');
+          const { checkArchiveFile } = await import('../data/audit-archive.js');
+          for (const file of opts.archive!) {
+            if (!fs.existsSync(file)) throw new UsageError(`${file} does not exist`);
+            const checked = await checkArchiveFile(deps, file, verifierKey);
+            result.problems.push(...checked.problems.map((p) => ({ ...p, detail: `${file}: ${p.detail}` })));
+          }
+        }
         await recordAudit(deps, ctx, { action: 'audit.verify', outcome: result.problems.length === 0 ? 'success' : 'failure', details: { entries: result.entries, checkpointsGiven: kept.length, problems: result.problems.length } });
         if (opts.json) printJson(result);
         else if (result.problems.length === 0) {
-          printLine(`OK: the log is intact up to entry ${result.entries} (tree head ${result.rootHash})${kept.length > 0 ? `, and gives every one of the ${kept.length} checkpoint(s) kept` : ''}.`);
+          printLine(`OK: the log is intact up to entry ${result.entries} (tree head ${result.rootHash})${kept.length > 0 ? `, and gives every one of the ${kept.length} checkpoint(s) kept` : ''}${(opts.archive ?? []).length > 0 ? `; the ${opts.archive!.length} archive file(s) hold` : ''}.`);
           if (verifierKey) printLine(result.signedUpTo > 0 ? `Signed up to entry ${result.signedUpTo}.` : 'No checkpoint is signed yet: run rampart audit checkpoint, or let the server sign them.');
         }
         else {

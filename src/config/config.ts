@@ -32,6 +32,8 @@ export interface Config {
     readonly checkpointFile: string | undefined;
     readonly checkpointUrl: string | undefined;
     readonly checkpointStdout: boolean;
+    /** `rampart audit archive` moves entries older than this many days into an archive file; unset, it asks. */
+    readonly archiveDays: number | undefined;
   };
   readonly keys: {
     /** The local key file holding the key-encryption key. */
@@ -78,6 +80,7 @@ const KNOWN_KEYS = [
   'AUDIT_CHECKPOINT_FILE',
   'AUDIT_CHECKPOINT_URL',
   'AUDIT_CHECKPOINT_STDOUT',
+  'AUDIT_ARCHIVE_DAYS',
   'KEY_PASSPHRASE',
   'KEY_PASSPHRASE_FILE',
   'KEY_CACHE_SIZE',
@@ -188,6 +191,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       checkpointFile: value('AUDIT_CHECKPOINT_FILE') === undefined ? undefined : path.resolve(cwd, value('AUDIT_CHECKPOINT_FILE')!),
       checkpointUrl: checkpointUrl(value('AUDIT_CHECKPOINT_URL'), problems),
       checkpointStdout: boolean(value('AUDIT_CHECKPOINT_STDOUT'), false, 'RAMPART_AUDIT_CHECKPOINT_STDOUT', problems),
+      archiveDays: value('AUDIT_ARCHIVE_DAYS') === undefined ? undefined : integer(value('AUDIT_ARCHIVE_DAYS'), 0, 'RAMPART_AUDIT_ARCHIVE_DAYS', 1, 36_500, problems),
     },
     keys: {
       file: path.resolve(cwd, value('KEY_FILE') ?? path.join(dataDir, 'rampart.key')),

@@ -6,6 +6,8 @@ import * as encryption from './migrations/0003-encryption.js';
 import * as accessControl from './migrations/0004-access-control.js';
 import * as audit from './migrations/0005-audit.js';
 import * as auditQueries from './migrations/0006-audit-queries.js';
+import * as auditArchive from './migrations/0007-audit-archive.js';
+import * as auditRowid from './migrations/0008-audit-rowid.js';
 
 /** Migrations are listed in code, in order, so a build carries them and nothing scans the disk. */
 function migrationsFor(database: Database): Record<string, Migration> {
@@ -16,6 +18,8 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0004-access-control': { up: (db) => accessControl.up(db) },
     '0005-audit': { up: (db) => audit.up(db, database.dialect) },
     '0006-audit-queries': { up: (db) => auditQueries.up(db) },
+    '0007-audit-archive': { up: (db) => auditArchive.up(db, database.dialect) },
+    '0008-audit-rowid': { up: (db) => auditRowid.up(db, database.dialect) },
   };
 }
 

@@ -242,6 +242,21 @@ export interface AuditCheckpointsTable {
   note: string;
 }
 
+/** The hash of each entry moved into an archive file, so the tree still spans the whole log. */
+export interface AuditArchivedTable {
+  seq: number | string;
+  entry_hash: string;
+}
+
+/** One archive file: the entries from_seq to through_seq, its SHA-256, the checkpoint signed at its end. */
+export interface AuditArchivesTable {
+  through_seq: number | string;
+  from_seq: number | string;
+  archived_at: string;
+  file_sha256: string;
+  note: string;
+}
+
 export interface DatabaseSchema {
   teams: TeamsTable;
   roles: RolesTable;
@@ -266,4 +281,6 @@ export interface DatabaseSchema {
   audit_entries: AuditEntriesTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointsTable;
+  audit_archived: AuditArchivedTable;
+  audit_archives: AuditArchivesTable;
 }

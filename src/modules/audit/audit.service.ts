@@ -212,12 +212,18 @@ async function checkpointNote(deps: DataDeps, size: number): Promise<string | nu
   return (await deps.db.selectFrom('audit_checkpoints').select('note').where('tree_size', '=', size).executeTakeFirst())?.note ?? null;
 }
 
-/** The stored entry hashes 1..size, in order. */
+/** The stored entry hashes 1..size, in order: those of archived entries, then those still here. */
 async function entryHashes(deps: DataDeps, size: number): Promise<Buffer[]> {
   const hashes: Buffer[] = [];
+  let archived = true;
   while (hashes.length < size) {
-    const rows = await deps.db.selectFrom('audit_entries').select(['seq', 'entry_hash']).where('seq', '>', hashes.length).where('seq', '<=', size).orderBy('seq').limit(10_000).execute();
-    if (rows.length === 0) break;
+    const from = archived ? 'audit_archived' : 'audit_entries';
+    const rows = await deps.db.selectFrom(from).select(['seq', 'entry_hash']).where('seq', '>', hashes.length).where('seq', '<=', size).orderBy('seq').limit(10_000).execute();
+    if (rows.length === 0) {
+      if (!archived) break;
+      archived = false;
+      continue;
+    }
     for (const row of rows) {
       if (Number(row.seq) !== hashes.length + 1) throw new AppError('data.integrity_failed', 'The audit log has a gap; run rampart audit verify');
       hashes.push(Buffer.from(row.entry_hash, 'hex'));
