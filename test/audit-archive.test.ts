@@ -7,32 +7,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../src/audit/checkpoint.js';
 import { leafHash, verifyInclusion } from '../src/audit/merkle.js';
 import { archiveAudit, checkArchiveFile } from '../src/data/audit-archive.js';
-import { appendAudit, sealCheckpoint, verifyAuditLog, type NewAuditEntry } from '../src/data/audit-log.js';
+import { appendAudit, sealCheckpoint, verifyAuditLog } from '../src/data/audit-log.js';
 import { writeAuditBundle } from '../src/data/audit-export.js';
 import { proveInclusion } from '../src/modules/audit/audit.service.js';
 import { writeFileAtomically } from '../src/shared/atomic-file.js';
 import { cliContext } from '../src/shared/principal.js';
 import { createTestApp, type TestApp } from './support/app.js';
+import { auditEntry } from './support/audit.js';
 import { testDialect } from './support/database.js';
 
 const run = promisify(execFile);
 const VERIFIER = path.resolve('verifier/rampart-audit-verify.mjs');
 
-const entry = (i: number): NewAuditEntry => ({
-  actorKind: 'system',
-  actorId: 'archive-test',
-  sessionId: null,
-  sourceAddress: '192.0.2.9',
-  userAgent: null,
-  channel: 'job',
-  action: 'test.event',
-  recordType: null,
-  recordIds: [],
-  fields: [],
-  outcome: 'success',
-  requestId: null,
-  details: { i },
-});
 
 describe(`archiving the audit log (${testDialect})`, () => {
   let t: TestApp;
@@ -58,11 +44,11 @@ describe(`archiving the audit log (${testDialect})`, () => {
   it('moves old, signed entries into a file the verifier checks alone, keeping their hashes, and the log still verifies', async () => {
     const base = await size();
     const aged = { ...t.deps, clock: at(() => (old += 60_000)) };
-    for (let i = 0; i < 3; i++) await appendAudit(aged, Array.from({ length: 10 }, (_, k) => entry(i * 10 + k)));
+    for (let i = 0; i < 3; i++) await appendAudit(aged, Array.from({ length: 10 }, (_, k) => auditEntry(i * 10 + k)));
     // Not covered by a checkpoint yet: nothing may leave.
     expect(await archive(path.join(t.dataDir, 'never.jsonl'), '2026-06-01T00:00:00Z')).toBeNull();
     await sealCheckpoint(t.deps, key);
-    await appendAudit(t.deps, Array.from({ length: 5 }, (_, k) => entry(100 + k)));
+    await appendAudit(t.deps, Array.from({ length: 5 }, (_, k) => auditEntry(100 + k)));
 
     const first = path.join(t.dataDir, 'archive-1.jsonl');
     const result = await archive(first, '2026-06-01T00:00:00Z');
@@ -84,7 +70,7 @@ describe(`archiving the audit log (${testDialect})`, () => {
 
   it('archives again from where the last archive ended, and the export of what is left starts there', async () => {
     const aged = { ...t.deps, clock: at(() => (old += 60_000)) };
-    await appendAudit(aged, Array.from({ length: 8 }, (_, k) => entry(200 + k)));
+    await appendAudit(aged, Array.from({ length: 8 }, (_, k) => auditEntry(200 + k)));
     await sealCheckpoint(t.deps, key);
     const before = await size();
     const second = path.join(t.dataDir, 'archive-2.jsonl');
@@ -95,7 +81,7 @@ describe(`archiving the audit log (${testDialect})`, () => {
     expect((await offline(second)).code).toBe(0);
     expect((await verifyAuditLog(t.deps, { verifierKey: key.verifierKey })).problems).toEqual([]);
 
-    await appendAudit(t.deps, [entry(300)]);
+    await appendAudit(t.deps, [auditEntry(300)]);
     await sealCheckpoint(t.deps, key);
     const rest = path.join(t.dataDir, 'rest.jsonl');
     await writeAuditBundle(t.deps, fs.createWriteStream(rest), { origin: key.origin, verifierKey: key.verifierKey });
@@ -107,8 +93,8 @@ describe(`archiving the audit log (${testDialect})`, () => {
   it('catches a changed archive file, and still refuses to delete entries no archive covers', async () => {
     const file = path.join(t.dataDir, 'archive-1.jsonl');
     const lines = fs.readFileSync(file, 'utf8').split('\n');
-    const row = lines.findIndex((l) => l.includes('"test.event"'));
-    lines[row] = lines[row]!.replace('"192.0.2.9"', '"192.0.2.10"');
+    const row = lines.findIndex((l) => l.startsWith('{"row"'));
+    lines[row] = lines[row]!.replace('"192.0.2.1"', '"192.0.2.10"');
     const changed = path.join(t.dataDir, 'changed.jsonl');
     fs.writeFileSync(changed, lines.join('\n'));
     const kinds = (await checkArchiveFile(t.deps, changed, key.verifierKey)).problems.map((p) => p.kind);

@@ -8,26 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, openNote, parseCheckpoint } from '../src/audit/checkpoint.js';
 import { loadConfig } from '../src/config/config.js';
 import { AuditCheckpointer } from '../src/data/audit-checkpointer.js';
-import { appendAudit, type NewAuditEntry } from '../src/data/audit-log.js';
+import { appendAudit } from '../src/data/audit-log.js';
 import { startServer } from '../src/server.js';
 import { createTestApp, type TestApp } from './support/app.js';
+import { auditEntry } from './support/audit.js';
 import { testDialect } from './support/database.js';
 
-const entry = (i: number): NewAuditEntry => ({
-  actorKind: 'system',
-  actorId: 'test',
-  sessionId: null,
-  sourceAddress: null,
-  userAgent: null,
-  channel: 'job',
-  action: 'test.event',
-  recordType: null,
-  recordIds: [],
-  fields: [],
-  outcome: 'success',
-  requestId: null,
-  details: { i },
-});
 
 describe(`automatic audit checkpoints (${testDialect})`, () => {
   let t: TestApp;
@@ -72,7 +58,7 @@ describe(`automatic audit checkpoints (${testDialect})`, () => {
     const lines: string[] = [];
     const stdout = { write: (line: string) => lines.push(line) };
     const checkpointer = new AuditCheckpointer({ ...t.deps, clock }, key, { entries: 5, seconds: 60, file, url: webhookUrl, stdout }, log);
-    await appendAudit(t.deps, [entry(1)]);
+    await appendAudit(t.deps, [auditEntry(1)]);
     // Entries written before (users made by the test app) count as uncovered too.
     const start = await headSize();
     const first = await checkpointer.tick();
@@ -80,11 +66,11 @@ describe(`automatic audit checkpoints (${testDialect})`, () => {
     const covered = first?.size ?? 0;
     if (start - covered < 5) expect(first).toBeNull();
 
-    await appendAudit(t.deps, Array.from({ length: 5 - ((start - covered) % 5) }, (_, i) => entry(10 + i)));
+    await appendAudit(t.deps, Array.from({ length: 5 - ((start - covered) % 5) }, (_, i) => auditEntry(10 + i)));
     const byCount = await checkpointer.tick();
     expect(byCount?.size).toBe(await headSize());
 
-    await appendAudit(t.deps, [entry(20)]);
+    await appendAudit(t.deps, [auditEntry(20)]);
     expect(await checkpointer.tick()).toBeNull();
     now += 59_000;
     expect(await checkpointer.tick()).toBeNull();
@@ -107,7 +93,7 @@ describe(`automatic audit checkpoints (${testDialect})`, () => {
   it('keeps sending the newest checkpoint to a webhook that failed, and a second signer of the same size gets the stored one', async () => {
     const checkpointer = new AuditCheckpointer({ ...t.deps, clock }, key, { entries: 1, seconds: 60, url: webhookUrl }, log);
     webhookFails = true;
-    await appendAudit(t.deps, [entry(30)]);
+    await appendAudit(t.deps, [auditEntry(30)]);
     const signed = await checkpointer.tick();
     expect(signed?.size).toBe(await headSize());
     expect(logged.filter((l) => l.startsWith('warn'))).toHaveLength(1);
@@ -124,13 +110,13 @@ describe(`automatic audit checkpoints (${testDialect})`, () => {
 
   it('signs nothing over a broken log, and says so once', async () => {
     const checkpointer = new AuditCheckpointer({ ...t.deps, clock }, key, { entries: 1, seconds: 60 }, log);
-    await appendAudit(t.deps, [entry(40)]);
+    await appendAudit(t.deps, [auditEntry(40)]);
     if (testDialect === 'postgres') await sql`alter table audit_entries disable trigger user`.execute(t.deps.db);
     else await sql`drop trigger audit_entries_no_update`.execute(t.deps.db);
     await sql`update audit_entries set action = 'test.other' where seq = (select max(seq) from audit_entries)`.execute(t.deps.db);
     logged.length = 0;
     expect(await checkpointer.tick()).toBeNull();
-    await appendAudit(t.deps, [entry(41)]);
+    await appendAudit(t.deps, [auditEntry(41)]);
     expect(await checkpointer.tick()).toBeNull();
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatch(/^error the audit log is broken \((modified|truncated or modified) at entry \d+: /);

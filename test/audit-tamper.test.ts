@@ -2,25 +2,11 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkpointText, generateSigningKey, signNote } from '../src/audit/checkpoint.js';
 import { entryHash } from '../src/audit/entry.js';
-import { appendAudit, sealCheckpoint, storedEntry, verifyAuditLog, type NewAuditEntry } from '../src/data/audit-log.js';
+import { appendAudit, sealCheckpoint, storedEntry, verifyAuditLog } from '../src/data/audit-log.js';
 import { createTestApp, type TestApp } from './support/app.js';
+import { auditEntry } from './support/audit.js';
 import { testDialect } from './support/database.js';
 
-const entry = (i: number): NewAuditEntry => ({
-  actorKind: 'user',
-  actorId: `user-${i % 3}`,
-  sessionId: `session-${i % 2}`,
-  sourceAddress: '192.0.2.1',
-  userAgent: 'test',
-  channel: 'api',
-  action: 'record.read',
-  recordType: 'contacts',
-  recordIds: [`0190f000-0000-7000-8000-${String(i).padStart(12, '0')}`],
-  fields: ['email', 'lastName'],
-  outcome: 'success',
-  requestId: `req-${i}`,
-  details: { i },
-});
 
 /**
  * What a database administrator could do to the log with plain SQL, once the triggers are out of
@@ -35,7 +21,7 @@ describe(`tampering with the audit log by SQL (${testDialect})`, () => {
   beforeEach(async () => {
     t = await createTestApp();
     base = Number((await sql<{ seq: number | string }>`select seq from audit_head`.execute(t.deps.db)).rows[0]!.seq);
-    await appendAudit(t.deps, Array.from({ length: 20 }, (_, i) => entry(i + 1)));
+    await appendAudit(t.deps, Array.from({ length: 20 }, (_, i) => auditEntry(i + 1)));
     if (testDialect === 'sqlite') {
       for (const trigger of ['audit_entries_no_update', 'audit_entries_no_delete', 'audit_checkpoints_no_update', 'audit_checkpoints_no_delete']) await sql`drop trigger ${sql.raw(trigger)}`.execute(t.deps.db);
     } else {
