@@ -1,4 +1,5 @@
-import type { Selectable } from 'kysely';
+import { CompiledQuery, type Selectable } from 'kysely';
+import { insertMany } from '../db/insert-many.js';
 import type { AuditEntriesTable } from '../db/schema.js';
 import { AppError } from '../shared/errors.js';
 import { canonicalText, chainHash, GENESIS_HASH, tailOfStored, type AuditEntry } from '../audit/entry.js';
@@ -15,7 +16,10 @@ import { inTransaction, type KeyDeps } from './keys.js';
  */
 export type NewAuditEntry = Omit<AuditEntry, 'seq' | 'time'>;
 
-const INSERT_CHUNK = 200;
+const HEAD = 'select seq, entry_hash from audit_head where id = 1';
+const HEAD_FOR_UPDATE = `${HEAD} for update`;
+const MOVE_HEAD = 'update audit_head set seq = ?, entry_hash = ? where id = 1';
+const MOVE_HEAD_PG = 'update audit_head set seq = $1, entry_hash = $2 where id = 1';
 
 /**
  * Appends entries after the chain's head, in the caller's transaction or a new one. The head row is
@@ -25,9 +29,10 @@ const INSERT_CHUNK = 200;
 export async function appendAudit(deps: KeyDeps, entries: readonly NewAuditEntry[]): Promise<AuditEntry[]> {
   if (entries.length === 0) return [];
   return inTransaction(deps, async (tx) => {
-    let headQuery = tx.db.selectFrom('audit_head').select(['seq', 'entry_hash']).where('id', '=', 1);
-    if (tx.dialect === 'postgres') headQuery = headQuery.forUpdate();
-    const head = await headQuery.executeTakeFirstOrThrow();
+    // Every audited request appends, so these three statements go as fixed SQL texts, without
+    // building and compiling a query tree each time (see insert-many.ts).
+    const head = (await tx.db.executeQuery<{ seq: number | string; entry_hash: string }>(CompiledQuery.raw(tx.dialect === 'postgres' ? HEAD_FOR_UPDATE : HEAD, []))).rows[0];
+    if (!head) throw new AppError('data.integrity_failed', 'The audit log has no head row');
     let seq = Number(head.seq);
     let previous: Buffer = seq === 0 ? GENESIS_HASH : Buffer.from(head.entry_hash, 'hex');
     const time = tx.clock.now().toISOString();
@@ -64,8 +69,8 @@ export async function appendAudit(deps: KeyDeps, entries: readonly NewAuditEntry
       written.push(entry);
       previous = hash;
     }
-    for (let at = 0; at < rows.length; at += INSERT_CHUNK) await tx.db.insertInto('audit_entries').values(rows.slice(at, at + INSERT_CHUNK)).execute();
-    await tx.db.updateTable('audit_head').set({ seq, entry_hash: previous.toString('hex') }).where('id', '=', 1).execute();
+    await insertMany(tx.db, tx.dialect, 'audit_entries', rows);
+    await tx.db.executeQuery(CompiledQuery.raw(tx.dialect === 'postgres' ? MOVE_HEAD_PG : MOVE_HEAD, [seq, previous.toString('hex')]));
     return written;
   });
 }
