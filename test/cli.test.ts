@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/config.js';
+import { generateSigningKey } from '../src/audit/checkpoint.js';
 import { runCli, spawnCli } from './support/cli.js';
 
 const PASSWORD = 'correct horse battery staple 42';
@@ -197,8 +198,10 @@ describe('rampart command line', { timeout: 180_000 }, () => {
     const held = await cli(['audit', 'verify', '--checkpoint', kept]);
     expect(held.code, held.stderr).toBe(0);
     expect(held.stdout).toMatch(/^OK: the log is intact up to entry \d+ \(tree head [0-9a-f]{64}\), and gives every one of the 1 checkpoint\(s\) kept\.\nSigned up to entry \d+\./);
-    const strangers = await cli(['audit', 'verify', '--checkpoint', kept, '--key', 'other.example/rampart-audit+01234567+Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa']);
-    expect(strangers.code).not.toBe(0);
+    // Held to another key, the kept checkpoint is not the server's: damage, exit status 1.
+    const strangers = await cli(['audit', 'verify', '--checkpoint', kept, '--key', generateSigningKey('127.0.0.1:8080/rampart-audit').verifierKey]);
+    expect(strangers.code).toBe(1);
+    expect(strangers.stdout).toMatch(/^BROKEN: bad signature: /);
     const proof = await cli(['audit', 'prove', '--entry', '1']);
     expect(proof.code, proof.stderr).toBe(0);
     expect(JSON.parse(proof.stdout)).toMatchObject({ seq: 1, treeSize: size, checkpoint: checkpoint.stdout });

@@ -7,7 +7,7 @@ import { createHmac } from 'node:crypto';
  * record's subject, so erasing a person (destroying their key) also leaves every digest of their
  * values in the append-only log impossible to test against a guess.
  */
-export const DIGEST_BYTES = 16;
+const DIGEST_BYTES = 16;
 
 export function valueDigestKey(dataKey: Buffer): Buffer {
   return createHmac('sha256', dataKey).update('rampart audit value digest v1').digest();

@@ -18,7 +18,7 @@ export interface AuditEvent {
 }
 
 /** The entry for an event by the principal of `ctx`. */
-export function auditEntryOf(ctx: ActorContext, event: AuditEvent): NewAuditEntry {
+function auditEntryOf(ctx: ActorContext, event: AuditEvent): NewAuditEntry {
   const p = ctx.principal;
   const actor: Actor =
     p.kind === 'user'

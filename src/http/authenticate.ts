@@ -6,6 +6,7 @@ import { accessOf } from '../data/access.js';
 import { AppError } from '../shared/errors.js';
 import type { ActorContext } from '../shared/principal.js';
 import { recordAnonymousAudit, type AnonymousRequest } from '../data/audit-trail.js';
+import { RefusalCounter } from './refusal-counter.js';
 import { safeEqual } from '../shared/secrets.js';
 
 export const SESSION_COOKIE = 'rampart_session';
@@ -78,31 +79,6 @@ export function installAuthentication(app: FastifyInstance, deps: AuthDeps): voi
 async function refuseOutsideRoleNetworks(deps: AuthDeps, actor: ActorContext): Promise<void> {
   const access = await accessOf(deps, actor);
   if (access.refusedByNetwork) throw new AppError('auth.network_refused', 'Your roles do not allow access from this network');
-}
-
-/**
- * Refused tokens are recorded at most once a minute per address, with how many more were refused
- * since the last entry: a client spraying bad tokens is in the log without being able to fill it.
- */
-class RefusalCounter {
-  private readonly windows = new Map<string, { since: number; unrecorded: number }>();
-
-  constructor(
-    private readonly windowMs: number,
-    private readonly maxAddresses: number,
-  ) {}
-
-  /** The refusals not yet recorded when this one is to be recorded; null when it is only counted. */
-  count(address: string, now: number): number | null {
-    const window = this.windows.get(address);
-    if (window && now - window.since < this.windowMs) {
-      window.unrecorded += 1;
-      return null;
-    }
-    if (this.windows.size >= this.maxAddresses) this.windows.clear();
-    this.windows.set(address, { since: now, unrecorded: 0 });
-    return window?.unrecorded ?? 0;
-  }
 }
 
 /** Where a request came from, for entries written before (or without) a principal. */

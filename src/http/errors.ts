@@ -5,17 +5,19 @@ import { RECORD_TYPES } from '../data/field-registry.js';
 import type { KeyDeps } from '../data/keys.js';
 import { isId } from '../shared/ids.js';
 import { anonymousRequest } from './authenticate.js';
+import { RefusalCounter } from './refusal-counter.js';
 
 /** Refusals the audit log keeps: who was refused what, from where. */
 const DENIALS: ReadonlySet<ErrorCode> = new Set(['auth.forbidden', 'auth.network_refused', 'request.network_refused']);
 
 /** The one place errors become HTTP answers: `{ error: { code, message, fields? } }`. */
 export function installErrorHandling(app: FastifyInstance, deps: KeyDeps): void {
+  const anonymousRefusals = new RefusalCounter(60_000, 10_000);
   app.setErrorHandler(async (error: FastifyError | AppError | Error, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof AppError) {
       if (DENIALS.has(error.code)) {
         // The refused work was rolled back; its refusal is written on its own.
-        await recordDenial(deps, request, error.code).catch((failure: unknown) => request.log.error({ requestId: request.id, error: describeError(failure) }, 'a refusal could not be written to the audit log'));
+        await recordDenial(deps, request, error.code, anonymousRefusals).catch((failure: unknown) => request.log.error({ requestId: request.id, error: describeError(failure) }, 'a refusal could not be written to the audit log'));
       }
       return sendError(reply, error.code, error.message, error.fields);
     }
@@ -45,7 +47,7 @@ export function installErrorHandling(app: FastifyInstance, deps: KeyDeps): void 
   app.setNotFoundHandler((request, reply) => sendError(reply, 'request.not_found', 'There is nothing at this address'));
 }
 
-async function recordDenial(deps: KeyDeps, request: FastifyRequest, code: ErrorCode): Promise<void> {
+async function recordDenial(deps: KeyDeps, request: FastifyRequest, code: ErrorCode, anonymousRefusals: RefusalCounter): Promise<void> {
   const route = request.routeOptions.url ?? request.url.split('?')[0]!.slice(0, 200);
   const segment = route.startsWith('/api/v1/') ? route.slice('/api/v1/'.length).split('/')[0]! : '';
   const id = (request.params as { id?: unknown } | undefined)?.id;
@@ -57,7 +59,10 @@ async function recordDenial(deps: KeyDeps, request: FastifyRequest, code: ErrorC
     details: { code, route: `${request.method} ${route}` },
   };
   if (request.actor) await recordAudit(deps, request.actor, event);
-  else await recordAnonymousAudit(deps, anonymousRequest(request), event);
+  else {
+    const unrecorded = anonymousRefusals.count(`${request.ip ?? ''}|${code}`, Date.now());
+    if (unrecorded !== null) await recordAnonymousAudit(deps, anonymousRequest(request), { ...event, details: { ...event.details, alsoRefusedBefore: unrecorded } });
+  }
 }
 
 const FRAMEWORK_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
