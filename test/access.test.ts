@@ -112,7 +112,7 @@ describe('access control', () => {
     const before = await sql<{ n: number }>`select count(*) as n from reveals`.execute(t.deps.db);
     const teammate = await call('POST', `/api/v1/contacts/${bobContact.id}/reveal`, alice.token, { fields: ['idNumber'], reason: 'Curious about a colleague customer' });
     expect(teammate.statusCode).toBe(403);
-    expect(teammate.body).not.toContain('5678');
+    expect(teammate.body).not.toMatch(/\*{3}|1101011990/);
     const after = await sql<{ n: number }>`select count(*) as n from reveals`.execute(t.deps.db);
     expect(Number(after.rows[0]!.n)).toBe(Number(before.rows[0]!.n));
   });
@@ -122,7 +122,7 @@ describe('access control', () => {
     const record = (await call('GET', `/api/v1/contacts/${carolContact.id}`, marketer)).json();
     expect(record.lastName).toBe('Cardew');
     expect('idNumber' in record).toBe(false);
-    expect(JSON.stringify(record)).not.toContain('9999');
+    expect(JSON.stringify(record)).not.toMatch(/\*{3}|1101011990/);
     expect((await call('GET', '/api/v1/contacts?sort=-createdAt', marketer)).body).not.toContain('1101011990');
     const reveal = await call('POST', `/api/v1/contacts/${carolContact.id}/reveal`, marketer, { fields: ['idNumber'], reason: 'Campaign segmentation by region' });
     expect(reveal.statusCode).toBe(403);
