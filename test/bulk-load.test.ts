@@ -41,6 +41,31 @@ describe('bulk loads', () => {
     }
   });
 
+  it('looks up by a column most rows leave empty through its index, which holds only the rows that have a value', async () => {
+    const lookups: [string, string, string][] = [
+      ['contacts_mobile_bidx_idx', 'contacts', 'mobile_bidx = 17 and deleted_at is null'],
+      ['contacts_id_number_bidx_idx', 'contacts', 'id_number_bidx in (17, 18) and deleted_at is null'],
+      ['leads_phone_bidx_idx', 'leads', 'phone_bidx = 17 and deleted_at is null'],
+      ['contacts_company_id_created_at_id_idx', 'contacts', "company_id = 'c' and deleted_at is null order by created_at desc, id desc"],
+      ['tickets_contact_id_created_at_id_idx', 'tickets', "contact_id = 'c' and deleted_at is null order by created_at desc, id desc"],
+      ['audit_entries_session_idx', 'audit_entries', "session_id = 's' order by occurred_at"],
+    ];
+    await t.deps.db.transaction().execute(async (trx) => {
+      if (t.deps.dialect === 'postgres') await sql`set local enable_seqscan = off`.execute(trx);
+      for (const [index, table, where] of lookups) {
+        const explain = t.deps.dialect === 'postgres' ? sql`explain select * from ${sql.table(table)} where ${sql.raw(where)}` : sql`explain query plan select * from ${sql.table(table)} where ${sql.raw(where)}`;
+        const plan = ((await explain.execute(trx)).rows as Record<string, string>[]).map((r) => Object.values(r).join(' ')).join(' ');
+        expect(plan, where).toContain(index);
+      }
+    });
+    for (const [index] of lookups) {
+      const definition = t.deps.dialect === 'postgres'
+        ? (await sql<{ d: string }>`select indexdef as d from pg_indexes where indexname = ${index} and schemaname = current_schema()`.execute(t.deps.db)).rows[0]!.d
+        : (await sql<{ d: string }>`select sql as d from sqlite_master where name = ${index}`.execute(t.deps.db)).rows[0]!.d;
+      expect(definition.toLowerCase()).toMatch(/is not null/);
+    }
+  });
+
   it('leaves neither records nor missing indexes behind when a stage fails midway', async () => {
     const before = await indexesOf('contacts');
     const contactsBefore = await countRecords(t.deps, ctx, 'contacts');

@@ -8,6 +8,7 @@ import * as audit from './migrations/0005-audit.js';
 import * as auditQueries from './migrations/0006-audit-queries.js';
 import * as auditArchive from './migrations/0007-audit-archive.js';
 import * as auditRowid from './migrations/0008-audit-rowid.js';
+import * as sparseIndexes from './migrations/0009-sparse-indexes.js';
 
 /** Migrations are listed in code, in order, so a build carries them and nothing scans the disk. */
 function migrationsFor(database: Database): Record<string, Migration> {
@@ -20,6 +21,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0006-audit-queries': { up: (db) => auditQueries.up(db) },
     '0007-audit-archive': { up: (db) => auditArchive.up(db, database.dialect) },
     '0008-audit-rowid': { up: (db) => auditRowid.up(db, database.dialect) },
+    '0009-sparse-indexes': { up: (db) => sparseIndexes.up(db) },
   };
 }
 
