@@ -30,6 +30,18 @@ const TEXT = {
     checkFields: 'Check the fields marked below.',
     network: 'Could not reach the server. Check the connection and try again.',
     unexpected: 'The server gave an answer this page does not understand. Try again.',
+    mfaHeading: 'Second step',
+    mfaIntro: 'Enter the six-digit code your authenticator app shows for Rampart. Lost your phone? Enter one of your recovery codes instead.',
+    mfaCode: 'Code or recovery code',
+    verify: 'Verify',
+    enrolHeading: 'Set up two-step sign-in',
+    enrolIntro: 'Your role requires a second step at sign-in. Add Rampart to an authenticator app on your phone with this key, or open the link on the phone, then enter the code the app shows.',
+    enrolKey: 'Key',
+    enrolLink: 'Open in an authenticator app',
+    enrolCode: 'Code from the app',
+    recoveryHeading: 'Your recovery codes',
+    recoveryIntro: 'If you lose your phone, each of these codes signs you in once. Keep them somewhere safe, away from the phone. They are shown only now.',
+    recoveryDone: 'I have kept them',
   },
   'zh-CN': {
     tagline: '客户数据不泄露、不丢失、不被滥用。',
@@ -59,13 +71,25 @@ const TEXT = {
     checkFields: '请检查下方标出的字段。',
     network: '无法连接服务器。请检查网络连接后重试。',
     unexpected: '服务器的响应无法识别，请重试。',
+    mfaHeading: '第二步验证',
+    mfaIntro: '请输入身份验证器应用为 Rampart 显示的六位数验证码。手机丢失？请改为输入一个恢复码。',
+    mfaCode: '验证码或恢复码',
+    verify: '验证',
+    enrolHeading: '设置两步登录',
+    enrolIntro: '您的角色要求登录时进行第二步验证。请在手机上的身份验证器应用中用此密钥添加 Rampart，或在手机上打开链接，然后输入应用显示的验证码。',
+    enrolKey: '密钥',
+    enrolLink: '在身份验证器应用中打开',
+    enrolCode: '应用显示的验证码',
+    recoveryHeading: '您的恢复码',
+    recoveryIntro: '如果手机丢失，每个恢复码可登录一次。请将它们存放在安全的地方，不要与手机放在一起。恢复码仅显示这一次。',
+    recoveryDone: '我已保存',
   },
 };
 
 const locale = (navigator.languages?.[0] ?? navigator.language ?? 'en').toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';
 const t = (key, values = {}) => (TEXT[locale][key] ?? TEXT.en[key] ?? key).replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ''));
 
-const VIEWS = ['loading', 'setup', 'setup-missing', 'login', 'signed-in'];
+const VIEWS = ['loading', 'setup', 'setup-missing', 'login', 'mfa', 'enrol', 'recovery', 'signed-in'];
 const byId = (id) => document.getElementById(id);
 
 /** The CSRF token of the current session; it lives only in this page's memory. */
@@ -194,6 +218,38 @@ function showSignedIn(session) {
   show('signed-in');
 }
 
+/** Where a sign-in goes next: a second factor, setting one up, or done. */
+async function showSession(session) {
+  csrfToken = session.csrfToken;
+  if (session.stage === 'mfa') return show('mfa');
+  if (session.stage === 'enrol') return startEnrolment();
+  showSignedIn(session);
+}
+
+/** The authenticator app's key for this sign-in; the factor is in use once a code confirms it. */
+let enrolment = null;
+
+async function startEnrolment() {
+  const result = await api('POST', '/api/v1/auth/mfa/totp', {});
+  if (!result.ok || !result.body?.secret) return showLogin(result.body?.error?.message ?? t('unexpected'));
+  enrolment = result.body;
+  // Grouped in fours, as authenticator apps show keys to type.
+  byId('enrol-secret').textContent = enrolment.secret.match(/.{1,4}/g).join(' ');
+  byId('enrol-link').href = enrolment.uri;
+  show('enrol');
+}
+
+function showRecoveryCodes(codes, then) {
+  const list = byId('recovery-codes');
+  list.replaceChildren(...codes.map((code) => {
+    const item = document.createElement('li');
+    item.textContent = code;
+    return item;
+  }));
+  byId('recovery-done').onclick = then;
+  show('recovery');
+}
+
 function showLogin(notice) {
   const box = byId('login-notice');
   box.textContent = notice ?? '';
@@ -209,7 +265,7 @@ function wireForms(setupToken) {
     submit(setupForm, async () => {
       const data = new FormData(setupForm);
       const result = await api('POST', '/api/v1/setup', { token: setupToken ?? '', email: data.get('email'), name: data.get('name'), password: data.get('password') });
-      if (result.ok && result.body?.user) showSignedIn(result.body);
+      if (result.ok && result.body?.user) await showSession(result.body);
       else showApiError(setupForm, result);
     });
   });
@@ -222,8 +278,38 @@ function wireForms(setupToken) {
       const result = await api('POST', '/api/v1/auth/login', { email: data.get('email'), password: data.get('password') });
       if (result.ok && result.body?.user) {
         loginForm.reset();
-        showSignedIn(result.body);
+        await showSession(result.body);
       } else showApiError(loginForm, result);
+    });
+  });
+
+  const mfaForm = byId('mfa-form');
+  mfaForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submit(mfaForm, async () => {
+      const entered = String(new FormData(mfaForm).get('code')).replace(/\s+/g, '');
+      const proof = /^\d{6}$/.test(entered) ? { code: entered } : { recoveryCode: entered };
+      const result = await api('POST', '/api/v1/auth/mfa/verify', proof);
+      if (result.ok && result.body?.user) {
+        mfaForm.reset();
+        showSignedIn(result.body);
+      } else if (result.body?.error?.code === 'auth.session_expired') showLogin(result.body.error.message);
+      else showApiError(mfaForm, result);
+    });
+  });
+
+  const enrolForm = byId('enrol-form');
+  enrolForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submit(enrolForm, async () => {
+      const code = String(new FormData(enrolForm).get('code')).replace(/\s+/g, '');
+      const result = await api('POST', '/api/v1/auth/mfa/totp/confirm', { factorId: enrolment?.factorId ?? '', code });
+      if (result.ok && result.body?.session) {
+        enrolForm.reset();
+        enrolment = null;
+        csrfToken = result.body.session.csrfToken;
+        showRecoveryCodes(result.body.recoveryCodes ?? [], () => showSignedIn(result.body.session));
+      } else showApiError(enrolForm, result);
     });
   });
 
@@ -262,7 +348,7 @@ async function start() {
       return show(setupToken ? 'setup' : 'setup-missing', false);
     }
     const session = await api('GET', '/api/v1/auth/session');
-    if (session.ok && session.body?.user) return showSignedIn(session.body);
+    if (session.ok && session.body?.user) return showSession(session.body);
     showLogin();
   } catch {
     byId('loading').textContent = t('network');

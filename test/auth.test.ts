@@ -1,12 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueSetupLink } from '../src/modules/setup/setup.service.js';
 import { createTestApp, type TestApp } from './support/app.js';
-
-function cookieFrom(response: { headers: Record<string, unknown> }): string {
-  const raw = response.headers['set-cookie'];
-  const line = (Array.isArray(raw) ? raw[0] : raw) as string;
-  return line.split(';')[0]!;
-}
+import { signInFully } from './support/sign-in.js';
 
 describe('first-run setup', () => {
   let t: TestApp;
@@ -50,11 +45,7 @@ describe('sessions, CSRF and tokens', () => {
   });
   afterAll(async () => t.close());
 
-  async function signIn(email: string, password: string): Promise<{ cookie: string; csrf: string }> {
-    const res = await t.call('POST', '/api/v1/auth/login', { body: { email, password } });
-    expect(res.statusCode, res.body).toBe(200);
-    return { cookie: cookieFrom(res), csrf: res.json().csrfToken };
-  }
+  const signIn = (email: string, password: string) => signInFully(t, email, password);
 
   it('answers a wrong password and an unknown email alike', async () => {
     const wrong = await t.call('POST', '/api/v1/auth/login', { body: { email: admin.user.email, password: 'not the password at all' } });
@@ -69,8 +60,7 @@ describe('sessions, CSRF and tokens', () => {
     const setCookie = String(res.headers['set-cookie']);
     expect(setCookie).toMatch(/HttpOnly/);
     expect(setCookie).toMatch(/SameSite=Lax/);
-    const cookie = cookieFrom(res);
-    const csrf = res.json().csrfToken as string;
+    const { cookie, csrf } = await signIn(admin.user.email, admin.password);
 
     expect((await t.call('GET', '/api/v1/companies', { headers: { cookie } })).statusCode).toBe(200);
     const forged = await t.call('POST', '/api/v1/companies', { headers: { cookie }, body: { name: 'Forged' } });

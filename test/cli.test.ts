@@ -6,6 +6,7 @@ import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/config.js';
 import { generateSigningKey } from '../src/audit/checkpoint.js';
 import { runCli, spawnCli } from './support/cli.js';
+import { totpCode } from '../src/modules/mfa/totp.js';
 
 const PASSWORD = 'correct horse battery staple 42';
 
@@ -99,6 +100,28 @@ describe('rampart command line', { timeout: 180_000 }, () => {
       await rampart.close();
     }
     expect((await cli(['token', 'create', '--user', 'nobody@example.com', '--name', 'x'])).code).toBe(1);
+  });
+
+  it("resets the second factors of someone who lost their phone, from the server's command line", async () => {
+    const config = loadConfig({ env: { RAMPART_DATA_DIR: dataDir, RAMPART_LOG_LEVEL: 'silent' } });
+    const rampart = await buildApp(config);
+    try {
+      const login = await rampart.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: 'ops@example.com', password: PASSWORD } });
+      expect(login.json().stage).toBe('enrol');
+      const partial = { cookies: { rampart_session: login.cookies[0]!.value }, headers: { 'x-csrf-token': login.json().csrfToken } };
+      const started = (await rampart.app.inject({ method: 'POST', url: '/api/v1/auth/mfa/totp', payload: {}, ...partial })).json();
+      const code = await totpCode(started.secret, Math.floor(Date.now() / 1000));
+      const confirmed = await rampart.app.inject({ method: 'POST', url: '/api/v1/auth/mfa/totp/confirm', payload: { factorId: started.factorId, code }, ...partial });
+      expect(confirmed.statusCode, confirmed.body).toBe(200);
+      const reset = await cli(['user', 'reset-mfa', 'ops@example.com', '--json']);
+      expect(reset.code, reset.stderr).toBe(0);
+      expect(JSON.parse(reset.stdout)).toEqual({ factorsRemoved: 1, sessionsEnded: 1 });
+      const again = await rampart.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: 'ops@example.com', password: PASSWORD } });
+      expect(again.json().stage).toBe('enrol');
+    } finally {
+      await rampart.close();
+    }
+    expect((await cli(['user', 'reset-mfa', 'nobody@example.com'])).code).toBe(1);
   });
 
   it('writes sample data, exports it to an owner-only file and imports a file with bad lines', async () => {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueSetupLink } from '../src/modules/setup/setup.service.js';
+import { signInFully } from './support/sign-in.js';
 import { exportCsvFile } from '../src/modules/transfer/transfer.export.js';
 import { csvFile, importCsv } from '../src/modules/transfer/transfer.import.js';
 import { countRecords } from '../src/data/record-store.js';
@@ -38,10 +39,10 @@ describe(`a first day with Rampart (${testDialect})`, () => {
     const setup = await t.call('POST', '/api/v1/setup', { body: { token, email: 'boss@example.com', name: 'Wang Fang', password: 'tea leaves and mountain air' } });
     expect(setup.statusCode, setup.body).toBe(201);
 
-    const login = await t.call('POST', '/api/v1/auth/login', { body: { email: 'boss@example.com', password: 'tea leaves and mountain air' } });
-    expect(login.statusCode).toBe(200);
-    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
-    session = { cookie, 'x-csrf-token': login.json().csrfToken };
+    // An administrator sets up an authenticator app at the first sign-in.
+    const { cookie, csrf, recoveryCodes } = await signInFully(t, 'boss@example.com', 'tea leaves and mountain air');
+    expect(recoveryCodes).toHaveLength(10);
+    session = { cookie, 'x-csrf-token': csrf };
   });
 
   it('works a deal from first contact to won, with notes, tasks and a ticket', async () => {

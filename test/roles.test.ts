@@ -19,7 +19,7 @@ describe('roles', () => {
     expect(roles.map((r) => r.id).sort()).toEqual(SHIPPED_ROLES.map((r) => r.id).sort());
     expect(roles.every((r) => r.builtin)).toBe(true);
     const auditor = roles.find((r) => r.id === 'auditor')!;
-    expect(auditor.definition).toEqual({ records: {}, permissions: ['audit.read'] });
+    expect(auditor.definition).toEqual({ records: {}, permissions: ['audit.read'], mfaRequired: true });
     expect((await t.call('GET', '/api/v1/roles/admin', { token: seller })).json().definition.records.contacts.fields).toEqual({ '@sensitive': 'masked' });
     expect((await t.call('GET', '/api/v1/roles/nope', { token: seller })).statusCode).toBe(404);
   });

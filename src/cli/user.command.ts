@@ -13,8 +13,9 @@ function collect(value: string, previous: string[]): string[] {
 // Services load when a command runs, so `--help` stays quick.
 const usersService = () => import('../modules/users/users.service.js');
 const teamsService = () => import('../modules/teams/teams.service.js');
+const mfaService = () => import('../modules/mfa/mfa.service.js');
 
-/** `user create|list|disable|assign-role|remove-role` and `team create|list|add-member`. */
+/** `user create|list|disable|reset-mfa|assign-role|remove-role` and `team create|list|add-member`. */
 export function registerUserCommands(program: Command): void {
   const user = program.command('user').description('Manage users');
 
@@ -70,6 +71,20 @@ export function registerUserCommands(program: Command): void {
         const disabled = await (await usersService()).disableUser(deps, ctx, found.id);
         if (opts.json) printJson(disabled);
         else printLine(`Disabled ${disabled.email}`);
+      });
+    });
+
+  user
+    .command('reset-mfa')
+    .description('Remove a user\'s second factors and recovery codes and end their sessions, for someone who lost their phone; they set up a new one at their next sign-in')
+    .argument('<email>', "the user's email address")
+    .option('--json', 'print what was removed as JSON')
+    .action(async (email: string, opts: { json?: boolean }, command: Command) => {
+      await withDatabase(command, async ({ deps, ctx }) => {
+        const found = await requireUser(deps, email);
+        const result = await (await mfaService()).resetMfa(deps, ctx, found.id);
+        if (opts.json) printJson(result);
+        else printLine(`Reset the second factors of ${found.email}: ${result.factorsRemoved} removed, ${result.sessionsEnded} sessions ended`);
       });
     });
 

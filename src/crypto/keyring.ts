@@ -70,6 +70,11 @@ export function dataKeyAad(subjectId: string, version: number): Buffer {
   return Buffer.from(`rampart|data-key|${subjectId}|${version}`);
 }
 
+/** Associated data of a wrapped authenticator app secret: it unwraps only as that factor's. */
+export function mfaSecretAad(factorId: string): Buffer {
+  return Buffer.from(`rampart|mfa-secret|${factorId}`);
+}
+
 /** Associated data of a wrapped blind-index root key. */
 export function indexKeyAad(version: number): Buffer {
   return Buffer.from(`rampart|index-key|${version}`);

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import { RELOAD_CHECK_MS } from '../crypto/key-file.js';
-import { dataKeyAad, indexKeyAad } from '../crypto/keyring.js';
+import { dataKeyAad, indexKeyAad, mfaSecretAad } from '../crypto/keyring.js';
 import { AppError } from '../shared/errors.js';
 import { RECORD_TYPES, isPersonal, type RecordType } from './field-registry.js';
 import { loadCustomFieldDefs } from './custom-field-defs.js';
@@ -59,7 +59,10 @@ export async function rotateKek(deps: KeyDeps, options: RotationOptions & { sett
 export async function rewrapAll(deps: KeyDeps, options: RotationOptions = {}): Promise<number> {
   const current = deps.keyring.kek.currentId();
   const batch = options.batchSize ?? 500;
-  const total = (await countOf(deps, 'data_keys', (qb) => qb.where('kek_id', '!=', current))) + (await countOf(deps, 'index_keys', (qb) => qb.where('kek_id', '!=', current)));
+  const total =
+    (await countOf(deps, 'data_keys', (qb) => qb.where('kek_id', '!=', current))) +
+    (await countOf(deps, 'index_keys', (qb) => qb.where('kek_id', '!=', current))) +
+    (await countOf(deps, 'mfa_factors', (qb) => qb.where('kek_id', '!=', current)));
   let done = 0;
   options.onProgress?.({ step: 'rewrap', done, total });
   for (;;) {
@@ -99,6 +102,15 @@ export async function rewrapAll(deps: KeyDeps, options: RotationOptions = {}): P
     await anyDb(deps).updateTable('index_keys').set({ kek_id: kekId, wrapped: wrapped.toString('base64') }).where('version', '=', row.version).where('kek_id', '=', row.kek_id).execute();
     done += 1;
   }
+  // Authenticator app secrets, which the server must read back to check codes.
+  const factorRows = (await anyDb(deps).selectFrom('mfa_factors').select(['id', 'kek_id', 'secret_wrapped']).where('kek_id', '!=', current).execute()) as { id: string; kek_id: string; secret_wrapped: string }[];
+  for (const row of factorRows) {
+    const aad = mfaSecretAad(row.id);
+    const secret = await deps.keyring.kek.unwrap(row.kek_id, Buffer.from(row.secret_wrapped, 'base64'), aad);
+    const { kekId, wrapped } = await deps.keyring.kek.wrap(secret, aad);
+    await anyDb(deps).updateTable('mfa_factors').set({ kek_id: kekId, secret_wrapped: wrapped.toString('base64') }).where('id', '=', row.id).where('kek_id', '=', row.kek_id).execute();
+    done += 1;
+  }
   options.onProgress?.({ step: 'rewrap', done, total });
   return done;
 }
@@ -108,7 +120,10 @@ export async function retireKek(deps: KeyDeps, kekId: string): Promise<void> {
   const version = deps.keyring.kek.versions().find((v) => v.id === kekId);
   if (!version) throw new AppError('keys.not_found', `No key version ${kekId.slice(0, 40)}`);
   if (version.state === 'active') throw new AppError('keys.in_use', `${kekId} is the current version; rotate first`);
-  const inUse = (await countOf(deps, 'data_keys', (qb) => qb.where('kek_id', '=', kekId))) + (await countOf(deps, 'index_keys', (qb) => qb.where('kek_id', '=', kekId)));
+  const inUse =
+    (await countOf(deps, 'data_keys', (qb) => qb.where('kek_id', '=', kekId))) +
+    (await countOf(deps, 'index_keys', (qb) => qb.where('kek_id', '=', kekId))) +
+    (await countOf(deps, 'mfa_factors', (qb) => qb.where('kek_id', '=', kekId)));
   if (inUse > 0) throw new AppError('keys.in_use', `${inUse.toLocaleString('en-US')} keys are still wrapped with ${kekId}; run \`rampart keys rotate\` to finish rewrapping them first`);
   await deps.keyring.kek.retire(kekId);
 }

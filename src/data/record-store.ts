@@ -36,6 +36,7 @@ import { normalizeForIndex } from '../crypto/blind-index.js';
 import type { Access } from '../policy/access.js';
 import type { Action } from '../policy/model.js';
 import { accessOf } from './access.js';
+import { requireStepUp } from './step-up.js';
 import { applyScope, requireInScope, requireReadable, rowInScope, searchReach, shapeView, unwritableFields } from './record-policy.js';
 
 /**
@@ -453,6 +454,7 @@ export async function revealFields(deps: DataDeps, ctx: ActorContext, type: Reco
     const row = isId(id) ? await findRow(tx, access, type, id, false) : undefined;
     if (!row) throw notFound(schema.def);
     requireInScope(access, schema.def, 'reveal', row);
+    await requireStepUp(tx, ctx);
     const why = typeof reason === 'string' ? reason.normalize('NFC').trim() : '';
     const problems: FieldProblem[] = [];
     if (why.length < 10 || why.length > 500 || /[\u0000-\u001f\u007f]/.test(why) || !why.isWellFormed()) problems.push({ field: 'reason', message: 'must say why, in 10 to 500 characters of text' });

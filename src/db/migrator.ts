@@ -9,6 +9,7 @@ import * as auditQueries from './migrations/0006-audit-queries.js';
 import * as auditArchive from './migrations/0007-audit-archive.js';
 import * as auditRowid from './migrations/0008-audit-rowid.js';
 import * as sparseIndexes from './migrations/0009-sparse-indexes.js';
+import * as mfa from './migrations/0010-mfa.js';
 
 /** Migrations are listed in code, in order, so a build carries them and nothing scans the disk. */
 function migrationsFor(database: Database): Record<string, Migration> {
@@ -22,6 +23,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0007-audit-archive': { up: (db) => auditArchive.up(db, database.dialect) },
     '0008-audit-rowid': { up: (db) => auditRowid.up(db, database.dialect) },
     '0009-sparse-indexes': { up: (db) => sparseIndexes.up(db) },
+    '0010-mfa': { up: (db) => mfa.up(db) },
   };
 }
 

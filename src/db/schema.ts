@@ -49,6 +49,35 @@ export interface SessionsTable {
   source_address: string | null;
   user_agent: string | null;
   revoked_at: string | null;
+  /** `mfa`: the password is checked, the second factor not yet; `enrol`: a second factor must be set up first; `active`. */
+  stage: SessionStage;
+  /** When the holder last proved a second factor: sign-in or step-up. */
+  mfa_at: string | null;
+  mfa_failures: number;
+}
+
+export type SessionStage = 'mfa' | 'enrol' | 'active';
+
+export interface MfaFactorsTable {
+  id: string;
+  user_id: string;
+  kind: 'totp';
+  label: string;
+  kek_id: string | null;
+  /** The TOTP secret wrapped by the KEK, base64. */
+  secret_wrapped: string | null;
+  /** The time step of the last code accepted: a code of that step or an earlier one is refused. */
+  last_step: number | string | null;
+  created_at: string;
+  confirmed_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface RecoveryCodesTable {
+  code_hash: string;
+  user_id: string;
+  created_at: string;
+  used_at: string | null;
 }
 
 export interface ApiTokensTable {
@@ -280,6 +309,8 @@ export interface DatabaseSchema {
   security_events: SecurityEventsTable;
   audit_entries: AuditEntriesTable;
   audit_head: AuditHeadTable;
+  mfa_factors: MfaFactorsTable;
+  recovery_codes: RecoveryCodesTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_archived: AuditArchivedTable;
   audit_archives: AuditArchivesTable;

@@ -20,6 +20,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Routes that answer without a session or token (login, setup). */
     public?: boolean;
+    /** Routes that also answer a session still waiting for its second factor, or for one to be set up. */
+    partialSession?: boolean;
     /** The access a route needs from a token's scopes when its method alone would say otherwise (a POST that only reads). */
     access?: 'read' | 'write';
   }
@@ -68,6 +70,11 @@ export function installAuthentication(app: FastifyInstance, deps: AuthDeps): voi
       if (typeof sent !== 'string' || !safeEqual(sent, session.csrfToken)) throw new AppError('auth.csrf_failed', 'The request lacks a valid CSRF token');
     }
     request.actor = { principal: session.principal, channel: 'web', ...base };
+    if (session.stage !== 'active' && !request.routeOptions.config?.partialSession) {
+      throw session.stage === 'mfa'
+        ? new AppError('auth.mfa_required', 'Finish signing in with your second factor first')
+        : new AppError('auth.mfa_enrolment_required', 'Your role requires a second factor: set up an authenticator app first');
+    }
     await refuseOutsideRoleNetworks(deps, request.actor);
   });
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuthDeps } from '../modules/auth/auth.service.js';
 import { registerAuthRoutes } from '../modules/auth/auth.routes.js';
+import { registerMfaRoutes } from '../modules/mfa/mfa.routes.js';
 import { registerUserRoutes } from '../modules/users/users.routes.js';
 import { registerRoleRoutes } from '../modules/roles/roles.routes.js';
 import { registerTokenRoutes } from '../modules/tokens/tokens.routes.js';
@@ -19,6 +20,7 @@ import { registerAuditRoutes } from '../modules/audit/audit.routes.js';
 /** Every API route, in one list. */
 export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
   registerAuthRoutes(app, deps);
+  registerMfaRoutes(app, deps);
   registerUserRoutes(app, deps);
   registerRoleRoutes(app, deps);
   registerTokenRoutes(app, deps);

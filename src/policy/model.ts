@@ -54,6 +54,8 @@ export interface RoleDefinition {
   readonly permissions: readonly Permission[];
   /** Where the role counts from: outside these networks its holders act without it. */
   readonly networks?: NetworkRule;
+  /** Its holders sign in with a second factor, and set one up at their next sign-in if they have none. */
+  readonly mfaRequired?: true;
 }
 
 export const READ_ACTIONS: ReadonlySet<Action> = new Set(['read', 'export', 'reveal']);
@@ -85,7 +87,7 @@ export interface DefinitionProblem {
  */
 export function parseRoleDefinition(raw: unknown): { ok: true; definition: RoleDefinition } | { ok: false; problems: DefinitionProblem[] } {
   const problems: DefinitionProblem[] = [];
-  const input = (raw ?? {}) as { records?: unknown; permissions?: unknown; networks?: unknown };
+  const input = (raw ?? {}) as { records?: unknown; permissions?: unknown; networks?: unknown; mfaRequired?: unknown };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, problems: [{ field: 'definition', message: 'must be an object' }] };
   const records: Partial<Record<RecordType, TypeGrant>> = {};
   const rawRecords = input.records ?? {};
@@ -139,7 +141,8 @@ export function parseRoleDefinition(raw: unknown): { ok: true; definition: RoleD
     if (typeof n !== 'object' || n === null || Array.isArray(n)) problems.push({ field: 'networks', message: 'must be an object with allow and deny lists' });
     else networks = { allow: list(n.allow, 'networks.allow'), deny: list(n.deny, 'networks.deny') };
   }
+  if (input.mfaRequired !== undefined && typeof input.mfaRequired !== 'boolean') problems.push({ field: 'mfaRequired', message: 'must be true or false' });
   if (problems.length > 0) return { ok: false, problems };
   const restricted = networks && (networks.allow.length > 0 || networks.deny.length > 0);
-  return { ok: true, definition: { records, permissions: permissions.sort(), ...(restricted ? { networks } : {}) } };
+  return { ok: true, definition: { records, permissions: permissions.sort(), ...(restricted ? { networks } : {}), ...(input.mfaRequired === true ? { mfaRequired: true } : {}) } };
 }

@@ -6,6 +6,8 @@ import type { Action, FieldRule, FieldTarget, Permission, RoleDefinition, Scope,
  * `sensitive` values (ID numbers and the like, PIPL Art. 28) read masked to everyone but the privacy
  * officer; the roles that serve customers may reveal one, with a reason, and the reveal is recorded.
  * The administrator runs the system, not the customer relationship: it cannot reveal.
+ * The roles with the widest reach (administrator, manager, auditor, privacy officer) require a
+ * second factor; each site may require it of the others too.
  */
 export interface ShippedRole {
   readonly id: string;
@@ -38,6 +40,7 @@ export const SHIPPED_ROLES: readonly ShippedRole[] = [
     definition: {
       records: each(RECORD_TYPES, () => grant(actions([...WORK, 'export', 'import'], 'all'), SENSITIVE_MASKED)),
       permissions: ['alerts.handle', 'backups.manage', 'incidents.handle', 'keys.manage', 'pipelines.manage', 'roles.manage', 'settings.manage', 'tags.manage', 'teams.manage', 'users.manage', 'users.read'],
+      mfaRequired: true,
     },
   },
   {
@@ -47,6 +50,7 @@ export const SHIPPED_ROLES: readonly ShippedRole[] = [
     definition: {
       records: each(RECORD_TYPES, () => grant(actions([...WORK, 'export', 'import', 'reveal'], 'subtree'), SENSITIVE_MASKED)),
       permissions: ['pipelines.manage', 'tags.manage', 'users.read'],
+      mfaRequired: true,
     },
   },
   {
@@ -92,7 +96,7 @@ export const SHIPPED_ROLES: readonly ShippedRole[] = [
     id: 'auditor',
     name: 'Auditor',
     description: 'Reads audit evidence; no customer data.',
-    definition: { records: {}, permissions: ['audit.read'] },
+    definition: { records: {}, permissions: ['audit.read'], mfaRequired: true },
   },
   {
     id: 'privacy_officer',
@@ -105,6 +109,7 @@ export const SHIPPED_ROLES: readonly ShippedRole[] = [
         companies: grant({ read: 'all' }),
       },
       permissions: ['privacy.handle', 'users.read'] satisfies Permission[],
+      mfaRequired: true,
     },
   },
 ];

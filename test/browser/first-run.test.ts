@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type RampartApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { issueSetupLink } from '../../src/modules/setup/setup.service.js';
+import { totpCode } from '../../src/modules/mfa/totp.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -61,7 +62,7 @@ describe('first run in a browser', () => {
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('creates the first administrator from the setup link, signs out and signs in again', async () => {
+  it('creates the first administrator from the setup link, sets up two-step sign-in, signs out and signs in again with a code', async () => {
     const link = await issueSetupLink(rampart.deps, baseUrl);
     expect(link).toMatch(/\/setup#token=rpsetup_/);
     const context = await browser.newContext({ locale: 'en-US' });
@@ -91,6 +92,24 @@ describe('first run in a browser', () => {
 
     await setup.getByLabel('Password').fill(ADMIN.password);
     await setup.getByRole('button', { name: 'Create administrator' }).click();
+
+    // An administrator sets up an authenticator app before anything else.
+    await expect.poll(() => page.getByRole('heading', { name: 'Set up two-step sign-in' }).isVisible()).toBe(true);
+    const secret = (await page.locator('#enrol-secret').textContent())!.replace(/\s+/g, '');
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    expect(await page.getByRole('link', { name: 'Open in an authenticator app' }).getAttribute('href')).toContain(`secret=${secret}`);
+    await screenshot(page, 'enrol');
+    const enrol = page.locator('#enrol-form');
+    await enrol.getByLabel('Code from the app').fill('000000');
+    await enrol.getByRole('button', { name: 'Verify' }).click();
+    await expect.poll(() => enrol.getByRole('alert').textContent()).toMatch(/code is wrong/i);
+    await enrol.getByLabel('Code from the app').fill(await totpCode(secret, Math.floor(Date.now() / 1000)));
+    await enrol.getByRole('button', { name: 'Verify' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Your recovery codes' }).isVisible()).toBe(true);
+    const recoveryCodes = await page.locator('#recovery-codes li').allTextContents();
+    expect(recoveryCodes).toHaveLength(10);
+    await screenshot(page, 'recovery-codes');
+    await page.getByRole('button', { name: 'I have kept them' }).click();
     await expect.poll(() => page.locator('#signed-in-as').textContent()).toBe(`Signed in as ${ADMIN.name} (${ADMIN.email})`);
     expect(await page.getByRole('link', { name: '/api/docs' }).getAttribute('href')).toBe('/api/docs');
 
@@ -115,6 +134,11 @@ describe('first run in a browser', () => {
 
     await login.getByLabel('Password').fill(ADMIN.password);
     await login.getByRole('button', { name: 'Sign in' }).click();
+    // The code used a moment ago at setup is spent; a recovery code works once.
+    await expect.poll(() => page.getByRole('heading', { name: 'Second step' }).isVisible()).toBe(true);
+    const second = page.locator('#mfa-form');
+    await second.getByLabel('Code or recovery code').fill(recoveryCodes[0]!);
+    await second.getByRole('button', { name: 'Verify' }).click();
     await expect.poll(() => page.locator('#signed-in-as').textContent()).toBe(`Signed in as ${ADMIN.name} (${ADMIN.email})`);
 
     expect(problems).toEqual([]);

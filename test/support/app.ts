@@ -1,3 +1,4 @@
+import type { Clock } from '../../src/shared/clock.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,12 +25,12 @@ export interface TestApp extends RampartApp {
 
 let userCounter = 0;
 
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(env: Record<string, string> = {}, parts: { clock?: Clock } = {}): Promise<TestApp> {
   // The keyring follows the settings that size blind indexes, as a configured one would.
   const testDb = await createTestDatabase(env.RAMPART_EXPECTED_PEOPLE ? { expectedPeople: Number(env.RAMPART_EXPECTED_PEOPLE) } : {});
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rampart-data-'));
   const config = loadConfig({ env: { RAMPART_DATA_DIR: dataDir, RAMPART_LOG_LEVEL: 'silent', ...env }, cwd: dataDir });
-  const built = await buildApp(config, { database: testDb.database, migrated: true, keyring: testDb.keyring });
+  const built = await buildApp(config, { database: testDb.database, migrated: true, keyring: testDb.keyring, ...parts });
   const testApp: TestApp = {
     ...built,
     testDb,

@@ -5,27 +5,35 @@ import { errorResponses } from '../../http/schemas.js';
 import { AppError } from '../../shared/errors.js';
 import { completeSetup, setupStatus } from '../setup/setup.service.js';
 import { UserSchema } from '../users/users.routes.js';
-import { login, logout, resolveSession, startSession, type AuthDeps, type LoginResult } from './auth.service.js';
+import { login, logout, resolveSession, stageAfterPassword, startSession, type AuthDeps, type LoginResult } from './auth.service.js';
 
-const SessionBody = Type.Object({
+export const SessionBody = Type.Object({
   user: UserSchema,
   csrfToken: Type.String({ description: `Send it back in the ${CSRF_HEADER} header on every write made with the session cookie.` }),
   expiresAt: Type.String({ description: 'When the session ends at the latest.' }),
+  stage: Type.String({
+    enum: ['mfa', 'enrol', 'active'],
+    description: 'active: signed in. mfa: send a code to POST /api/v1/auth/mfa/verify next. enrol: your role requires a second factor; set one up with POST /api/v1/auth/mfa/totp first.',
+  }),
 });
+
+/** The session cookie: out of reach of scripts, sent only to this site, over HTTPS when the site is. */
+export function sessionCookieOptions(deps: AuthDeps, result: LoginResult) {
+  return { httpOnly: true, sameSite: 'lax', secure: deps.config.publicUrl.startsWith('https://'), path: '/', expires: new Date(result.expiresAt) } as const;
+}
 
 export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
   const rateLimit = { max: deps.config.authRateLimitPerMinute, timeWindow: '1 minute' };
-  const secure = deps.config.publicUrl.startsWith('https://');
 
   const setCookie = (reply: FastifyReply, result: LoginResult): void => {
-    reply.setCookie(SESSION_COOKIE, result.sessionToken, { httpOnly: true, sameSite: 'lax', secure, path: '/', expires: new Date(result.expiresAt) });
+    reply.setCookie(SESSION_COOKIE, result.sessionToken, sessionCookieOptions(deps, result));
   };
 
   app.post('/api/v1/auth/login', {
     config: { public: true, rateLimit },
     schema: {
       tags: ['auth'],
-      summary: 'Sign in with email and password; starts a cookie session',
+      summary: 'Sign in with email and password; starts a cookie session, which waits for a second factor when the account has one',
       body: Type.Object({ email: Type.String({ maxLength: 254 }), password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }),
       response: { 200: SessionBody, ...errorResponses },
     },
@@ -33,7 +41,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
       const body = request.body as { email: string; password: string };
       const result = await login(deps, body, anonymousRequest(request));
       setCookie(reply, result);
-      return { user: result.user, csrfToken: result.csrfToken, expiresAt: result.expiresAt };
+      return { user: result.user, csrfToken: result.csrfToken, expiresAt: result.expiresAt, stage: result.stage };
     },
   });
 
@@ -54,13 +62,14 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
   });
 
   app.get('/api/v1/auth/session', {
+    config: { partialSession: true },
     schema: { tags: ['auth'], summary: 'The signed-in user and the CSRF token of the session', response: { 200: SessionBody, ...errorResponses } },
     handler: async (request) => {
       if (actorOf(request).channel !== 'web') throw new AppError('auth.forbidden', 'This route answers for a browser session, not an API token');
       const session = await resolveSession(deps, request.cookies[SESSION_COOKIE] ?? '');
       if (!session) throw new AppError('auth.session_expired', 'Your session has ended; sign in again');
       const row = await deps.db.selectFrom('sessions').select('expires_at').where('id_hash', '=', session.principal.sessionId).executeTakeFirstOrThrow();
-      return { user: session.user, csrfToken: session.csrfToken, expiresAt: row.expires_at };
+      return { user: session.user, csrfToken: session.csrfToken, expiresAt: row.expires_at, stage: session.stage };
     },
   });
 
@@ -84,9 +93,9 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     handler: async (request, reply) => {
       const body = request.body as { token: string; email: string; name: string; password: string };
       const user = await completeSetup(deps, anonymousRequest(request), body);
-      const result = await startSession(deps, user, anonymousRequest(request));
+      const result = await startSession(deps, user, anonymousRequest(request), { stage: await stageAfterPassword(deps, user) });
       setCookie(reply, result);
-      return reply.status(201).send({ user: result.user, csrfToken: result.csrfToken, expiresAt: result.expiresAt });
+      return reply.status(201).send({ user: result.user, csrfToken: result.csrfToken, expiresAt: result.expiresAt, stage: result.stage });
     },
   });
 }

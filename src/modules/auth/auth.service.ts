@@ -5,7 +5,9 @@ import { AppError } from '../../shared/errors.js';
 import type { ActorContext, Principal } from '../../shared/principal.js';
 import { recordAnonymousAudit, recordAudit, type AnonymousRequest } from '../../data/audit-trail.js';
 import { hashSecret, newSecret } from '../../shared/secrets.js';
+import type { SessionStage } from '../../db/schema.js';
 import { findUserByEmail, getUserById, type UserView } from '../users/users.service.js';
+import { hasSecondFactor, rolesRequireMfa, spendSecondFactor, type SecondFactorProof } from '../mfa/mfa.service.js';
 import { verifyAgainstNothing, verifyPassword } from './passwords.js';
 
 export interface AuthDeps extends DataDeps {
@@ -18,15 +20,22 @@ export interface LoginResult {
   csrfToken: string;
   user: UserView;
   expiresAt: string;
+  /** `mfa`: send a second factor next; `enrol`: set one up next; `active`: signed in. */
+  stage: SessionStage;
 }
 
 export interface SessionInfo {
   principal: Extract<Principal, { kind: 'user' }>;
   csrfToken: string;
   user: UserView;
+  stage: SessionStage;
 }
 
 const LAST_SEEN_RESOLUTION_MS = 60_000;
+/** A session that has passed the password but not yet the second factor lasts this long at most. */
+const PARTIAL_SESSION_MS = 10 * 60_000;
+/** Wrong second factors a half-signed-in session may send before it is ended. */
+const MFA_ATTEMPTS = 5;
 
 /**
  * Checks an email and password and starts a session. The answer for a wrong password, an unknown
@@ -48,15 +57,27 @@ export async function login(deps: AuthDeps, input: { email: string; password: st
   const ok = await verifyPassword(row.password_hash, input.password);
   if (!ok) return failed(user.id, 'wrong password');
   if (row.status !== 'active') return failed(user.id, 'account disabled');
-  return startSession(deps, user, request);
+  return startSession(deps, user, request, { stage: await stageAfterPassword(deps, user) });
 }
 
-export async function startSession(deps: AuthDeps, user: UserView, request: AnonymousRequest): Promise<LoginResult> {
+/** Where a sign-in stands once the password is right: the second factor, setting one up, or done. */
+export async function stageAfterPassword(deps: AuthDeps, user: UserView): Promise<SessionStage> {
+  if (await hasSecondFactor(deps, user.id)) return 'mfa';
+  return (await rolesRequireMfa(deps.db, user.roles)) ? 'enrol' : 'active';
+}
+
+/**
+ * Starts a session at a stage: `active` when the sign-in is complete, or a short-lived partial
+ * session that only the second-factor routes accept. `proved` marks a second factor checked now.
+ */
+export async function startSession(deps: AuthDeps, user: UserView, request: AnonymousRequest, options: { stage?: SessionStage; proved?: boolean } = {}): Promise<LoginResult> {
   const { sourceAddress, userAgent } = request;
+  const stage = options.stage ?? 'active';
   const now = deps.clock.now();
   const sessionToken = newSecret('rps');
   const csrfToken = randomBytes(32).toString('base64url');
-  const expiresAt = new Date(now.getTime() + deps.config.session.absoluteHours * 3_600_000).toISOString();
+  const lifetime = stage === 'active' ? deps.config.session.absoluteHours * 3_600_000 : PARTIAL_SESSION_MS;
+  const expiresAt = new Date(now.getTime() + lifetime).toISOString();
   await inTransaction(deps, async (tx) => {
     await tx.db
       .insertInto('sessions')
@@ -70,12 +91,60 @@ export async function startSession(deps: AuthDeps, user: UserView, request: Anon
         source_address: sourceAddress,
         user_agent: userAgent?.slice(0, 500) ?? null,
         revoked_at: null,
+        stage,
+        mfa_at: options.proved ? now.toISOString() : null,
+        mfa_failures: 0,
       })
       .execute();
-    await tx.db.updateTable('users').set({ last_login_at: now.toISOString() }).where('id', '=', user.id).execute();
-    await recordAudit(tx, sessionContext(user, hashSecret(sessionToken), request), { action: 'auth.login', details: { expiresAt } });
+    if (stage === 'active') await tx.db.updateTable('users').set({ last_login_at: now.toISOString() }).where('id', '=', user.id).execute();
+    const action = stage === 'active' ? 'auth.login' : 'auth.password_accepted';
+    await recordAudit(tx, sessionContext(user, hashSecret(sessionToken), request), { action, details: { expiresAt, ...(stage !== 'active' ? { next: stage } : {}), ...(options.proved ? { secondFactor: true } : {}) } });
   });
-  return { sessionToken, csrfToken, user, expiresAt };
+  return { sessionToken, csrfToken, user, expiresAt, stage };
+}
+
+/**
+ * Completes a sign-in that waits for its second factor. The partial session ends either way it
+ * goes: on success a new session, with a new secret, takes its place; after five wrong codes it
+ * is simply over and the sign-in starts again from the password.
+ */
+export async function completeSecondFactor(deps: AuthDeps, sessionToken: string, proof: SecondFactorProof, request: AnonymousRequest): Promise<LoginResult> {
+  const session = await resolveSession(deps, sessionToken);
+  if (!session) throw new AppError('auth.session_expired', 'Your sign-in has expired; sign in again');
+  if (session.stage !== 'mfa') throw new AppError('auth.forbidden', 'This session is not waiting for a second factor');
+  const ctx = sessionContext(session.user, session.principal.sessionId, request);
+  const method = await inTransaction(deps, async (tx) => {
+    const spent = await spendSecondFactor(tx, session.user.id, proof);
+    if (spent) await tx.db.updateTable('sessions').set({ revoked_at: tx.clock.now().toISOString() }).where('id_hash', '=', session.principal.sessionId).execute();
+    return spent;
+  });
+  if (!method) {
+    const failures = await inTransaction(deps, async (tx) => {
+      const row = await tx.db.selectFrom('sessions').select('mfa_failures').where('id_hash', '=', session.principal.sessionId).executeTakeFirstOrThrow();
+      const count = row.mfa_failures + 1;
+      await tx.db
+        .updateTable('sessions')
+        .set({ mfa_failures: count, ...(count >= MFA_ATTEMPTS ? { revoked_at: tx.clock.now().toISOString() } : {}) })
+        .where('id_hash', '=', session.principal.sessionId)
+        .execute();
+      await recordAudit(tx, ctx, { action: 'auth.mfa_failed', outcome: 'failure', recordType: 'users', recordIds: [session.user.id], details: { attempt: count, sessionEnded: count >= MFA_ATTEMPTS } });
+      return count;
+    });
+    if (failures >= MFA_ATTEMPTS) throw new AppError('auth.session_expired', 'Too many wrong codes; sign in again');
+    throw new AppError('auth.mfa_invalid', 'The code is wrong, expired or already used');
+  }
+  return startSession(deps, session.user, request, { stage: 'active', proved: true });
+}
+
+/**
+ * Ends a session that had to set up a second factor, once it has, and starts a full one in its
+ * place with a new secret.
+ */
+export async function completeEnrolment(deps: AuthDeps, sessionId: string, request: AnonymousRequest): Promise<LoginResult | null> {
+  const row = await deps.db.selectFrom('sessions').select(['user_id', 'stage']).where('id_hash', '=', sessionId).where('revoked_at', 'is', null).executeTakeFirst();
+  if (!row || row.stage !== 'enrol') return null;
+  await deps.db.updateTable('sessions').set({ revoked_at: deps.clock.now().toISOString() }).where('id_hash', '=', sessionId).execute();
+  return startSession(deps, await getUserById(deps, row.user_id), request, { stage: 'active', proved: true });
 }
 
 /** The session behind a cookie value, or null when it is unknown, expired, revoked or its user disabled. */
@@ -85,7 +154,7 @@ export async function resolveSession(deps: AuthDeps, sessionToken: string): Prom
   const row = await deps.db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(['sessions.user_id', 'sessions.csrf_token', 'sessions.last_seen_at', 'sessions.expires_at', 'sessions.revoked_at', 'users.status'])
+    .select(['sessions.user_id', 'sessions.csrf_token', 'sessions.last_seen_at', 'sessions.expires_at', 'sessions.revoked_at', 'sessions.stage', 'users.status'])
     .where('sessions.id_hash', '=', idHash)
     .executeTakeFirst();
   if (!row || row.revoked_at !== null || row.status !== 'active') return null;
@@ -100,6 +169,7 @@ export async function resolveSession(deps: AuthDeps, sessionToken: string): Prom
     principal: { kind: 'user', userId: user.id, email: user.email, roles: user.roles, teamId: user.teamId, sessionId: idHash },
     csrfToken: row.csrf_token,
     user,
+    stage: row.stage,
   };
 }
 

@@ -32,6 +32,7 @@ const DefinitionSchema = Type.Object(
         { additionalProperties: false, description: "Outside these networks the role's holders act without it; a user with no role left is refused." },
       ),
     ),
+    mfaRequired: Type.Optional(Type.Boolean({ description: 'Holders sign in with a second factor, and set one up at their next sign-in if they have none.' })),
   },
   { additionalProperties: false, $id: 'RoleDefinition' },
 );
@@ -41,7 +42,7 @@ const RoleSchema = Type.Object(
     id: Type.String(),
     name: Type.String(),
     description: Type.String(),
-    builtin: Type.Boolean({ description: 'A shipped role; it cannot be changed or deleted.' }),
+    builtin: Type.Boolean({ description: 'A shipped role; it cannot be deleted, and only its networks and second-factor requirement can be changed.' }),
     version: Type.Integer({ description: 'Send it back with a change; a stale one answers 409.' }),
     definition: DefinitionSchema,
     createdAt: Type.String(),

@@ -1,3 +1,4 @@
+import { requireStepUp } from '../../data/step-up.js';
 import { recordAudit } from '../../data/audit-trail.js';
 import { requirePermission } from '../../data/access.js';
 import { inTransaction, type DataDeps } from '../../data/record-store.js';
@@ -100,10 +101,11 @@ export async function updateRole(deps: DataDeps, ctx: ActorContext, id: string, 
     const description = changes.description === undefined ? current.description : checkText(changes.description, 'description', 500, problems);
     const definition = changes.definition === undefined ? current.definition : checkDefinition(changes.definition, problems);
     if (problems.length > 0) throw new AppError('role.invalid', 'The role has invalid fields', problems);
-    // A shipped role keeps its grants; where it counts from (its networks) is each site's to say.
+    // A shipped role keeps its grants; where it counts from (its networks) and whether it requires
+    // a second factor are each site's to say.
     const grantsOf = (d: RoleDefinition) => canonicalJson({ records: d.records, permissions: [...d.permissions].sort() });
     if (current.builtin && (name !== current.name || description !== current.description || grantsOf(definition) !== grantsOf(current.definition))) {
-      throw new AppError('role.builtin', 'Shipped roles cannot be changed, except for their networks; make a custom role instead');
+      throw new AppError('role.builtin', 'Shipped roles cannot be changed, except for their networks and whether they require a second factor; make a custom role instead');
     }
     const result = await tx.db
       .updateTable('roles')
@@ -170,6 +172,7 @@ export async function deleteRole(deps: DataDeps, ctx: ActorContext, id: string):
 
 async function requireRoleManager(deps: DataDeps, ctx: ActorContext): Promise<void> {
   await requirePermission(deps, ctx, 'roles.manage', 'Your roles do not allow you to manage roles');
+  await requireStepUp(deps, ctx);
 }
 
 function checkText(raw: unknown, field: string, max: number, problems: FieldProblem[]): string {

@@ -1,3 +1,4 @@
+import { requireStepUp } from '../../data/step-up.js';
 import { recordAudit } from '../../data/audit-trail.js';
 import { inTransaction, type DataDeps } from '../../data/record-store.js';
 import { tokenAllows } from '../../policy/access.js';
@@ -42,6 +43,7 @@ export interface NewToken {
 /** Creates an API token; answers the token once. Users make their own; administrators anyone's. */
 export async function createToken(deps: DataDeps, ctx: ActorContext, input: NewToken): Promise<{ token: string; record: TokenView }> {
   await assertMayManage(deps, ctx, input.userId);
+  await requireStepUp(deps, ctx);
   const owner = await getUserById(deps, input.userId);
   if (owner.status !== 'active') throw new AppError('user.not_found', 'The user is disabled');
   const name = typeof input.name === 'string' ? input.name.trim() : '';

@@ -1,3 +1,4 @@
+import { requireStepUp } from '../../data/step-up.js';
 import { accessOf, requirePermission } from '../../data/access.js';
 import type { DataDeps } from '../../data/record-store.js';
 import { inTransaction } from '../../data/record-store.js';
@@ -162,6 +163,7 @@ export interface AccessChanges {
  */
 export async function setUserAccess(deps: DataDeps, ctx: ActorContext, userId: string, changes: AccessChanges): Promise<UserView> {
   await requireAdmin(deps, ctx);
+  await requireStepUp(deps, ctx);
   if ((ctx.principal.kind === 'user' || ctx.principal.kind === 'token') && ctx.principal.userId === userId) {
     throw new AppError('auth.forbidden', 'You cannot change your own roles or team');
   }

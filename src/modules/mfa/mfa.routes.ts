@@ -1,0 +1,132 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Type } from 'typebox';
+import { SESSION_COOKIE, actorOf, anonymousRequest } from '../../http/authenticate.js';
+import { errorResponses } from '../../http/schemas.js';
+import { AppError } from '../../shared/errors.js';
+import { completeEnrolment, completeSecondFactor, type AuthDeps, type LoginResult } from '../auth/auth.service.js';
+import { SessionBody, sessionCookieOptions } from '../auth/auth.routes.js';
+import { confirmTotp, mfaStatus, regenerateRecoveryCodes, removeTotp, resetMfa, startTotpEnrolment, stepUp } from './mfa.service.js';
+
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+const ProofBody = Type.Object(
+  {
+    code: Type.Optional(Type.String({ maxLength: 20, description: 'The six digits the authenticator app shows.' })),
+    recoveryCode: Type.Optional(Type.String({ maxLength: 40, description: 'One of the recovery codes; each works once.' })),
+  },
+  { additionalProperties: false, minProperties: 1, maxProperties: 1 },
+);
+
+const RecoveryCodes = Type.Array(Type.String(), { description: 'Shown this once: keep them somewhere safe, away from the phone.' });
+
+const MfaStatusSchema = Type.Object({
+  required: Type.Boolean({ description: 'A role of the user requires a second factor.' }),
+  totp: Type.Array(Type.Object({ id: Type.String(), label: Type.String(), createdAt: Type.String(), lastUsedAt: Type.Union([Type.String(), Type.Null()]) })),
+  recoveryCodesLeft: Type.Integer(),
+});
+
+/**
+ * Second factors: finishing a sign-in with one, setting up an authenticator app, step-up before
+ * sensitive operations, recovery codes, and an administrator's reset for someone who lost theirs.
+ * Routes marked `partialSession` also answer a session that has passed only the password.
+ */
+export function registerMfaRoutes(app: FastifyInstance, deps: AuthDeps): void {
+  const rateLimit = { max: deps.config.authRateLimitPerMinute, timeWindow: '1 minute' };
+  const setCookie = (reply: FastifyReply, result: LoginResult): void => {
+    reply.setCookie(SESSION_COOKIE, result.sessionToken, sessionCookieOptions(deps, result));
+  };
+  const sessionAnswer = (result: LoginResult) => ({ user: result.user, csrfToken: result.csrfToken, expiresAt: result.expiresAt, stage: result.stage });
+
+  app.post('/api/v1/auth/mfa/verify', {
+    config: { partialSession: true, rateLimit },
+    schema: {
+      tags: ['auth'],
+      summary: 'Finish signing in with a code from the authenticator app or a recovery code; the session gets a new secret',
+      body: ProofBody,
+      response: { 200: SessionBody, ...errorResponses },
+    },
+    handler: async (request, reply) => {
+      const result = await completeSecondFactor(deps, request.cookies[SESSION_COOKIE] ?? '', request.body as { code?: string; recoveryCode?: string }, anonymousRequest(request));
+      setCookie(reply, result);
+      return sessionAnswer(result);
+    },
+  });
+
+  app.get('/api/v1/auth/mfa', {
+    config: { partialSession: true },
+    schema: { tags: ['auth'], summary: 'Your second factors, and whether your roles require one', response: { 200: MfaStatusSchema, ...errorResponses } },
+    handler: async (request) => {
+      const { principal } = actorOf(request);
+      if (principal.kind !== 'user' && principal.kind !== 'token') throw new AppError('auth.forbidden', 'This route answers for a user');
+      return mfaStatus(deps, principal.userId, principal.roles);
+    },
+  });
+
+  app.post('/api/v1/auth/mfa/totp', {
+    config: { partialSession: true, rateLimit },
+    schema: {
+      tags: ['auth'],
+      summary: 'Start setting up an authenticator app: a new secret to scan as a QR code, in use once confirmed',
+      body: Type.Object({ label: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ factorId: Type.String(), secret: Type.String(), uri: Type.String() }), ...errorResponses },
+    },
+    handler: async (request) => startTotpEnrolment(deps, actorOf(request), (request.body as { label?: string } | undefined)?.label),
+  });
+
+  app.post('/api/v1/auth/mfa/totp/confirm', {
+    config: { partialSession: true, rateLimit },
+    schema: {
+      tags: ['auth'],
+      summary: 'Confirm a new authenticator app with a code from it; a session that had to set one up becomes a full one',
+      body: Type.Object({ factorId: Type.String({ maxLength: 64 }), code: Type.String({ maxLength: 20 }) }, { additionalProperties: false }),
+      response: {
+        200: Type.Object({ recoveryCodes: Type.Union([RecoveryCodes, Type.Null()]), session: Type.Union([SessionBody, Type.Null()]) }),
+        ...errorResponses,
+      },
+    },
+    handler: async (request, reply) => {
+      const actor = actorOf(request);
+      const body = request.body as { factorId: string; code: string };
+      const { recoveryCodes } = await confirmTotp(deps, actor, body.factorId, body.code);
+      const promoted = actor.principal.kind === 'user' ? await completeEnrolment(deps, actor.principal.sessionId, anonymousRequest(request)) : null;
+      if (promoted) setCookie(reply, promoted);
+      return { recoveryCodes, session: promoted ? sessionAnswer(promoted) : null };
+    },
+  });
+
+  app.delete('/api/v1/auth/mfa/totp/:id', {
+    schema: { tags: ['auth'], summary: 'Remove one of your authenticator apps (needs a recent step-up)', params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
+    handler: async (request, reply) => {
+      const actor = actorOf(request);
+      const roles = actor.principal.kind === 'user' ? actor.principal.roles : [];
+      await removeTotp(deps, actor, (request.params as { id: string }).id, roles);
+      return reply.status(204).send();
+    },
+  });
+
+  app.post('/api/v1/auth/mfa/recovery-codes', {
+    schema: { tags: ['auth'], summary: 'Replace your recovery codes with ten new ones (needs a recent step-up)', response: { 200: Type.Object({ recoveryCodes: RecoveryCodes }), ...errorResponses } },
+    handler: async (request) => ({ recoveryCodes: await regenerateRecoveryCodes(deps, actorOf(request)) }),
+  });
+
+  app.post('/api/v1/auth/step-up', {
+    config: { rateLimit },
+    schema: {
+      tags: ['auth'],
+      summary: 'Prove your second factor again; sensitive operations accept it for five minutes',
+      body: ProofBody,
+      response: { 200: Type.Object({ validUntil: Type.String() }), ...errorResponses },
+    },
+    handler: async (request) => stepUp(deps, actorOf(request), request.body as { code?: string; recoveryCode?: string }),
+  });
+
+  app.post('/api/v1/users/:id/mfa/reset', {
+    schema: {
+      tags: ['users'],
+      summary: "Remove another user's second factors and end their sessions, for someone who lost theirs (users.manage, recent step-up)",
+      params: IdParams,
+      response: { 200: Type.Object({ factorsRemoved: Type.Integer(), sessionsEnded: Type.Integer() }), ...errorResponses },
+    },
+    handler: async (request) => resetMfa(deps, actorOf(request), (request.params as { id: string }).id),
+  });
+}

@@ -1,0 +1,272 @@
+import { randomInt } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { mfaSecretAad } from '../../crypto/keyring.js';
+import { requirePermission } from '../../data/access.js';
+import { recordAudit } from '../../data/audit-trail.js';
+import { inTransaction, type DataDeps } from '../../data/record-store.js';
+import { requireStepUp, STEP_UP_WINDOW_MS } from '../../data/step-up.js';
+import type { DatabaseSchema, SessionStage } from '../../db/schema.js';
+import type { RoleDefinition } from '../../policy/model.js';
+import { AppError } from '../../shared/errors.js';
+import { newId, isId } from '../../shared/ids.js';
+import type { ActorContext } from '../../shared/principal.js';
+import { hashSecret } from '../../shared/secrets.js';
+import { acceptedStep, newTotpSecret, totpUri } from './totp.js';
+
+export const RECOVERY_CODE_COUNT = 10;
+const ISSUER = 'Rampart';
+// Recovery codes: ten characters from an alphabet without look-alikes (no 0/o, 1/l/i), 50 bits each.
+const RECOVERY_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
+
+/** What a user proves a second factor with: a code from the authenticator app, or a recovery code. */
+export interface SecondFactorProof {
+  code?: string;
+  recoveryCode?: string;
+}
+
+export interface MfaStatus {
+  /** Whether one of the user's roles requires a second factor. */
+  required: boolean;
+  totp: { id: string; label: string; createdAt: string; lastUsedAt: string | null }[];
+  recoveryCodesLeft: number;
+}
+
+export interface TotpEnrolment {
+  factorId: string;
+  /** Base32, for typing into an authenticator app by hand. */
+  secret: string;
+  /** The `otpauth://` address to show as a QR code. */
+  uri: string;
+}
+
+function sessionUser(ctx: ActorContext): { userId: string; sessionId: string } {
+  if (ctx.principal.kind !== 'user') throw new AppError('auth.forbidden', 'Second factors are managed from a signed-in browser session');
+  return { userId: ctx.principal.userId, sessionId: ctx.principal.sessionId };
+}
+
+async function sessionStage(deps: DataDeps, sessionId: string): Promise<SessionStage> {
+  const row = await deps.db.selectFrom('sessions').select('stage').where('id_hash', '=', sessionId).executeTakeFirst();
+  if (!row) throw new AppError('auth.session_expired', 'Your session has ended; sign in again');
+  return row.stage;
+}
+
+/** Whether any of these roles requires its holders to use a second factor. */
+export async function rolesRequireMfa(db: Kysely<DatabaseSchema>, roleIds: readonly string[]): Promise<boolean> {
+  if (roleIds.length === 0) return false;
+  const rows = await db.selectFrom('roles').select('definition').where('id', 'in', [...roleIds]).execute();
+  return rows.some((r) => (JSON.parse(r.definition) as RoleDefinition).mfaRequired === true);
+}
+
+export async function hasSecondFactor(deps: DataDeps, userId: string): Promise<boolean> {
+  const row = await deps.db.selectFrom('mfa_factors').select('id').where('user_id', '=', userId).where('confirmed_at', 'is not', null).executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function mfaStatus(deps: DataDeps, userId: string, roles: readonly string[]): Promise<MfaStatus> {
+  const factors = await deps.db
+    .selectFrom('mfa_factors')
+    .select(['id', 'label', 'created_at', 'last_used_at'])
+    .where('user_id', '=', userId)
+    .where('confirmed_at', 'is not', null)
+    .orderBy('created_at')
+    .execute();
+  const left = await deps.db.selectFrom('recovery_codes').select((eb) => eb.fn.countAll().as('n')).where('user_id', '=', userId).where('used_at', 'is', null).executeTakeFirst();
+  return {
+    required: await rolesRequireMfa(deps.db as Kysely<DatabaseSchema>, roles),
+    totp: factors.map((f) => ({ id: f.id, label: f.label, createdAt: f.created_at, lastUsedAt: f.last_used_at })),
+    recoveryCodesLeft: Number(left?.n ?? 0),
+  };
+}
+
+/**
+ * Checks a second factor of a user and spends it: a TOTP code only if its time step comes after
+ * the last one the factor accepted, a recovery code once. Answers how it was proved, or null.
+ */
+export async function spendSecondFactor(deps: DataDeps, userId: string, proof: SecondFactorProof): Promise<'totp' | 'recovery' | null> {
+  const now = deps.clock.now();
+  if (typeof proof.code === 'string') {
+    const code = proof.code.replace(/\s+/g, '');
+    const factors = await deps.db
+      .selectFrom('mfa_factors')
+      .select(['id', 'kek_id', 'secret_wrapped', 'last_step'])
+      .where('user_id', '=', userId)
+      .where('confirmed_at', 'is not', null)
+      .execute();
+    for (const factor of factors) {
+      const secret = await unwrapSecret(deps, factor.id, factor.kek_id, factor.secret_wrapped);
+      const lastStep = factor.last_step === null ? null : Number(factor.last_step);
+      const step = await acceptedStep(secret, code, Math.floor(now.getTime() / 1000), lastStep);
+      if (step === null) continue;
+      // Only one request can move the step forward: a code raced from two places works once.
+      const moved = await deps.db
+        .updateTable('mfa_factors')
+        .set({ last_step: step, last_used_at: now.toISOString() })
+        .where('id', '=', factor.id)
+        .where((eb) => eb.or([eb('last_step', 'is', null), eb('last_step', '<', step)]))
+        .executeTakeFirst();
+      if (Number(moved.numUpdatedRows) === 1) return 'totp';
+    }
+    return null;
+  }
+  if (typeof proof.recoveryCode === 'string') {
+    const normal = normaliseRecoveryCode(proof.recoveryCode);
+    if (normal === null) return null;
+    const spent = await deps.db
+      .updateTable('recovery_codes')
+      .set({ used_at: now.toISOString() })
+      .where('code_hash', '=', hashSecret(normal))
+      .where('user_id', '=', userId)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
+    return Number(spent.numUpdatedRows) === 1 ? 'recovery' : null;
+  }
+  return null;
+}
+
+/** Proves a second factor again within a session, for the operations that ask for a recent one. */
+export async function stepUp(deps: DataDeps, ctx: ActorContext, proof: SecondFactorProof): Promise<{ validUntil: string }> {
+  const { userId, sessionId } = sessionUser(ctx);
+  return inTransaction(deps, async (tx) => {
+    const method = await spendSecondFactor(tx, userId, proof);
+    if (!method) {
+      await recordAudit(tx, ctx, { action: 'auth.step_up', outcome: 'failure', recordType: 'users', recordIds: [userId] });
+      throw new AppError('auth.mfa_invalid', 'The code is wrong, expired or already used');
+    }
+    const now = tx.clock.now();
+    await tx.db.updateTable('sessions').set({ mfa_at: now.toISOString() }).where('id_hash', '=', sessionId).execute();
+    await recordAudit(tx, ctx, { action: 'auth.step_up', recordType: 'users', recordIds: [userId], details: { method } });
+    return { validUntil: new Date(now.getTime() + STEP_UP_WINDOW_MS).toISOString() };
+  });
+}
+
+/**
+ * Starts setting up an authenticator app: a new secret, not yet in use until `confirmTotp` sees a
+ * code made from it. A session that has only passed the password may not add a factor; one whose
+ * user already has a factor must have proved it recently.
+ */
+export async function startTotpEnrolment(deps: DataDeps, ctx: ActorContext, label: unknown): Promise<TotpEnrolment> {
+  const { userId, sessionId } = sessionUser(ctx);
+  const stage = await sessionStage(deps, sessionId);
+  if (stage === 'mfa') throw new AppError('auth.mfa_required', 'Sign in with your second factor first');
+  if (stage === 'active' && (await hasSecondFactor(deps, userId))) await requireStepUp(deps, ctx);
+  const name = typeof label === 'string' && label.trim().length > 0 ? label.trim().slice(0, 100) : 'Authenticator app';
+  const user = await deps.db.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirstOrThrow();
+  const secret = newTotpSecret();
+  const factorId = newId();
+  const { kekId, wrapped } = await deps.keyring.kek.wrap(Buffer.from(secret), mfaSecretAad(factorId));
+  const now = deps.clock.now().toISOString();
+  await inTransaction(deps, async (tx) => {
+    // One enrolment at a time: an abandoned one is replaced.
+    await tx.db.deleteFrom('mfa_factors').where('user_id', '=', userId).where('confirmed_at', 'is', null).execute();
+    await tx.db
+      .insertInto('mfa_factors')
+      .values({ id: factorId, user_id: userId, kind: 'totp', label: name, kek_id: kekId, secret_wrapped: wrapped.toString('base64'), last_step: null, created_at: now, confirmed_at: null, last_used_at: null })
+      .execute();
+  });
+  return { factorId, secret, uri: totpUri(secret, ISSUER, user.email) };
+}
+
+/**
+ * Puts an authenticator app in use once it has shown a valid code. The first factor of a user
+ * comes with ten recovery codes, shown this once.
+ */
+export async function confirmTotp(deps: DataDeps, ctx: ActorContext, factorId: unknown, code: unknown): Promise<{ recoveryCodes: string[] | null }> {
+  const { userId, sessionId } = sessionUser(ctx);
+  if (!isId(factorId) || typeof code !== 'string') throw new AppError('auth.mfa_invalid', 'The code is wrong, expired or already used');
+  return inTransaction(deps, async (tx) => {
+    const factor = await tx.db.selectFrom('mfa_factors').selectAll().where('id', '=', factorId).where('user_id', '=', userId).where('confirmed_at', 'is', null).executeTakeFirst();
+    if (!factor) throw new AppError('auth.mfa_invalid', 'There is no authenticator app being set up; start again');
+    const secret = await unwrapSecret(tx, factor.id, factor.kek_id, factor.secret_wrapped);
+    const now = tx.clock.now();
+    const step = await acceptedStep(secret, code.replace(/\s+/g, ''), Math.floor(now.getTime() / 1000), null);
+    if (step === null) throw new AppError('auth.mfa_invalid', 'The code is wrong or expired; check the time on your phone and try the next code');
+    const first = !(await hasSecondFactor(tx, userId));
+    await tx.db.updateTable('mfa_factors').set({ confirmed_at: now.toISOString(), last_step: step, last_used_at: now.toISOString() }).where('id', '=', factor.id).execute();
+    // A code from the new app is as good a proof as any: the session counts as stepped up.
+    await tx.db.updateTable('sessions').set({ mfa_at: now.toISOString() }).where('id_hash', '=', sessionId).where('stage', '=', 'active').execute();
+    const recoveryCodes = first ? await replaceRecoveryCodes(tx, userId) : null;
+    await recordAudit(tx, ctx, { action: 'auth.mfa_enrolled', recordType: 'users', recordIds: [userId], details: { kind: 'totp', factorId: factor.id, recoveryCodes: recoveryCodes?.length ?? 0 } });
+    return { recoveryCodes };
+  });
+}
+
+/** Ten new recovery codes in place of the old ones, after a recent second-factor check. */
+export async function regenerateRecoveryCodes(deps: DataDeps, ctx: ActorContext): Promise<string[]> {
+  const { userId } = sessionUser(ctx);
+  if (!(await hasSecondFactor(deps, userId))) throw new AppError('auth.mfa_not_enrolled', 'Set up an authenticator app first');
+  await requireStepUp(deps, ctx);
+  return inTransaction(deps, async (tx) => {
+    const codes = await replaceRecoveryCodes(tx, userId);
+    await recordAudit(tx, ctx, { action: 'auth.recovery_codes_replaced', recordType: 'users', recordIds: [userId], details: { count: codes.length } });
+    return codes;
+  });
+}
+
+/**
+ * Removes one of the user's own authenticator apps, after a recent second-factor check. The last
+ * one stays while a role of the user requires a second factor.
+ */
+export async function removeTotp(deps: DataDeps, ctx: ActorContext, factorId: string, roles: readonly string[]): Promise<void> {
+  const { userId } = sessionUser(ctx);
+  await requireStepUp(deps, ctx);
+  await inTransaction(deps, async (tx) => {
+    const factors = await tx.db.selectFrom('mfa_factors').select('id').where('user_id', '=', userId).where('confirmed_at', 'is not', null).execute();
+    if (!factors.some((f) => f.id === factorId)) throw new AppError('auth.mfa_not_enrolled', 'No such authenticator app');
+    if (factors.length === 1 && (await rolesRequireMfa(tx.db as Kysely<DatabaseSchema>, roles))) {
+      throw new AppError('auth.mfa_required_by_role', 'Your role requires a second factor: set up another authenticator app before removing this one');
+    }
+    await tx.db.deleteFrom('mfa_factors').where('id', '=', factorId).execute();
+    if (factors.length === 1) await tx.db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+    await recordAudit(tx, ctx, { action: 'auth.mfa_removed', recordType: 'users', recordIds: [userId], details: { kind: 'totp', factorId } });
+  });
+}
+
+/**
+ * Removes every second factor and recovery code of another user, who lost them, and ends their
+ * sessions: they set up a new factor at their next sign-in. Needs `users.manage` and, from a
+ * browser, the administrator's own recent second-factor check.
+ */
+export async function resetMfa(deps: DataDeps, ctx: ActorContext, userId: string): Promise<{ factorsRemoved: number; sessionsEnded: number }> {
+  await requirePermission(deps, ctx, 'users.manage', 'Your roles do not allow you to manage users');
+  if ((ctx.principal.kind === 'user' || ctx.principal.kind === 'token') && ctx.principal.userId === userId) {
+    throw new AppError('auth.forbidden', 'You cannot reset your own second factors; ask another administrator');
+  }
+  await requireStepUp(deps, ctx);
+  return inTransaction(deps, async (tx) => {
+    if (!isId(userId) || !(await tx.db.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst())) throw new AppError('user.not_found', 'No such user');
+    const removed = await tx.db.deleteFrom('mfa_factors').where('user_id', '=', userId).executeTakeFirst();
+    await tx.db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+    const ended = await tx.db.updateTable('sessions').set({ revoked_at: tx.clock.now().toISOString() }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
+    const result = { factorsRemoved: Number(removed.numDeletedRows), sessionsEnded: Number(ended.numUpdatedRows) };
+    await recordAudit(tx, ctx, { action: 'auth.mfa_reset', recordType: 'users', recordIds: [userId], details: result });
+    return result;
+  });
+}
+
+async function replaceRecoveryCodes(deps: DataDeps, userId: string): Promise<string[]> {
+  const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => newRecoveryCode());
+  const now = deps.clock.now().toISOString();
+  await deps.db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+  await deps.db
+    .insertInto('recovery_codes')
+    .values(codes.map((code) => ({ code_hash: hashSecret(normaliseRecoveryCode(code)!), user_id: userId, created_at: now, used_at: null })))
+    .execute();
+  return codes;
+}
+
+function newRecoveryCode(): string {
+  const chars = Array.from({ length: 10 }, () => RECOVERY_ALPHABET[randomInt(RECOVERY_ALPHABET.length)]);
+  return `${chars.slice(0, 5).join('')}-${chars.slice(5).join('')}`;
+}
+
+/** Recovery codes are compared without case, spaces or dashes, as people type them. */
+function normaliseRecoveryCode(input: string): string | null {
+  if (input.length > 40) return null;
+  const normal = input.toLowerCase().replace(/[\s-]+/g, '');
+  return /^[a-z0-9]{10}$/.test(normal) ? normal : null;
+}
+
+async function unwrapSecret(deps: DataDeps, factorId: string, kekId: string | null, wrapped: string | null): Promise<string> {
+  if (kekId === null || wrapped === null) throw new Error('a TOTP factor without its secret');
+  return (await deps.keyring.kek.unwrap(kekId, Buffer.from(wrapped, 'base64'), mfaSecretAad(factorId))).toString();
+}
