@@ -90,6 +90,9 @@ describe(`two server processes on one ${testDialect} database`, { timeout: 180_0
     const signed = (await sql<{ tree_size: number | string }>`select tree_size from audit_checkpoints order by tree_size`.execute(t.deps.db)).rows.map((r) => Number(r.tree_size));
     expect(signed.length).toBeGreaterThanOrEqual(2);
     expect(signed.at(-1)).toBe(verified.entries);
-    for (const name of ['first', 'second']) expect(fs.readFileSync(path.join(dir, `${name}-checkpoints.txt`), 'utf8')).toMatch(/rampart-audit\n\d+\n/);
+    // Whichever process finds entries uncovered signs them; the other may find nothing left to sign.
+    const files = ['first', 'second'].map((name) => path.join(dir, `${name}-checkpoints.txt`)).filter((file) => fs.existsSync(file));
+    expect(files.length).toBeGreaterThanOrEqual(1);
+    for (const file of files) expect(fs.readFileSync(file, 'utf8')).toMatch(/rampart-audit\n\d+\n/);
   });
 });

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueSetupLink } from '../src/modules/setup/setup.service.js';
 import { createTestApp, type TestApp } from './support/app.js';
 import { signInFully } from './support/sign-in.js';
+import { breachedListSize } from '../src/modules/auth/breached-passwords.js';
+import { PASSWORD_MIN_LENGTH } from '../src/modules/auth/passwords.js';
 
 describe('first-run setup', () => {
   let t: TestApp;
@@ -243,5 +245,39 @@ describe('encoded paths', () => {
     const { token } = await t.makeUser({ scopes: ['contacts:read'] });
     expect((await t.call('GET', '/api/v1/%63ontacts', { token })).statusCode).toBe(200);
     expect((await t.call('GET', '/api/v1/%63ompanies', { token })).statusCode).toBe(403);
+  });
+});
+
+describe('passwords', () => {
+  let t: TestApp;
+  let admin: Awaited<ReturnType<TestApp['makeUser']>>;
+  beforeAll(async () => {
+    t = await createTestApp();
+    admin = await t.makeUser({ roles: ['admin'] });
+  });
+  afterAll(async () => t.close());
+
+  const create = (email: string, password: string, roles: string[]) => t.call('POST', '/api/v1/users', { token: admin.token, body: { email, name: 'Pat Example', password, roles } });
+
+  it('checks passwords against a list of a million that attackers try first', async () => {
+    const size = breachedListSize(PASSWORD_MIN_LENGTH);
+    expect(size.entries).toBeGreaterThanOrEqual(100_000);
+    expect(size.kept).toBeGreaterThan(40_000);
+    for (const password of ['qwertyuiopasdfgh', 'QwertyuiopAsdfgh', 'password password', '1q2w3e4r5t6y7u8i']) {
+      const refused = await create(`listed.${password.length}.${Date.now()}@example.com`, password, ['sales']);
+      expect(refused.statusCode, password).toBe(400);
+      expect(refused.json().error.fields, password).toEqual([{ field: 'password', message: 'is on a list of passwords attackers try first; choose another' }]);
+    }
+    expect((await create('unlisted@example.com', 'quiet harbour lamps at dusk', ['sales'])).statusCode).toBe(201);
+  });
+
+  it('asks for 15 characters of a password that is the only factor, and 12 beside a second one', async () => {
+    const thirteen = 'ember cold 13';
+    const seller = await create('seller.short@example.com', thirteen, ['sales']);
+    expect(seller.statusCode).toBe(400);
+    expect(seller.json().error.fields[0].message).toBe('must be at least 15 characters for an account that signs in without a second factor');
+    expect((await create('manager.short@example.com', thirteen, ['manager'])).statusCode).toBe(201);
+    expect((await create('seller.long@example.com', 'ember cold 15 ok', ['sales'])).statusCode).toBe(201);
+    expect((await create('anyone.shorter@example.com', 'ember cold', ['manager'])).json().error.fields[0].message).toBe('must be at least 12 characters');
   });
 });

@@ -102,7 +102,7 @@ describe('rampart command line', { timeout: 180_000 }, () => {
     expect((await cli(['token', 'create', '--user', 'nobody@example.com', '--name', 'x'])).code).toBe(1);
   });
 
-  it("resets the second factors of someone who lost their phone, from the server's command line", async () => {
+  it("resets the second factors of someone who lost their phone, and unlocks sign-in, from the server's command line", async () => {
     const config = loadConfig({ env: { RAMPART_DATA_DIR: dataDir, RAMPART_LOG_LEVEL: 'silent' } });
     const rampart = await buildApp(config);
     try {
@@ -118,6 +118,13 @@ describe('rampart command line', { timeout: 180_000 }, () => {
       expect(JSON.parse(reset.stdout)).toEqual({ factorsRemoved: 1, sessionsEnded: 1 });
       const again = await rampart.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: 'ops@example.com', password: PASSWORD } });
       expect(again.json().stage).toBe('enrol');
+
+      // Failed sign-ins are forgotten by `user unlock`.
+      expect(JSON.parse((await cli(['user', 'unlock', 'ops@example.com', '--json'])).stdout)).toEqual({ unlocked: false });
+      await rampart.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: 'ops@example.com', password: 'not the password at all' } });
+      const unlock = await cli(['user', 'unlock', 'ops@example.com']);
+      expect(unlock.code, unlock.stderr).toBe(0);
+      expect(unlock.stdout).toContain('Unlocked sign-in for ops@example.com');
     } finally {
       await rampart.close();
     }

@@ -20,7 +20,8 @@ interface Session {
 describe('second factors', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp({}, { clock });
+    // The per-process request limit is raised out of the way; the shared sign-in limits still apply.
+    t = await createTestApp({ RAMPART_AUTH_RATE_LIMIT_PER_MINUTE: '100000' }, { clock });
   });
   afterAll(async () => t.close());
 
@@ -83,7 +84,7 @@ describe('second factors', () => {
     expect(Buffer.from(stored.secret_wrapped, 'base64').toString('latin1')).not.toContain(secret);
 
     const wrong = await as(partial, 'POST', '/api/v1/auth/mfa/totp/confirm', { factorId, code: await totpCode(secret, seconds() + 600) });
-    expect(wrong.statusCode).toBe(401);
+    expect(wrong.statusCode).toBe(400);
     expect(wrong.json().error.code).toBe('auth.mfa_invalid');
     const confirmed = await as(partial, 'POST', '/api/v1/auth/mfa/totp/confirm', { factorId, code: await totpCode(secret, seconds()) });
     expect(confirmed.statusCode, confirmed.body).toBe(200);
@@ -115,7 +116,7 @@ describe('second factors', () => {
 
     // The code used to confirm the app is spent: it does not sign in again.
     const replay = await as(partial, 'POST', '/api/v1/auth/mfa/verify', { code: await totpCode(admin.secret, seconds()) });
-    expect(replay.statusCode).toBe(401);
+    expect(replay.statusCode).toBe(400);
     expect(replay.json().error.code).toBe('auth.mfa_invalid');
     clock.at += 30_000;
     const code = await totpCode(admin.secret, seconds());
@@ -128,12 +129,12 @@ describe('second factors', () => {
 
     // The same code a second later, from another sign-in: refused.
     const again = await signIn(admin.user.email, admin.password);
-    expect((await as(again, 'POST', '/api/v1/auth/mfa/verify', { code })).statusCode).toBe(401);
+    expect((await as(again, 'POST', '/api/v1/auth/mfa/verify', { code })).statusCode).toBe(400);
     // A recovery code works once.
     const recovered = await as(again, 'POST', '/api/v1/auth/mfa/verify', { recoveryCode: admin.recoveryCodes[0]!.toUpperCase() });
     expect(recovered.statusCode, recovered.body).toBe(200);
     const third = await signIn(admin.user.email, admin.password);
-    expect((await as(third, 'POST', '/api/v1/auth/mfa/verify', { recoveryCode: admin.recoveryCodes[0] })).statusCode).toBe(401);
+    expect((await as(third, 'POST', '/api/v1/auth/mfa/verify', { recoveryCode: admin.recoveryCodes[0] })).statusCode).toBe(400);
     expect((await as(sessionOf(recovered), 'GET', '/api/v1/auth/mfa')).json()).toMatchObject({ required: true, recoveryCodesLeft: 9 });
 
     const actions = (await sql<{ action: string; outcome: string }>`select action, outcome from audit_entries where actor_id = ${admin.user.id} order by seq`.execute(t.deps.db)).rows.map((r) => `${r.action}:${r.outcome}`);
@@ -150,6 +151,36 @@ describe('second factors', () => {
     expect((await as(partial, 'POST', '/api/v1/auth/mfa/verify', { code: await totpCode(admin.secret, seconds()) })).statusCode).toBe(401);
   });
 
+  it('gives a session five attempts at a code however many arrive at once', async () => {
+    const admin = await enrolledAdmin();
+    const partial = await signIn(admin.user.email, admin.password);
+    const answers = await Promise.all(Array.from({ length: 12 }, () => as(partial, 'POST', '/api/v1/auth/mfa/verify', { code: '000000' })));
+    const codes = answers.map((a) => a.json().error.code);
+    // Four wrong, the fifth ends the session; the rest find it over, or the account held back.
+    expect(codes.filter((c) => c === 'auth.mfa_invalid').length).toBe(4);
+    expect(codes.filter((c) => c === 'auth.session_expired').length).toBeGreaterThanOrEqual(1);
+    expect(codes.every((c) => ['auth.mfa_invalid', 'auth.session_expired', 'auth.throttled'].includes(c))).toBe(true);
+    const failed = (await sql<{ n: number }>`select count(*) as n from audit_entries where action = 'auth.mfa_failed' and actor_id = ${admin.user.id}`.execute(t.deps.db)).rows[0]!;
+    expect(Number(failed.n)).toBe(5);
+    await sql`delete from sign_in_failures`.execute(t.deps.db);
+  });
+
+  it('tells a session that has passed only the password nothing about the factors, and lets it add none', async () => {
+    const admin = await enrolledAdmin();
+    const partial = await signIn(admin.user.email, admin.password);
+    expect((await as(partial, 'GET', '/api/v1/auth/mfa')).json().error.code).toBe('auth.mfa_required');
+    expect((await as(partial, 'POST', '/api/v1/auth/mfa/totp/confirm', { factorId: '01a227f7-0ad8-71d6-a003-30b9e75212fc', code: '123456' })).json().error.code).toBe('auth.mfa_required');
+
+    // A sign-in left waiting to set up a factor loses that chance once the user has set one up elsewhere.
+    const fresh = await t.makeUser({ roles: ['admin'] });
+    const leftOver = await signIn(fresh.user.email, fresh.password);
+    const own = await signIn(fresh.user.email, fresh.password);
+    const started = (await as(own, 'POST', '/api/v1/auth/mfa/totp', {})).json();
+    expect((await as(own, 'POST', '/api/v1/auth/mfa/totp/confirm', { factorId: started.factorId, code: await totpCode(started.secret, seconds()) })).statusCode).toBe(200);
+    const stolen = await as(leftOver, 'POST', '/api/v1/auth/mfa/totp', {});
+    expect(stolen.statusCode).toBe(401);
+  });
+
   it('asks for a second factor in the last five minutes before a reveal, a change of roles or a new token', async () => {
     const admin = await enrolledAdmin();
     const other = await t.makeUser({ roles: ['sales'] });
@@ -164,11 +195,27 @@ describe('second factors', () => {
     expect((await as(admin.session, 'POST', '/api/v1/roles', { id: 'helpers', name: 'Helpers', description: 'x', definition: { records: {}, permissions: [] } })).json().error.code).toBe('auth.step_up_required');
 
     const wrong = await as(admin.session, 'POST', '/api/v1/auth/step-up', { code: '123456' });
+    expect(wrong.statusCode).toBe(400);
     expect(wrong.json().error.code).toBe('auth.mfa_invalid');
+    const failedStepUp = (await sql<{ outcome: string }>`select outcome from audit_entries where action = 'auth.step_up' and actor_id = ${admin.user.id} order by seq desc`.execute(t.deps.db)).rows[0]!;
+    expect(failedStepUp.outcome).toBe('failure');
+    expect((await as(admin.session, 'POST', '/api/v1/users', { email: `made.${Date.now()}@example.com`, name: 'New Admin', password: 'a brand new passphrase', roles: ['admin'] })).json().error.code).toBe('auth.step_up_required');
     const up = await as(admin.session, 'POST', '/api/v1/auth/step-up', { code: await totpCode(admin.secret, seconds()) });
     expect(up.statusCode, up.body).toBe(200);
     expect(new Date(up.json().validUntil).getTime()).toBe(clock.at + 5 * 60_000);
     expect((await change()).statusCode).toBe(200);
+    // Their sessions ended with the change of roles.
+    const otherSession = await signIn(other.user.email, other.password);
+    expect((await change()).statusCode).toBe(200);
+    expect((await as(otherSession, 'GET', '/api/v1/contacts')).statusCode).toBe(401);
+
+    // Five wrong step-up codes end the session: a stolen one gets no more guesses than a sign-in.
+    const victim = await enrolledAdmin();
+    const tries: string[] = [];
+    for (let i = 0; i < 6; i++) tries.push((await as(victim.session, 'POST', '/api/v1/auth/step-up', { code: '000000' })).json().error.code);
+    expect(tries).toEqual(['auth.mfa_invalid', 'auth.mfa_invalid', 'auth.mfa_invalid', 'auth.mfa_invalid', 'auth.session_expired', 'auth.session_expired']);
+    expect((await as(victim.session, 'GET', '/api/v1/contacts')).statusCode).toBe(401);
+    await sql`delete from sign_in_failures`.execute(t.deps.db);
 
     // A reveal from a browser session, by someone from support, whose role does not require a
     // second factor: they set one up to reveal.
@@ -178,7 +225,10 @@ describe('second factors', () => {
     const [person] = (await createRecords(t.deps, cliContext('test'), 'contacts', [{ lastName: 'Stepped', idNumber: '110101199003070011' }])) as { id: string }[];
     const reveal = () => as(session, 'POST', `/api/v1/contacts/${person!.id}/reveal`, { fields: ['idNumber'], reason: 'Customer asked to confirm the record' });
     expect((await reveal()).json().error.code).toBe('auth.step_up_required');
-    const started = (await as(session, 'POST', '/api/v1/auth/mfa/totp', {})).json();
+    // Whoever borrowed the session cannot add their own phone without the password.
+    const borrowed = await as(session, 'POST', '/api/v1/auth/mfa/totp', {});
+    expect(borrowed.json().error).toMatchObject({ code: 'auth.invalid_credentials', fields: [{ field: 'password', message: 'is not your current password' }] });
+    const started = (await as(session, 'POST', '/api/v1/auth/mfa/totp', { password: agent.password })).json();
     const confirmed = await as(session, 'POST', '/api/v1/auth/mfa/totp/confirm', { factorId: started.factorId, code: await totpCode(started.secret, seconds()) });
     expect(confirmed.json()).toMatchObject({ session: null });
     expect(confirmed.json().recoveryCodes).toHaveLength(10);

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHIPPED_ROLES } from '../src/policy/shipped-roles.js';
+import { grantToRole, revokeFromRole } from '../src/modules/roles/roles.service.js';
+import { cliContext } from '../src/shared/principal.js';
 import { createTestApp, type TestApp } from './support/app.js';
 
 describe('roles', () => {
@@ -22,6 +24,20 @@ describe('roles', () => {
     expect(auditor.definition).toEqual({ records: {}, permissions: ['audit.read'], mfaRequired: true });
     expect((await t.call('GET', '/api/v1/roles/admin', { token: seller })).json().definition.records.contacts.fields).toEqual({ '@sensitive': 'masked' });
     expect((await t.call('GET', '/api/v1/roles/nope', { token: seller })).statusCode).toBe(404);
+  });
+
+  it("keeps a role's second-factor requirement through grants and revocations of networks, and lets a site require it of any role", async () => {
+    const ctx = cliContext('test');
+    const granted = await grantToRole(t.deps, ctx, 'admin', { kind: 'network', list: 'allow', range: '10.0.0.0/8' });
+    expect(granted.definition).toMatchObject({ mfaRequired: true, networks: { allow: ['10.0.0.0/8'], deny: [] } });
+    const revoked = await revokeFromRole(t.deps, ctx, 'admin', { kind: 'network', list: 'allow', range: '10.0.0.0/8' });
+    expect(revoked.definition.mfaRequired).toBe(true);
+    const sales = (await t.call('GET', '/api/v1/roles/sales', { token: admin })).json();
+    const required = await t.call('PATCH', '/api/v1/roles/sales', { token: admin, body: { version: sales.version, definition: { ...sales.definition, mfaRequired: true } } });
+    expect(required.statusCode, required.body).toBe(200);
+    expect(required.json().definition.mfaRequired).toBe(true);
+    const off = await t.call('PATCH', '/api/v1/roles/sales', { token: admin, body: { version: required.json().version, definition: sales.definition } });
+    expect(off.json().definition.mfaRequired).toBeUndefined();
   });
 
   it('makes a custom role, gives it to a user, and the change applies to their next request', async () => {

@@ -14,8 +14,9 @@ function collect(value: string, previous: string[]): string[] {
 const usersService = () => import('../modules/users/users.service.js');
 const teamsService = () => import('../modules/teams/teams.service.js');
 const mfaService = () => import('../modules/mfa/mfa.service.js');
+const authService = () => import('../modules/auth/auth.service.js');
 
-/** `user create|list|disable|reset-mfa|assign-role|remove-role` and `team create|list|add-member`. */
+/** `user create|list|disable|reset-mfa|unlock|assign-role|remove-role` and `team create|list|add-member`. */
 export function registerUserCommands(program: Command): void {
   const user = program.command('user').description('Manage users');
 
@@ -85,6 +86,20 @@ export function registerUserCommands(program: Command): void {
         const result = await (await mfaService()).resetMfa(deps, ctx, found.id);
         if (opts.json) printJson(result);
         else printLine(`Reset the second factors of ${found.email}: ${result.factorsRemoved} removed, ${result.sessionsEnded} sessions ended`);
+      });
+    });
+
+  user
+    .command('unlock')
+    .description('Lift the sign-in lock that a hundred failed attempts in a row put on a user, and forget their failures')
+    .argument('<email>', "the user's email address")
+    .option('--json', 'print the result as JSON')
+    .action(async (email: string, opts: { json?: boolean }, command: Command) => {
+      await withDatabase(command, async ({ deps, ctx }) => {
+        const found = await requireUser(deps, email);
+        const result = await (await authService()).unlockSignInOf(deps, ctx, found.id);
+        if (opts.json) printJson(result);
+        else printLine(result.unlocked ? `Unlocked sign-in for ${found.email}` : `${found.email} had no failed sign-ins to forget`);
       });
     });
 

@@ -10,6 +10,7 @@ import * as auditArchive from './migrations/0007-audit-archive.js';
 import * as auditRowid from './migrations/0008-audit-rowid.js';
 import * as sparseIndexes from './migrations/0009-sparse-indexes.js';
 import * as mfa from './migrations/0010-mfa.js';
+import * as signInThrottle from './migrations/0011-sign-in-throttle.js';
 
 /** Migrations are listed in code, in order, so a build carries them and nothing scans the disk. */
 function migrationsFor(database: Database): Record<string, Migration> {
@@ -24,6 +25,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0008-audit-rowid': { up: (db) => auditRowid.up(db, database.dialect) },
     '0009-sparse-indexes': { up: (db) => sparseIndexes.up(db) },
     '0010-mfa': { up: (db) => mfa.up(db) },
+    '0011-sign-in-throttle': { up: (db) => signInThrottle.up(db) },
   };
 }
 

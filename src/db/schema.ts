@@ -53,7 +53,8 @@ export interface SessionsTable {
   stage: SessionStage;
   /** When the holder last proved a second factor: sign-in or step-up. */
   mfa_at: string | null;
-  mfa_failures: number;
+  /** Second-factor codes tried in this session, right or wrong; at most five before it ends. */
+  mfa_attempts: number;
 }
 
 export type SessionStage = 'mfa' | 'enrol' | 'active';
@@ -71,6 +72,20 @@ export interface MfaFactorsTable {
   created_at: string;
   confirmed_at: string | null;
   last_used_at: string | null;
+}
+
+export interface SignInFailuresTable {
+  id: string;
+  /** SHA-256 of the email as typed and normalised: the same for a known and an unknown address. */
+  account_key: string;
+  source_address: string | null;
+  occurred_at: string;
+}
+
+export interface SignInLocksTable {
+  account_key: string;
+  locked_at: string;
+  failures: number;
 }
 
 export interface RecoveryCodesTable {
@@ -311,6 +326,8 @@ export interface DatabaseSchema {
   audit_head: AuditHeadTable;
   mfa_factors: MfaFactorsTable;
   recovery_codes: RecoveryCodesTable;
+  sign_in_failures: SignInFailuresTable;
+  sign_in_locks: SignInLocksTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_archived: AuditArchivedTable;
   audit_archives: AuditArchivesTable;

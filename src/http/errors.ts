@@ -8,7 +8,7 @@ import { anonymousRequest } from './authenticate.js';
 import { RefusalCounter } from './refusal-counter.js';
 
 /** Refusals the audit log keeps: who was refused what, from where. */
-const DENIALS: ReadonlySet<ErrorCode> = new Set(['auth.forbidden', 'auth.network_refused', 'request.network_refused']);
+const DENIALS: ReadonlySet<ErrorCode> = new Set(['auth.forbidden', 'auth.network_refused', 'request.network_refused', 'auth.throttled', 'auth.locked']);
 
 /** The one place errors become HTTP answers: `{ error: { code, message, fields? } }`. */
 export function installErrorHandling(app: FastifyInstance, deps: KeyDeps): void {
@@ -19,6 +19,7 @@ export function installErrorHandling(app: FastifyInstance, deps: KeyDeps): void 
         // The refused work was rolled back; its refusal is written on its own.
         await recordDenial(deps, request, error.code, anonymousRefusals).catch((failure: unknown) => request.log.error({ requestId: request.id, error: describeError(failure) }, 'a refusal could not be written to the audit log'));
       }
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterSeconds))));
       return sendError(reply, error.code, error.message, error.fields);
     }
     const fe = error as FastifyError;

@@ -24,11 +24,13 @@ export const ERROR_STATUS = {
   'auth.account_disabled': 401,
   'auth.weak_password': 400,
   'auth.mfa_required': 401,
-  'auth.mfa_invalid': 401,
+  'auth.mfa_invalid': 400,
   'auth.mfa_enrolment_required': 403,
   'auth.step_up_required': 403,
   'auth.mfa_not_enrolled': 409,
   'auth.mfa_required_by_role': 409,
+  'auth.throttled': 429,
+  'auth.locked': 423,
   'setup.already_done': 409,
   'setup.invalid_token': 401,
   'record.not_found': 404,
@@ -82,6 +84,9 @@ export interface FieldProblem {
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly fields: FieldProblem[] | undefined;
+
+  /** For a refusal that lifts by itself: seconds until it does (the Retry-After header). */
+  retryAfterSeconds: number | undefined;
 
   constructor(code: ErrorCode, message: string, fields?: FieldProblem[]) {
     super(message);

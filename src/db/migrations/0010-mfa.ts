@@ -7,7 +7,7 @@ import { SHIPPED_ROLES } from '../../policy/shipped-roles.js';
  * codes are kept only as hashes. A session starts at the stage its sign-in reached: `mfa` until
  * the second factor is checked, `enrol` until a user whose role requires MFA has set one up, then
  * `active`; `mfa_at` is when its holder last proved a second factor (step-up). The shipped roles
- * that require a second factor start requiring it.
+ * that require a second factor start requiring it, and every session ends.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -37,10 +37,19 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema.alterTable('sessions').addColumn('stage', 'text', (c) => c.notNull().defaultTo('active')).execute();
   await db.schema.alterTable('sessions').addColumn('mfa_at', 'text').execute();
-  await db.schema.alterTable('sessions').addColumn('mfa_failures', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema.alterTable('sessions').addColumn('mfa_attempts', 'integer', (c) => c.notNull().defaultTo(0)).execute();
 
+  const now = new Date().toISOString();
   for (const role of SHIPPED_ROLES.filter((r) => r.definition.mfaRequired)) {
-    const row = (await db.selectFrom('roles').select('definition').where('id', '=', role.id).where('builtin', '=', 1).executeTakeFirst()) as { definition: string } | undefined;
-    if (row) await db.updateTable('roles').set({ definition: JSON.stringify({ ...JSON.parse(row.definition), mfaRequired: true }) }).where('id', '=', role.id).execute();
+    const row = (await db.selectFrom('roles').select(['definition', 'version']).where('id', '=', role.id).where('builtin', '=', 1).executeTakeFirst()) as { definition: string; version: number } | undefined;
+    if (row) {
+      await db
+        .updateTable('roles')
+        .set({ definition: JSON.stringify({ ...JSON.parse(row.definition), mfaRequired: true }), version: Number(row.version) + 1, updated_at: now })
+        .where('id', '=', role.id)
+        .execute();
+    }
   }
+  // Everyone signs in again, so that those whose roles now require a second factor set one up.
+  await db.updateTable('sessions').set({ revoked_at: now }).where('revoked_at', 'is', null).execute();
 }

@@ -7,8 +7,11 @@ import { recordAnonymousAudit, recordAudit, type AnonymousRequest } from '../../
 import { hashSecret, newSecret } from '../../shared/secrets.js';
 import type { SessionStage } from '../../db/schema.js';
 import { findUserByEmail, getUserById, type UserView } from '../users/users.service.js';
-import { hasSecondFactor, rolesRequireMfa, spendSecondFactor, type SecondFactorProof } from '../mfa/mfa.service.js';
+import { hasSecondFactor, MFA_ATTEMPTS, reserveSecondFactorAttempt, rolesRequireMfa, spendSecondFactor, type SecondFactorProof } from '../mfa/mfa.service.js';
 import { verifyAgainstNothing, verifyPassword } from './passwords.js';
+import { checkSignInAllowed, clearSignInFailures, recordSignInFailure, signInAccountKey, unlockSignIn } from './sign-in-throttle.js';
+import { requirePermission } from '../../data/access.js';
+import { isId } from '../../shared/ids.js';
 
 export interface AuthDeps extends DataDeps {
   readonly config: Config;
@@ -34,8 +37,6 @@ export interface SessionInfo {
 const LAST_SEEN_RESOLUTION_MS = 60_000;
 /** A session that has passed the password but not yet the second factor lasts this long at most. */
 const PARTIAL_SESSION_MS = 10 * 60_000;
-/** Wrong second factors a half-signed-in session may send before it is ended. */
-const MFA_ATTEMPTS = 5;
 
 /**
  * Checks an email and password and starts a session. The answer for a wrong password, an unknown
@@ -43,9 +44,14 @@ const MFA_ATTEMPTS = 5;
  */
 export async function login(deps: AuthDeps, input: { email: string; password: string }, request: AnonymousRequest): Promise<LoginResult> {
   const invalid = new AppError('auth.invalid_credentials', 'The email or password is wrong');
+  const accountKey = signInAccountKey(typeof input.email === 'string' ? input.email.slice(0, 254) : '');
+  await checkSignInAllowed(deps, accountKey, request.sourceAddress);
   // The log keeps why a sign-in failed and whose account it was tried on, never the email typed.
   const failed = async (userId: string | null, reason: string): Promise<never> => {
-    await recordAnonymousAudit(deps, request, { action: 'auth.login_failed', outcome: 'failure', actorId: userId, details: { reason } });
+    await inTransaction(deps, async (tx) => {
+      const lockedNow = await recordSignInFailure(tx, accountKey, request.sourceAddress);
+      await recordAnonymousAudit(tx, request, { action: 'auth.login_failed', outcome: 'failure', actorId: userId, details: { reason, ...(lockedNow ? { locked: true } : {}) } });
+    });
     throw invalid;
   };
   const user = typeof input.email === 'string' && input.email.length <= 254 ? await findUserByEmail(deps, input.email) : undefined;
@@ -74,6 +80,7 @@ export async function startSession(deps: AuthDeps, user: UserView, request: Anon
   const { sourceAddress, userAgent } = request;
   const stage = options.stage ?? 'active';
   const now = deps.clock.now();
+  if (stage === 'active') await clearSignInFailures(deps, signInAccountKey(user.email));
   const sessionToken = newSecret('rps');
   const csrfToken = randomBytes(32).toString('base64url');
   const lifetime = stage === 'active' ? deps.config.session.absoluteHours * 3_600_000 : PARTIAL_SESSION_MS;
@@ -93,7 +100,7 @@ export async function startSession(deps: AuthDeps, user: UserView, request: Anon
         revoked_at: null,
         stage,
         mfa_at: options.proved ? now.toISOString() : null,
-        mfa_failures: 0,
+        mfa_attempts: 0,
       })
       .execute();
     if (stage === 'active') await tx.db.updateTable('users').set({ last_login_at: now.toISOString() }).where('id', '=', user.id).execute();
@@ -113,24 +120,32 @@ export async function completeSecondFactor(deps: AuthDeps, sessionToken: string,
   if (!session) throw new AppError('auth.session_expired', 'Your sign-in has expired; sign in again');
   if (session.stage !== 'mfa') throw new AppError('auth.forbidden', 'This session is not waiting for a second factor');
   const ctx = sessionContext(session.user, session.principal.sessionId, request);
+  // Wrong codes count against the account like wrong passwords: knowing the password buys no
+  // more guesses at the code.
+  const accountKey = signInAccountKey(session.user.email);
+  await checkSignInAllowed(deps, accountKey, request.sourceAddress);
+  const attempt = await reserveSecondFactorAttempt(deps, session.principal.sessionId, 'mfa');
+  if (attempt === null) throw new AppError('auth.session_expired', 'Too many wrong codes; sign in again');
   const method = await inTransaction(deps, async (tx) => {
     const spent = await spendSecondFactor(tx, session.user.id, proof);
-    if (spent) await tx.db.updateTable('sessions').set({ revoked_at: tx.clock.now().toISOString() }).where('id_hash', '=', session.principal.sessionId).execute();
+    // The half-signed-in session ends with the code that completes it, exactly once.
+    if (spent && !(await endSession(tx, session.principal.sessionId))) throw new AppError('auth.session_expired', 'Your sign-in has expired; sign in again');
     return spent;
   });
   if (!method) {
-    const failures = await inTransaction(deps, async (tx) => {
-      const row = await tx.db.selectFrom('sessions').select('mfa_failures').where('id_hash', '=', session.principal.sessionId).executeTakeFirstOrThrow();
-      const count = row.mfa_failures + 1;
-      await tx.db
-        .updateTable('sessions')
-        .set({ mfa_failures: count, ...(count >= MFA_ATTEMPTS ? { revoked_at: tx.clock.now().toISOString() } : {}) })
-        .where('id_hash', '=', session.principal.sessionId)
-        .execute();
-      await recordAudit(tx, ctx, { action: 'auth.mfa_failed', outcome: 'failure', recordType: 'users', recordIds: [session.user.id], details: { attempt: count, sessionEnded: count >= MFA_ATTEMPTS } });
-      return count;
+    const sessionEnded = attempt >= MFA_ATTEMPTS;
+    await inTransaction(deps, async (tx) => {
+      if (sessionEnded) await endSession(tx, session.principal.sessionId);
+      const lockedNow = await recordSignInFailure(tx, accountKey, request.sourceAddress);
+      await recordAudit(tx, ctx, {
+        action: 'auth.mfa_failed',
+        outcome: 'failure',
+        recordType: 'users',
+        recordIds: [session.user.id],
+        details: { attempt, sessionEnded, ...(lockedNow ? { locked: true } : {}) },
+      });
     });
-    if (failures >= MFA_ATTEMPTS) throw new AppError('auth.session_expired', 'Too many wrong codes; sign in again');
+    if (sessionEnded) throw new AppError('auth.session_expired', 'Too many wrong codes; sign in again');
     throw new AppError('auth.mfa_invalid', 'The code is wrong, expired or already used');
   }
   return startSession(deps, session.user, request, { stage: 'active', proved: true });
@@ -143,8 +158,14 @@ export async function completeSecondFactor(deps: AuthDeps, sessionToken: string,
 export async function completeEnrolment(deps: AuthDeps, sessionId: string, request: AnonymousRequest): Promise<LoginResult | null> {
   const row = await deps.db.selectFrom('sessions').select(['user_id', 'stage']).where('id_hash', '=', sessionId).where('revoked_at', 'is', null).executeTakeFirst();
   if (!row || row.stage !== 'enrol') return null;
-  await deps.db.updateTable('sessions').set({ revoked_at: deps.clock.now().toISOString() }).where('id_hash', '=', sessionId).execute();
+  if (!(await endSession(deps, sessionId))) return null;
   return startSession(deps, await getUserById(deps, row.user_id), request, { stage: 'active', proved: true });
+}
+
+/** Ends a session that has not ended yet; answers whether this call ended it. */
+async function endSession(deps: DataDeps, sessionId: string): Promise<boolean> {
+  const ended = await deps.db.updateTable('sessions').set({ revoked_at: deps.clock.now().toISOString() }).where('id_hash', '=', sessionId).where('revoked_at', 'is', null).executeTakeFirst();
+  return Number(ended.numUpdatedRows) === 1;
 }
 
 /** The session behind a cookie value, or null when it is unknown, expired, revoked or its user disabled. */
@@ -194,4 +215,19 @@ function sessionContext(user: UserView, sessionId: string, request: AnonymousReq
     sourceAddress: request.sourceAddress,
     userAgent: request.userAgent,
   };
+}
+
+/**
+ * Lifts the sign-in lock of a user (a hundred failures in a row) and forgets their failures.
+ * Needs `users.manage`; from the server's command line, the operator may do it for anyone.
+ */
+export async function unlockSignInOf(deps: DataDeps, ctx: ActorContext, userId: string): Promise<{ unlocked: boolean }> {
+  await requirePermission(deps, ctx, 'users.manage', 'Your roles do not allow you to manage users');
+  const user = isId(userId) ? await deps.db.selectFrom('users').select(['id', 'email']).where('id', '=', userId).executeTakeFirst() : undefined;
+  if (!user) throw new AppError('user.not_found', 'No such user');
+  return inTransaction(deps, async (tx) => {
+    const unlocked = await unlockSignIn(tx, signInAccountKey(user.email));
+    await recordAudit(tx, ctx, { action: 'auth.unlock', recordType: 'users', recordIds: [user.id], details: { hadFailures: unlocked } });
+    return { unlocked };
+  });
 }

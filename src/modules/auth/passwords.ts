@@ -1,10 +1,13 @@
 import argon2 from 'argon2';
 import type { FieldProblem } from '../../shared/errors.js';
+import { isBreachedPassword } from './breached-passwords.js';
 
 // OWASP's argon2id baseline: 19 MiB, two passes, one lane.
 const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
+/** NIST SP 800-63B: at least 15 characters for a password that is the only factor, 12 beside a second one. */
 export const PASSWORD_MIN_LENGTH = 12;
+export const PASSWORD_ONLY_MIN_LENGTH = 15;
 export const PASSWORD_MAX_LENGTH = 256;
 
 export function hashPassword(password: string): Promise<string> {
@@ -28,11 +31,18 @@ export async function verifyAgainstNothing(password: string): Promise<false> {
   return false;
 }
 
-/** NIST SP 800-63B: length, not composition rules; never the user's own name or address. */
-export function passwordProblems(password: unknown, identity: { email?: string; name?: string }): FieldProblem[] {
+/**
+ * NIST SP 800-63B: length, not composition rules; never a password attackers try first, nor the
+ * user's own name or address. `withSecondFactor`: the account signs in with a second factor too
+ * (or its role will make it set one up), which allows the shorter minimum.
+ */
+export function passwordProblems(password: unknown, identity: { email?: string; name?: string }, withSecondFactor: boolean): FieldProblem[] {
   if (typeof password !== 'string') return [{ field: 'password', message: 'must be a string' }];
   const length = [...password].length;
-  if (length < PASSWORD_MIN_LENGTH) return [{ field: 'password', message: `must be at least ${PASSWORD_MIN_LENGTH} characters` }];
+  const minimum = withSecondFactor ? PASSWORD_MIN_LENGTH : PASSWORD_ONLY_MIN_LENGTH;
+  if (length < minimum) {
+    return [{ field: 'password', message: `must be at least ${minimum} characters${withSecondFactor ? '' : ' for an account that signs in without a second factor'}` }];
+  }
   if (length > PASSWORD_MAX_LENGTH) return [{ field: 'password', message: `must be at most ${PASSWORD_MAX_LENGTH} characters` }];
   if (!password.isWellFormed()) return [{ field: 'password', message: 'must be valid Unicode text' }];
   const lowered = password.toLowerCase();
@@ -45,5 +55,6 @@ export function passwordProblems(password: unknown, identity: { email?: string; 
     return [{ field: 'password', message: 'must not contain your name' }];
   }
   if (new Set(password).size < 4) return [{ field: 'password', message: 'is too repetitive' }];
+  if (isBreachedPassword(password, PASSWORD_MIN_LENGTH)) return [{ field: 'password', message: 'is on a list of passwords attackers try first; choose another' }];
   return [];
 }

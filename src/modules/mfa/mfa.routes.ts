@@ -2,10 +2,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { SESSION_COOKIE, actorOf, anonymousRequest } from '../../http/authenticate.js';
 import { errorResponses } from '../../http/schemas.js';
-import { AppError } from '../../shared/errors.js';
 import { completeEnrolment, completeSecondFactor, type AuthDeps, type LoginResult } from '../auth/auth.service.js';
 import { SessionBody, sessionCookieOptions } from '../auth/auth.routes.js';
-import { confirmTotp, mfaStatus, regenerateRecoveryCodes, removeTotp, resetMfa, startTotpEnrolment, stepUp } from './mfa.service.js';
+import { confirmTotp, mfaStatusOf, regenerateRecoveryCodes, removeTotp, resetMfa, startTotpEnrolment, stepUp } from './mfa.service.js';
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
@@ -55,11 +54,7 @@ export function registerMfaRoutes(app: FastifyInstance, deps: AuthDeps): void {
   app.get('/api/v1/auth/mfa', {
     config: { partialSession: true },
     schema: { tags: ['auth'], summary: 'Your second factors, and whether your roles require one', response: { 200: MfaStatusSchema, ...errorResponses } },
-    handler: async (request) => {
-      const { principal } = actorOf(request);
-      if (principal.kind !== 'user' && principal.kind !== 'token') throw new AppError('auth.forbidden', 'This route answers for a user');
-      return mfaStatus(deps, principal.userId, principal.roles);
-    },
+    handler: async (request) => mfaStatusOf(deps, actorOf(request)),
   });
 
   app.post('/api/v1/auth/mfa/totp', {
@@ -67,10 +62,19 @@ export function registerMfaRoutes(app: FastifyInstance, deps: AuthDeps): void {
     schema: {
       tags: ['auth'],
       summary: 'Start setting up an authenticator app: a new secret to scan as a QR code, in use once confirmed',
-      body: Type.Object({ label: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false }),
+      body: Type.Object(
+        {
+          label: Type.Optional(Type.String({ maxLength: 100 })),
+          password: Type.Optional(Type.String({ maxLength: 1024, description: 'Your current password: needed to set up a first factor from a session that is already signed in.' })),
+        },
+        { additionalProperties: false },
+      ),
       response: { 200: Type.Object({ factorId: Type.String(), secret: Type.String(), uri: Type.String() }), ...errorResponses },
     },
-    handler: async (request) => startTotpEnrolment(deps, actorOf(request), (request.body as { label?: string } | undefined)?.label),
+    handler: async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      return startTotpEnrolment(deps, actorOf(request), (request.body as { label?: string; password?: string } | undefined) ?? {});
+    },
   });
 
   app.post('/api/v1/auth/mfa/totp/confirm', {
@@ -85,6 +89,7 @@ export function registerMfaRoutes(app: FastifyInstance, deps: AuthDeps): void {
       },
     },
     handler: async (request, reply) => {
+      reply.header('cache-control', 'no-store');
       const actor = actorOf(request);
       const body = request.body as { factorId: string; code: string };
       const { recoveryCodes } = await confirmTotp(deps, actor, body.factorId, body.code);
@@ -106,7 +111,10 @@ export function registerMfaRoutes(app: FastifyInstance, deps: AuthDeps): void {
 
   app.post('/api/v1/auth/mfa/recovery-codes', {
     schema: { tags: ['auth'], summary: 'Replace your recovery codes with ten new ones (needs a recent step-up)', response: { 200: Type.Object({ recoveryCodes: RecoveryCodes }), ...errorResponses } },
-    handler: async (request) => ({ recoveryCodes: await regenerateRecoveryCodes(deps, actorOf(request)) }),
+    handler: async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      return { recoveryCodes: await regenerateRecoveryCodes(deps, actorOf(request)) };
+    },
   });
 
   app.post('/api/v1/auth/step-up', {

@@ -12,8 +12,12 @@ import { newId, isId } from '../../shared/ids.js';
 import type { ActorContext } from '../../shared/principal.js';
 import { hashSecret } from '../../shared/secrets.js';
 import { acceptedStep, newTotpSecret, totpUri } from './totp.js';
+import { checkSignInAllowed, recordSignInFailure, signInAccountKey } from '../auth/sign-in-throttle.js';
+import { verifyPassword } from '../auth/passwords.js';
 
 export const RECOVERY_CODE_COUNT = 10;
+/** Second-factor codes one session may try, right or wrong, before it is ended. */
+export const MFA_ATTEMPTS = 5;
 const ISSUER = 'Rampart';
 // Recovery codes: ten characters from an alphabet without look-alikes (no 0/o, 1/l/i), 50 bits each.
 const RECOVERY_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
@@ -44,6 +48,24 @@ function sessionUser(ctx: ActorContext): { userId: string; sessionId: string } {
   return { userId: ctx.principal.userId, sessionId: ctx.principal.sessionId };
 }
 
+/**
+ * Takes one of a session's second-factor attempts, atomically, so that requests racing with
+ * guesses get five between them; answers the attempt's number, or null when none is left.
+ */
+export async function reserveSecondFactorAttempt(deps: DataDeps, sessionId: string, stage: SessionStage): Promise<number | null> {
+  const taken = await deps.db
+    .updateTable('sessions')
+    .set((eb) => ({ mfa_attempts: eb('mfa_attempts', '+', 1) }))
+    .where('id_hash', '=', sessionId)
+    .where('stage', '=', stage)
+    .where('revoked_at', 'is', null)
+    .where('mfa_attempts', '<', MFA_ATTEMPTS)
+    .executeTakeFirst();
+  if (Number(taken.numUpdatedRows) !== 1) return null;
+  const row = await deps.db.selectFrom('sessions').select('mfa_attempts').where('id_hash', '=', sessionId).executeTakeFirstOrThrow();
+  return Number(row.mfa_attempts);
+}
+
 async function sessionStage(deps: DataDeps, sessionId: string): Promise<SessionStage> {
   const row = await deps.db.selectFrom('sessions').select('stage').where('id_hash', '=', sessionId).executeTakeFirst();
   if (!row) throw new AppError('auth.session_expired', 'Your session has ended; sign in again');
@@ -60,6 +82,14 @@ export async function rolesRequireMfa(db: Kysely<DatabaseSchema>, roleIds: reado
 export async function hasSecondFactor(deps: DataDeps, userId: string): Promise<boolean> {
   const row = await deps.db.selectFrom('mfa_factors').select('id').where('user_id', '=', userId).where('confirmed_at', 'is not', null).executeTakeFirst();
   return row !== undefined;
+}
+
+/** The second factors of the acting user; a session still waiting for its second factor is told nothing. */
+export async function mfaStatusOf(deps: DataDeps, ctx: ActorContext): Promise<MfaStatus> {
+  const { principal } = ctx;
+  if (principal.kind !== 'user' && principal.kind !== 'token') throw new AppError('auth.forbidden', 'This route answers for a user');
+  if (principal.kind === 'user' && (await sessionStage(deps, principal.sessionId)) === 'mfa') throw new AppError('auth.mfa_required', 'Finish signing in with your second factor first');
+  return mfaStatus(deps, principal.userId, principal.roles);
 }
 
 export async function mfaStatus(deps: DataDeps, userId: string, roles: readonly string[]): Promise<MfaStatus> {
@@ -114,7 +144,7 @@ export async function spendSecondFactor(deps: DataDeps, userId: string, proof: S
     const spent = await deps.db
       .updateTable('recovery_codes')
       .set({ used_at: now.toISOString() })
-      .where('code_hash', '=', hashSecret(normal))
+      .where('code_hash', '=', recoveryCodeHash(userId, normal))
       .where('user_id', '=', userId)
       .where('used_at', 'is', null)
       .executeTakeFirst();
@@ -123,20 +153,35 @@ export async function spendSecondFactor(deps: DataDeps, userId: string, proof: S
   return null;
 }
 
-/** Proves a second factor again within a session, for the operations that ask for a recent one. */
+/**
+ * Proves a second factor again within a session, for the operations that ask for a recent one.
+ * Wrong codes count against the account like wrong sign-ins, and five attempts end the session:
+ * whoever holds a stolen session gets no more guesses than someone at the sign-in page.
+ */
 export async function stepUp(deps: DataDeps, ctx: ActorContext, proof: SecondFactorProof): Promise<{ validUntil: string }> {
   const { userId, sessionId } = sessionUser(ctx);
-  return inTransaction(deps, async (tx) => {
+  const user = await deps.db.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirstOrThrow();
+  const accountKey = signInAccountKey(user.email);
+  await checkSignInAllowed(deps, accountKey, ctx.sourceAddress);
+  const attempt = await reserveSecondFactorAttempt(deps, sessionId, 'active');
+  if (attempt === null) throw new AppError('auth.session_expired', 'Too many wrong codes; sign in again');
+  const validUntil = await inTransaction(deps, async (tx) => {
     const method = await spendSecondFactor(tx, userId, proof);
-    if (!method) {
-      await recordAudit(tx, ctx, { action: 'auth.step_up', outcome: 'failure', recordType: 'users', recordIds: [userId] });
-      throw new AppError('auth.mfa_invalid', 'The code is wrong, expired or already used');
-    }
+    if (!method) return null;
     const now = tx.clock.now();
-    await tx.db.updateTable('sessions').set({ mfa_at: now.toISOString() }).where('id_hash', '=', sessionId).execute();
+    await tx.db.updateTable('sessions').set({ mfa_at: now.toISOString(), mfa_attempts: 0 }).where('id_hash', '=', sessionId).execute();
     await recordAudit(tx, ctx, { action: 'auth.step_up', recordType: 'users', recordIds: [userId], details: { method } });
-    return { validUntil: new Date(now.getTime() + STEP_UP_WINDOW_MS).toISOString() };
+    return new Date(now.getTime() + STEP_UP_WINDOW_MS).toISOString();
   });
+  if (validUntil) return { validUntil };
+  const sessionEnded = attempt >= MFA_ATTEMPTS;
+  await inTransaction(deps, async (tx) => {
+    if (sessionEnded) await tx.db.updateTable('sessions').set({ revoked_at: tx.clock.now().toISOString() }).where('id_hash', '=', sessionId).where('revoked_at', 'is', null).execute();
+    const lockedNow = await recordSignInFailure(tx, accountKey, ctx.sourceAddress);
+    await recordAudit(tx, ctx, { action: 'auth.step_up', outcome: 'failure', recordType: 'users', recordIds: [userId], details: { attempt, sessionEnded, ...(lockedNow ? { locked: true } : {}) } });
+  });
+  if (sessionEnded) throw new AppError('auth.session_expired', 'Too many wrong codes; sign in again');
+  throw new AppError('auth.mfa_invalid', 'The code is wrong, expired or already used');
 }
 
 /**
@@ -144,11 +189,16 @@ export async function stepUp(deps: DataDeps, ctx: ActorContext, proof: SecondFac
  * code made from it. A session that has only passed the password may not add a factor; one whose
  * user already has a factor must have proved it recently.
  */
-export async function startTotpEnrolment(deps: DataDeps, ctx: ActorContext, label: unknown): Promise<TotpEnrolment> {
+export async function startTotpEnrolment(deps: DataDeps, ctx: ActorContext, input: { label?: unknown; password?: unknown }): Promise<TotpEnrolment> {
   const { userId, sessionId } = sessionUser(ctx);
   const stage = await sessionStage(deps, sessionId);
-  if (stage === 'mfa') throw new AppError('auth.mfa_required', 'Sign in with your second factor first');
-  if (stage === 'active' && (await hasSecondFactor(deps, userId))) await requireStepUp(deps, ctx);
+  const enrolled = await hasSecondFactor(deps, userId);
+  // A session that has passed only the password never adds a factor to an account that has one.
+  if (stage === 'mfa' || (stage === 'enrol' && enrolled)) throw new AppError('auth.mfa_required', 'Sign in with your second factor first');
+  if (stage === 'active' && enrolled) await requireStepUp(deps, ctx);
+  // The first factor of a full session: whoever borrowed the session must also know the password.
+  if (stage === 'active' && !enrolled) await requireCurrentPassword(deps, userId, input.password);
+  const label = input.label;
   const name = typeof label === 'string' && label.trim().length > 0 ? label.trim().slice(0, 100) : 'Authenticator app';
   const user = await deps.db.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirstOrThrow();
   const secret = newTotpSecret();
@@ -173,6 +223,7 @@ export async function startTotpEnrolment(deps: DataDeps, ctx: ActorContext, labe
 export async function confirmTotp(deps: DataDeps, ctx: ActorContext, factorId: unknown, code: unknown): Promise<{ recoveryCodes: string[] | null }> {
   const { userId, sessionId } = sessionUser(ctx);
   if (!isId(factorId) || typeof code !== 'string') throw new AppError('auth.mfa_invalid', 'The code is wrong, expired or already used');
+  if ((await sessionStage(deps, sessionId)) === 'mfa') throw new AppError('auth.mfa_required', 'Sign in with your second factor first');
   return inTransaction(deps, async (tx) => {
     const factor = await tx.db.selectFrom('mfa_factors').selectAll().where('id', '=', factorId).where('user_id', '=', userId).where('confirmed_at', 'is', null).executeTakeFirst();
     if (!factor) throw new AppError('auth.mfa_invalid', 'There is no authenticator app being set up; start again');
@@ -181,7 +232,15 @@ export async function confirmTotp(deps: DataDeps, ctx: ActorContext, factorId: u
     const step = await acceptedStep(secret, code.replace(/\s+/g, ''), Math.floor(now.getTime() / 1000), null);
     if (step === null) throw new AppError('auth.mfa_invalid', 'The code is wrong or expired; check the time on your phone and try the next code');
     const first = !(await hasSecondFactor(tx, userId));
-    await tx.db.updateTable('mfa_factors').set({ confirmed_at: now.toISOString(), last_step: step, last_used_at: now.toISOString() }).where('id', '=', factor.id).execute();
+    const confirmed = await tx.db
+      .updateTable('mfa_factors')
+      .set({ confirmed_at: now.toISOString(), last_step: step, last_used_at: now.toISOString() })
+      .where('id', '=', factor.id)
+      .where('confirmed_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(confirmed.numUpdatedRows) !== 1) throw new AppError('auth.mfa_invalid', 'This authenticator app is already set up');
+    // Sign-ins left half-done elsewhere (password only) must now give the second factor.
+    await tx.db.updateTable('sessions').set({ revoked_at: now.toISOString() }).where('user_id', '=', userId).where('stage', '!=', 'active').where('id_hash', '!=', sessionId).where('revoked_at', 'is', null).execute();
     // A code from the new app is as good a proof as any: the session counts as stepped up.
     await tx.db.updateTable('sessions').set({ mfa_at: now.toISOString() }).where('id_hash', '=', sessionId).where('stage', '=', 'active').execute();
     const recoveryCodes = first ? await replaceRecoveryCodes(tx, userId) : null;
@@ -210,6 +269,8 @@ export async function removeTotp(deps: DataDeps, ctx: ActorContext, factorId: st
   const { userId } = sessionUser(ctx);
   await requireStepUp(deps, ctx);
   await inTransaction(deps, async (tx) => {
+    // Two removals at once must not both see the other factor still there.
+    if (tx.dialect === 'postgres') await tx.db.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
     const factors = await tx.db.selectFrom('mfa_factors').select('id').where('user_id', '=', userId).where('confirmed_at', 'is not', null).execute();
     if (!factors.some((f) => f.id === factorId)) throw new AppError('auth.mfa_not_enrolled', 'No such authenticator app');
     if (factors.length === 1 && (await rolesRequireMfa(tx.db as Kysely<DatabaseSchema>, roles))) {
@@ -243,13 +304,24 @@ export async function resetMfa(deps: DataDeps, ctx: ActorContext, userId: string
   });
 }
 
+async function requireCurrentPassword(deps: DataDeps, userId: string, password: unknown): Promise<void> {
+  const row = await deps.db.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirst();
+  const ok = typeof password === 'string' && password.length <= 1024 && row?.password_hash ? await verifyPassword(row.password_hash, password) : false;
+  if (!ok) throw new AppError('auth.invalid_credentials', 'Enter your current password to set up a second factor', [{ field: 'password', message: 'is not your current password' }]);
+}
+
+/** A recovery code as stored: hashed with the user it belongs to, so one table of hashes does not serve every account. */
+function recoveryCodeHash(userId: string, normal: string): string {
+  return hashSecret(`rampart|recovery-code|${userId}|${normal}`);
+}
+
 async function replaceRecoveryCodes(deps: DataDeps, userId: string): Promise<string[]> {
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => newRecoveryCode());
   const now = deps.clock.now().toISOString();
   await deps.db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
   await deps.db
     .insertInto('recovery_codes')
-    .values(codes.map((code) => ({ code_hash: hashSecret(normaliseRecoveryCode(code)!), user_id: userId, created_at: now, used_at: null })))
+    .values(codes.map((code) => ({ code_hash: recoveryCodeHash(userId, normaliseRecoveryCode(code)!), user_id: userId, created_at: now, used_at: null })))
     .execute();
   return codes;
 }

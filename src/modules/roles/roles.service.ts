@@ -114,6 +114,15 @@ export async function updateRole(deps: DataDeps, ctx: ActorContext, id: string, 
       .where('version', '=', version)
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) throw new AppError('record.version_conflict', 'The role was changed by someone else; reload it and try again');
+    // Holders of a role that starts requiring a second factor sign in again, and set one up.
+    if (definition.mfaRequired && !current.definition.mfaRequired) {
+      await tx.db
+        .updateTable('sessions')
+        .set({ revoked_at: tx.clock.now().toISOString() })
+        .where('revoked_at', 'is', null)
+        .where('user_id', 'in', (eb) => eb.selectFrom('user_roles').select('user_id').where('role_id', '=', id))
+        .execute();
+    }
     const fields = [name !== current.name ? 'name' : null, description !== current.description ? 'description' : null, canonicalJson(definition) !== canonicalJson(current.definition) ? 'definition' : null].filter((f): f is string => f !== null);
     await recordAudit(tx, ctx, { action: 'role.update', recordType: 'roles', recordIds: [id], fields, details: { before: current.definition, after: definition } });
     return getRole(tx, ctx, id);
@@ -133,7 +142,7 @@ export async function grantToRole(deps: DataDeps, ctx: ActorContext, id: string,
     records[grant.type] =
       grant.kind === 'action' ? { actions: { ...current.actions, [grant.action]: grant.scope }, fields: current.fields } : { actions: current.actions, fields: { ...current.fields, [grant.target]: grant.rule } };
   }
-  return updateRole(deps, ctx, id, role.version, { definition: { records, permissions, networks } });
+  return updateRole(deps, ctx, id, role.version, { definition: { ...role.definition, records, permissions, networks } });
 }
 
 /** Takes one grant away from a custom role: what `rampart role revoke` does. */
@@ -154,7 +163,7 @@ export async function revokeFromRole(deps: DataDeps, ctx: ActorContext, id: stri
       records[revoke.type] = { actions, fields };
     }
   }
-  return updateRole(deps, ctx, id, role.version, { definition: { records, permissions, networks } });
+  return updateRole(deps, ctx, id, role.version, { definition: { ...role.definition, records, permissions, networks } });
 }
 
 /** Deletes a custom role no user holds. */

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { unlockSignInOf } from '../auth/auth.service.js';
 import { Type } from 'typebox';
 import type { DataDeps } from '../../data/record-store.js';
 import { actorOf } from '../../http/authenticate.js';
@@ -40,7 +41,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: DataDeps): void {
         {
           email: Type.String({ maxLength: 254 }),
           name: Type.String({ maxLength: 200 }),
-          password: Type.String({ maxLength: 1024, description: 'At least 12 characters; not your name or email.' }),
+          password: Type.String({ maxLength: 1024, description: 'At least 15 characters, or 12 when a role of the user requires a second factor; not the name or email, not on the list of passwords attackers try first.' }),
           roles: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 20 }),
           teamId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
           locale: Type.Optional(Type.String({ enum: ['en', 'zh-CN'] })),
@@ -77,6 +78,16 @@ export function registerUserRoutes(app: FastifyInstance, deps: DataDeps): void {
   app.post('/api/v1/users/:id/disable', {
     schema: { tags: ['users'], summary: 'Disable a user; their sessions and tokens stop working at once', params: IdParams, response: { 200: UserSchema, ...errorResponses } },
     handler: async (request) => disableUser(deps, actorOf(request), (request.params as { id: string }).id),
+  });
+
+  app.post('/api/v1/users/:id/unlock', {
+    schema: {
+      tags: ['users'],
+      summary: 'Lift the sign-in lock a hundred failed attempts in a row put on a user, and forget their failures (users.manage)',
+      params: IdParams,
+      response: { 200: Type.Object({ unlocked: Type.Boolean({ description: 'Whether there was a lock or a failure to lift.' }) }), ...errorResponses },
+    },
+    handler: async (request) => unlockSignInOf(deps, actorOf(request), (request.params as { id: string }).id),
   });
 
   app.get('/api/v1/teams', {

@@ -9,6 +9,7 @@ import { newId, isId } from '../../shared/ids.js';
 import type { ActorContext } from '../../shared/principal.js';
 import { recordAnonymousAudit, recordAudit, type AnonymousRequest, type AuditEvent } from '../../data/audit-trail.js';
 import { hashPassword, passwordProblems } from '../auth/passwords.js';
+import { rolesRequireMfa } from '../mfa/mfa.service.js';
 
 export interface UserView {
   id: string;
@@ -60,6 +61,8 @@ export async function readUser(deps: DataDeps, ctx: ActorContext, id: string): P
 /** Creates a user. Administrators only; the first administrator comes from the setup link. */
 export async function createUser(deps: DataDeps, ctx: ActorContext, input: NewUser): Promise<UserView> {
   await requireAdmin(deps, ctx);
+  // A new account with a password the creator chose is as good as a grant of its roles.
+  await requireStepUp(deps, ctx);
   return insertUser(deps, ctx, input);
 }
 
@@ -77,14 +80,15 @@ export async function insertUser(deps: DataDeps, by: ActorContext | AnonymousReq
   if (name.length < 1 || name.length > 200 || /[\u0000-\u001f\u007f]/.test(name) || !name.isWellFormed()) {
     problems.push({ field: 'name', message: 'must be 1 to 200 characters of text' });
   }
-  if (input.password !== null) problems.push(...passwordProblems(input.password, { email, name }));
-  if (problems.length > 0) {
-    throw new AppError(problems.some((p) => p.field === 'password') && problems.length === 1 ? 'auth.weak_password' : 'record.validation_failed', 'The user has invalid fields', problems);
-  }
   const roles = [...new Set(input.roles)];
   if (roles.length === 0) throw new AppError('user.invalid_role', 'A user needs at least one role');
   if (!roles.every((role) => typeof role === 'string' && ROLE_ID.test(role))) {
     throw new AppError('user.invalid_role', 'Unknown role', [{ field: 'roles', message: 'names a role that does not exist' }]);
+  }
+  // A role that requires a second factor makes the user set one up at the first sign-in.
+  if (input.password !== null) problems.push(...passwordProblems(input.password, { email, name }, await rolesRequireMfa(deps.db, roles)));
+  if (problems.length > 0) {
+    throw new AppError(problems.some((p) => p.field === 'password') && problems.length === 1 ? 'auth.weak_password' : 'record.validation_failed', 'The user has invalid fields', problems);
   }
 
   const passwordHash = input.password === null ? null : await hashPassword(input.password);
@@ -177,6 +181,9 @@ export async function setUserAccess(deps: DataDeps, ctx: ActorContext, userId: s
       if (known.length !== roles.length) throw new AppError('user.invalid_role', 'Unknown role', [{ field: 'roles', message: 'names a role that does not exist' }]);
       await tx.db.deleteFrom('user_roles').where('user_id', '=', userId).execute();
       await tx.db.insertInto('user_roles').values(roles.map((role) => ({ user_id: userId, role_id: role }))).execute();
+      // New rights, new sign-in: the user's sessions end, and a role that requires a second factor
+      // makes them set one up.
+      await tx.db.updateTable('sessions').set({ revoked_at: tx.clock.now().toISOString() }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
     }
     if (changes.teamId !== undefined) {
       if (changes.teamId !== null && (!isId(changes.teamId) || !(await tx.db.selectFrom('teams').select('id').where('id', '=', changes.teamId).executeTakeFirst()))) {
