@@ -42,6 +42,11 @@ const TEXT = {
     recoveryHeading: 'Your recovery codes',
     recoveryIntro: 'If you lose your phone, each of these codes signs you in once. Keep them somewhere safe, away from the phone. They are shown only now.',
     recoveryDone: 'I have kept them',
+    passkeySignIn: 'Sign in with a passkey',
+    usePasskey: 'Use a passkey',
+    enrolPasskey: 'Use a passkey instead',
+    passkeyUnsupported: 'This browser cannot use passkeys here. Passkeys need a secure address (HTTPS, or localhost).',
+    passkeyCancelled: 'The passkey was not used. Try again, or use another way.',
   },
   'zh-CN': {
     tagline: '客户数据不泄露、不丢失、不被滥用。',
@@ -83,6 +88,11 @@ const TEXT = {
     recoveryHeading: '您的恢复码',
     recoveryIntro: '如果手机丢失，每个恢复码可登录一次。请将它们存放在安全的地方，不要与手机放在一起。恢复码仅显示这一次。',
     recoveryDone: '我已保存',
+    passkeySignIn: '使用通行密钥登录',
+    usePasskey: '使用通行密钥',
+    enrolPasskey: '改用通行密钥',
+    passkeyUnsupported: '此浏览器无法在这里使用通行密钥。通行密钥需要安全地址（HTTPS 或 localhost）。',
+    passkeyCancelled: '未使用通行密钥。请重试，或改用其他方式。',
   },
 };
 
@@ -250,6 +260,35 @@ function showRecoveryCodes(codes, then) {
   show('recovery');
 }
 
+/**
+ * Runs a WebAuthn ceremony with the options the server sent (JSON form) and answers the
+ * credential as JSON, or shows why it could not in `box`.
+ */
+async function passkeyCeremony(kind, options, box) {
+  box.hidden = true;
+  if (!window.PublicKeyCredential?.parseCreationOptionsFromJSON || !window.isSecureContext) {
+    box.textContent = t('passkeyUnsupported');
+    box.hidden = false;
+    return null;
+  }
+  try {
+    const credential =
+      kind === 'create'
+        ? await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) })
+        : await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
+    return credential ? credential.toJSON() : null;
+  } catch {
+    box.textContent = t('passkeyCancelled');
+    box.hidden = false;
+    return null;
+  }
+}
+
+function showApiProblem(box, result) {
+  box.textContent = result.body?.error?.message ?? t('unexpected');
+  box.hidden = false;
+}
+
 function showLogin(notice) {
   const box = byId('login-notice');
   box.textContent = notice ?? '';
@@ -296,6 +335,43 @@ function wireForms(setupToken) {
       } else if (result.body?.error?.code === 'auth.session_expired') showLogin(result.body.error.message);
       else showApiError(mfaForm, result);
     });
+  });
+
+  byId('passkey-sign-in').addEventListener('click', async () => {
+    const box = byId('passkey-error');
+    const challenge = await api('POST', '/api/v1/auth/passkeys/sign-in-options');
+    if (!challenge.ok) return showApiProblem(box, challenge);
+    const response = await passkeyCeremony('get', challenge.body.options, box);
+    if (!response) return;
+    const result = await api('POST', '/api/v1/auth/passkeys/sign-in', { challengeId: challenge.body.challengeId, response });
+    if (result.ok && result.body?.user) showSignedIn(result.body);
+    else showApiProblem(box, result);
+  });
+
+  byId('mfa-passkey').addEventListener('click', async () => {
+    const box = byId('mfa-passkey-error');
+    const challenge = await api('POST', '/api/v1/auth/passkeys/challenge');
+    if (!challenge.ok) return showApiProblem(box, challenge);
+    const response = await passkeyCeremony('get', challenge.body.options, box);
+    if (!response) return;
+    const result = await api('POST', '/api/v1/auth/mfa/verify', { passkey: { challengeId: challenge.body.challengeId, response } });
+    if (result.ok && result.body?.user) showSignedIn(result.body);
+    else if (result.body?.error?.code === 'auth.session_expired') showLogin(result.body.error.message);
+    else showApiProblem(box, result);
+  });
+
+  byId('enrol-passkey').addEventListener('click', async () => {
+    const box = byId('enrol-passkey-error');
+    const challenge = await api('POST', '/api/v1/auth/passkeys/registration-options', {});
+    if (!challenge.ok) return showApiProblem(box, challenge);
+    const response = await passkeyCeremony('create', challenge.body.options, box);
+    if (!response) return;
+    const result = await api('POST', '/api/v1/auth/passkeys', { challengeId: challenge.body.challengeId, response });
+    if (result.ok && result.body?.session) {
+      enrolment = null;
+      csrfToken = result.body.session.csrfToken;
+      showRecoveryCodes(result.body.recoveryCodes ?? [], () => showSignedIn(result.body.session));
+    } else showApiProblem(box, result);
   });
 
   const enrolForm = byId('enrol-form');

@@ -6,16 +6,11 @@ import { rotateKek } from '../src/data/key-rotation.js';
 import { createRecords } from '../src/data/record-store.js';
 import { cliContext } from '../src/shared/principal.js';
 import { createTestApp, type TestApp } from './support/app.js';
+import { cookieClient, type CookieSession } from './support/sign-in.js';
 
 /** A clock the test moves: second factors are about time. */
 const clock = { at: Date.UTC(2026, 10, 29, 9, 0, 10), now: () => new Date(clock.at) };
 const seconds = () => Math.floor(clock.at / 1000);
-
-interface Session {
-  cookie: string;
-  csrf: string;
-  stage: string;
-}
 
 describe('second factors', () => {
   let t: TestApp;
@@ -25,21 +20,9 @@ describe('second factors', () => {
   });
   afterAll(async () => t.close());
 
-  const as = (session: Session | null, method: string, url: string, body?: unknown) =>
-    t.app.inject({
-      method: method as 'GET',
-      url,
-      ...(session ? { cookies: { rampart_session: session.cookie }, headers: { 'x-csrf-token': session.csrf } } : {}),
-      ...(body !== undefined ? { payload: body as object } : {}),
-    });
+  const { as, sessionOf } = cookieClient(() => t);
 
-  const sessionOf = (res: Awaited<ReturnType<typeof as>>): Session => {
-    const cookie = res.cookies.find((c) => c.name === 'rampart_session')?.value;
-    if (!cookie) throw new Error(`no session cookie in ${res.statusCode} ${res.body}`);
-    return { cookie, csrf: res.json().csrfToken ?? res.json().session?.csrfToken, stage: res.json().stage ?? res.json().session?.stage };
-  };
-
-  const signIn = async (email: string, password: string): Promise<Session> => {
+  const signIn = async (email: string, password: string): Promise<CookieSession> => {
     const res = await as(null, 'POST', '/api/v1/auth/login', { email, password });
     expect(res.statusCode, res.body).toBe(200);
     return sessionOf(res);
@@ -61,7 +44,7 @@ describe('second factors', () => {
     const session = await signIn(seller.user.email, seller.password);
     expect(session.stage).toBe('active');
     expect((await as(session, 'GET', '/api/v1/contacts')).statusCode).toBe(200);
-    expect((await as(session, 'GET', '/api/v1/auth/mfa')).json()).toEqual({ required: false, totp: [], recoveryCodesLeft: 0 });
+    expect((await as(session, 'GET', '/api/v1/auth/mfa')).json()).toEqual({ required: false, totp: [], passkeys: [], recoveryCodesLeft: 0 });
   });
 
   it('makes a user whose role requires it set up an authenticator app before anything else, then starts a new session', async () => {

@@ -11,6 +11,7 @@ import * as auditRowid from './migrations/0008-audit-rowid.js';
 import * as sparseIndexes from './migrations/0009-sparse-indexes.js';
 import * as mfa from './migrations/0010-mfa.js';
 import * as signInThrottle from './migrations/0011-sign-in-throttle.js';
+import * as passkeys from './migrations/0012-passkeys.js';
 
 /** Migrations are listed in code, in order, so a build carries them and nothing scans the disk. */
 function migrationsFor(database: Database): Record<string, Migration> {
@@ -26,6 +27,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0009-sparse-indexes': { up: (db) => sparseIndexes.up(db) },
     '0010-mfa': { up: (db) => mfa.up(db) },
     '0011-sign-in-throttle': { up: (db) => signInThrottle.up(db) },
+    '0012-passkeys': { up: (db) => passkeys.up(db) },
   };
 }
 

@@ -74,6 +74,30 @@ export interface MfaFactorsTable {
   last_used_at: string | null;
 }
 
+export interface PasskeysTable {
+  /** The credential id, base64url. */
+  id: string;
+  user_id: string;
+  label: string;
+  /** The COSE public key, base64url. */
+  public_key: string;
+  counter: number | string;
+  /** JSON list of transports the authenticator named. */
+  transports: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+export interface WebauthnChallengesTable {
+  id: string;
+  challenge: string;
+  purpose: 'register' | 'verify' | 'sign-in';
+  user_id: string | null;
+  session_id: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface SignInFailuresTable {
   id: string;
   /** SHA-256 of the email as typed and normalised: the same for a known and an unknown address. */
@@ -328,6 +352,8 @@ export interface DatabaseSchema {
   recovery_codes: RecoveryCodesTable;
   sign_in_failures: SignInFailuresTable;
   sign_in_locks: SignInLocksTable;
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebauthnChallengesTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_archived: AuditArchivedTable;
   audit_archives: AuditArchivesTable;

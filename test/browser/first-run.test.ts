@@ -1,37 +1,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, watch } from './chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type RampartApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { issueSetupLink } from '../../src/modules/setup/setup.service.js';
 import { totpCode } from '../../src/modules/mfa/totp.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const ADMIN = { email: 'first.admin@example.com', name: 'Ada Admin', password: 'orbit lantern cobalt meadow' };
-
-/**
- * Console errors (CSP violations among them), script errors, failed requests, server errors and
- * missing assets: a page that works produces none. API answers of 4xx are expected (a wrong
- * password is a 401) and are checked on the page itself.
- */
-function watch(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    // The browser logs every 4xx/5xx as "Failed to load resource" without the address; the
-    // response listener below judges those with the address in hand.
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`);
-  });
-  page.on('response', (response) => {
-    const api = new URL(response.url()).pathname.startsWith('/api/v1/');
-    if (response.status() >= 500 || (response.status() >= 400 && !api)) problems.push(`${response.status()} for ${response.url()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText ?? ''}`));
-  return problems;
-}
 
 /** Saves a screenshot in the temporary directory for a person to look at; the path is printed. */
 async function screenshot(page: Page, name: string): Promise<void> {
@@ -47,13 +25,12 @@ describe('first run in a browser', () => {
   let dataDir: string;
 
   beforeAll(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)`);
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rampart-browser-'));
     const config = loadConfig({ env: { RAMPART_DATA_DIR: dataDir, RAMPART_LOG_LEVEL: 'silent' }, cwd: dataDir });
     rampart = await buildApp(config);
     const address = await rampart.app.listen({ host: '127.0.0.1', port: 0 });
     baseUrl = address.replace(/\/$/, '');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -44,3 +44,32 @@ export async function signInFully(t: TestApp, email: string, password: string, n
   enrolled.set(email, { secret: started.secret, unused: [...confirmed.json().recoveryCodes] });
   return { cookie: cookieOf(confirmed), csrf: confirmed.json().session.csrfToken, secret: started.secret, recoveryCodes: confirmed.json().recoveryCodes };
 }
+
+/** A browser session as the tests hold it: the cookie's value, the CSRF token and the stage. */
+export interface CookieSession {
+  cookie: string;
+  csrf: string;
+  stage: string;
+}
+
+/**
+ * Requests made the way a browser makes them: with a session's cookie and CSRF header, or with
+ * none; and the session an answer sets (a sign-in, a second step, a set-up that completes one).
+ * `app` is asked at each request, so the client can be made before the test app exists.
+ */
+export function cookieClient(app: () => TestApp) {
+  const as = (session: Pick<CookieSession, 'cookie' | 'csrf'> | null, method: string, url: string, body?: unknown) =>
+    app().app.inject({
+      method: method as 'GET',
+      url,
+      ...(session ? { cookies: { rampart_session: session.cookie }, headers: { 'x-csrf-token': session.csrf } } : {}),
+      ...(body !== undefined ? { payload: body as object } : {}),
+    });
+  const sessionOf = (res: Awaited<ReturnType<typeof as>>): CookieSession => {
+    const cookie = res.cookies.find((c) => c.name === 'rampart_session')?.value;
+    if (!cookie) throw new Error(`no session cookie in ${res.statusCode} ${res.body}`);
+    const body = res.json();
+    return { cookie, csrf: body.csrfToken ?? body.session?.csrfToken, stage: body.stage ?? body.session?.stage };
+  };
+  return { as, sessionOf };
+}

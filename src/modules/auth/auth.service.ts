@@ -9,6 +9,7 @@ import type { SessionStage } from '../../db/schema.js';
 import { findUserByEmail, getUserById, type UserView } from '../users/users.service.js';
 import { hasSecondFactor, MFA_ATTEMPTS, reserveSecondFactorAttempt, rolesRequireMfa, spendSecondFactor, type SecondFactorProof } from '../mfa/mfa.service.js';
 import { verifyAgainstNothing, verifyPassword } from './passwords.js';
+import { assertionOptions, relyingPartyOf, verifyAssertion } from '../mfa/passkeys.js';
 import { checkSignInAllowed, clearSignInFailures, recordSignInFailure, signInAccountKey, unlockSignIn } from './sign-in-throttle.js';
 import { requirePermission } from '../../data/access.js';
 import { isId } from '../../shared/ids.js';
@@ -127,7 +128,7 @@ export async function completeSecondFactor(deps: AuthDeps, sessionToken: string,
   const attempt = await reserveSecondFactorAttempt(deps, session.principal.sessionId, 'mfa');
   if (attempt === null) throw new AppError('auth.session_expired', 'Too many wrong codes; sign in again');
   const method = await inTransaction(deps, async (tx) => {
-    const spent = await spendSecondFactor(tx, session.user.id, proof);
+    const spent = await spendSecondFactor(tx, session.user.id, proof, { rp: relyingPartyOf(deps.config.publicUrl), sessionId: session.principal.sessionId });
     // The half-signed-in session ends with the code that completes it, exactly once.
     if (spent && !(await endSession(tx, session.principal.sessionId))) throw new AppError('auth.session_expired', 'Your sign-in has expired; sign in again');
     return spent;
@@ -230,4 +231,34 @@ export async function unlockSignInOf(deps: DataDeps, ctx: ActorContext, userId: 
     await recordAudit(tx, ctx, { action: 'auth.unlock', recordType: 'users', recordIds: [user.id], details: { hadFailures: unlocked } });
     return { unlocked };
   });
+}
+
+/** A challenge for signing in with a passkey alone: whoever's passkey answers it. */
+export async function passkeySignInOptions(deps: AuthDeps) {
+  return assertionOptions(deps, relyingPartyOf(deps.config.publicUrl), { purpose: 'sign-in' });
+}
+
+/**
+ * Signs in with a passkey alone: it proves a device the user holds and, with user verification,
+ * something they know or are, so the session starts complete. Refusals count against the
+ * address (and the passkey's account, when it has one) like wrong passwords.
+ */
+export async function signInWithPasskey(deps: AuthDeps, input: { challengeId: unknown; response: unknown }, request: AnonymousRequest): Promise<LoginResult> {
+  const credentialId = typeof (input.response as { id?: unknown } | null)?.id === 'string' ? String((input.response as { id: string }).id).slice(0, 1024) : '';
+  const owner = credentialId ? await deps.db.selectFrom('passkeys').innerJoin('users', 'users.id', 'passkeys.user_id').select(['users.id', 'users.email']).where('passkeys.id', '=', credentialId).executeTakeFirst() : undefined;
+  const accountKey = signInAccountKey(owner?.email ?? `passkey:${credentialId}`);
+  await checkSignInAllowed(deps, accountKey, request.sourceAddress);
+  const proved = await verifyAssertion(deps, relyingPartyOf(deps.config.publicUrl), { purpose: 'sign-in' }, input).catch((error: unknown) => {
+    if (error instanceof AppError) return null;
+    throw error;
+  });
+  const user = proved ? await getUserById(deps, proved.userId) : undefined;
+  if (!proved || !user || user.status !== 'active') {
+    await inTransaction(deps, async (tx) => {
+      const lockedNow = await recordSignInFailure(tx, accountKey, request.sourceAddress);
+      await recordAnonymousAudit(tx, request, { action: 'auth.login_failed', outcome: 'failure', actorId: owner?.id ?? null, details: { reason: proved ? 'account disabled' : 'passkey refused', ...(lockedNow ? { locked: true } : {}) } });
+    });
+    throw new AppError('auth.invalid_credentials', 'The passkey was not accepted');
+  }
+  return startSession(deps, user, request, { stage: 'active', proved: true });
 }

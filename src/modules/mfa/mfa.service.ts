@@ -12,6 +12,7 @@ import { newId, isId } from '../../shared/ids.js';
 import type { ActorContext } from '../../shared/principal.js';
 import { hashSecret } from '../../shared/secrets.js';
 import { acceptedStep, newTotpSecret, totpUri } from './totp.js';
+import { assertionOptions, listPasskeys, registerPasskey, registrationOptions, verifyAssertion, type PasskeyView, type RelyingParty } from './passkeys.js';
 import { checkSignInAllowed, recordSignInFailure, signInAccountKey } from '../auth/sign-in-throttle.js';
 import { verifyPassword } from '../auth/passwords.js';
 
@@ -22,16 +23,27 @@ const ISSUER = 'Rampart';
 // Recovery codes: ten characters from an alphabet without look-alikes (no 0/o, 1/l/i), 50 bits each.
 const RECOVERY_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
 
-/** What a user proves a second factor with: a code from the authenticator app, or a recovery code. */
+/**
+ * What a user proves a second factor with: a code from the authenticator app, a recovery code, or
+ * a passkey's answer to a challenge from `POST /api/v1/auth/passkeys/challenge`.
+ */
 export interface SecondFactorProof {
   code?: string;
   recoveryCode?: string;
+  passkey?: { challengeId: string; response: unknown };
+}
+
+/** Where a passkey answer is checked: this site, and the session the challenge was made for. */
+export interface PasskeyBinding {
+  rp: RelyingParty;
+  sessionId: string;
 }
 
 export interface MfaStatus {
   /** Whether one of the user's roles requires a second factor. */
   required: boolean;
   totp: { id: string; label: string; createdAt: string; lastUsedAt: string | null }[];
+  passkeys: PasskeyView[];
   recoveryCodesLeft: number;
 }
 
@@ -60,10 +72,9 @@ export async function reserveSecondFactorAttempt(deps: DataDeps, sessionId: stri
     .where('stage', '=', stage)
     .where('revoked_at', 'is', null)
     .where('mfa_attempts', '<', MFA_ATTEMPTS)
+    .returning('mfa_attempts')
     .executeTakeFirst();
-  if (Number(taken.numUpdatedRows) !== 1) return null;
-  const row = await deps.db.selectFrom('sessions').select('mfa_attempts').where('id_hash', '=', sessionId).executeTakeFirstOrThrow();
-  return Number(row.mfa_attempts);
+  return taken ? Number(taken.mfa_attempts) : null;
 }
 
 async function sessionStage(deps: DataDeps, sessionId: string): Promise<SessionStage> {
@@ -80,8 +91,14 @@ export async function rolesRequireMfa(db: Kysely<DatabaseSchema>, roleIds: reado
 }
 
 export async function hasSecondFactor(deps: DataDeps, userId: string): Promise<boolean> {
-  const row = await deps.db.selectFrom('mfa_factors').select('id').where('user_id', '=', userId).where('confirmed_at', 'is not', null).executeTakeFirst();
-  return row !== undefined;
+  return (await factorCount(deps, userId)) > 0;
+}
+
+/** Authenticator apps in use and passkeys, together. */
+async function factorCount(deps: DataDeps, userId: string): Promise<number> {
+  const apps = await deps.db.selectFrom('mfa_factors').select((eb) => eb.fn.countAll().as('n')).where('user_id', '=', userId).where('confirmed_at', 'is not', null).executeTakeFirstOrThrow();
+  const keys = await deps.db.selectFrom('passkeys').select((eb) => eb.fn.countAll().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow();
+  return Number(apps.n) + Number(keys.n);
 }
 
 /** The second factors of the acting user; a session still waiting for its second factor is told nothing. */
@@ -104,16 +121,23 @@ export async function mfaStatus(deps: DataDeps, userId: string, roles: readonly 
   return {
     required: await rolesRequireMfa(deps.db as Kysely<DatabaseSchema>, roles),
     totp: factors.map((f) => ({ id: f.id, label: f.label, createdAt: f.created_at, lastUsedAt: f.last_used_at })),
+    passkeys: await listPasskeys(deps, userId),
     recoveryCodesLeft: Number(left?.n ?? 0),
   };
 }
 
 /**
  * Checks a second factor of a user and spends it: a TOTP code only if its time step comes after
- * the last one the factor accepted, a recovery code once. Answers how it was proved, or null.
+ * the last one the factor accepted, a recovery code once, a passkey answer to its one challenge.
+ * Answers how it was proved, or null.
  */
-export async function spendSecondFactor(deps: DataDeps, userId: string, proof: SecondFactorProof): Promise<'totp' | 'recovery' | null> {
+export async function spendSecondFactor(deps: DataDeps, userId: string, proof: SecondFactorProof, binding: PasskeyBinding | null): Promise<'totp' | 'recovery' | 'passkey' | null> {
   const now = deps.clock.now();
+  if (proof.passkey !== undefined) {
+    if (!binding) return null;
+    const proved = await verifyAssertion(deps, binding.rp, { purpose: 'verify', userId, sessionId: binding.sessionId }, proof.passkey);
+    return proved?.userId === userId ? 'passkey' : null;
+  }
   if (typeof proof.code === 'string') {
     const code = proof.code.replace(/\s+/g, '');
     const factors = await deps.db
@@ -158,7 +182,7 @@ export async function spendSecondFactor(deps: DataDeps, userId: string, proof: S
  * Wrong codes count against the account like wrong sign-ins, and five attempts end the session:
  * whoever holds a stolen session gets no more guesses than someone at the sign-in page.
  */
-export async function stepUp(deps: DataDeps, ctx: ActorContext, proof: SecondFactorProof): Promise<{ validUntil: string }> {
+export async function stepUp(deps: DataDeps, ctx: ActorContext, rp: RelyingParty, proof: SecondFactorProof): Promise<{ validUntil: string }> {
   const { userId, sessionId } = sessionUser(ctx);
   const user = await deps.db.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirstOrThrow();
   const accountKey = signInAccountKey(user.email);
@@ -166,7 +190,7 @@ export async function stepUp(deps: DataDeps, ctx: ActorContext, proof: SecondFac
   const attempt = await reserveSecondFactorAttempt(deps, sessionId, 'active');
   if (attempt === null) throw new AppError('auth.session_expired', 'Too many wrong codes; sign in again');
   const validUntil = await inTransaction(deps, async (tx) => {
-    const method = await spendSecondFactor(tx, userId, proof);
+    const method = await spendSecondFactor(tx, userId, proof, { rp, sessionId });
     if (!method) return null;
     const now = tx.clock.now();
     await tx.db.updateTable('sessions').set({ mfa_at: now.toISOString(), mfa_attempts: 0 }).where('id_hash', '=', sessionId).execute();
@@ -190,14 +214,7 @@ export async function stepUp(deps: DataDeps, ctx: ActorContext, proof: SecondFac
  * user already has a factor must have proved it recently.
  */
 export async function startTotpEnrolment(deps: DataDeps, ctx: ActorContext, input: { label?: unknown; password?: unknown }): Promise<TotpEnrolment> {
-  const { userId, sessionId } = sessionUser(ctx);
-  const stage = await sessionStage(deps, sessionId);
-  const enrolled = await hasSecondFactor(deps, userId);
-  // A session that has passed only the password never adds a factor to an account that has one.
-  if (stage === 'mfa' || (stage === 'enrol' && enrolled)) throw new AppError('auth.mfa_required', 'Sign in with your second factor first');
-  if (stage === 'active' && enrolled) await requireStepUp(deps, ctx);
-  // The first factor of a full session: whoever borrowed the session must also know the password.
-  if (stage === 'active' && !enrolled) await requireCurrentPassword(deps, userId, input.password);
+  const { userId } = await mayAddFactor(deps, ctx, input.password);
   const label = input.label;
   const name = typeof label === 'string' && label.trim().length > 0 ? label.trim().slice(0, 100) : 'Authenticator app';
   const user = await deps.db.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirstOrThrow();
@@ -214,6 +231,67 @@ export async function startTotpEnrolment(deps: DataDeps, ctx: ActorContext, inpu
       .execute();
   });
   return { factorId, secret, uri: totpUri(secret, ISSUER, user.email) };
+}
+
+/**
+ * Who may add a second factor from this session: one that has passed only the password never
+ * adds a factor to an account that has one; a full session adds a first factor with the current
+ * password (whoever borrowed the session must know it too), a further one after a step-up.
+ */
+async function mayAddFactor(deps: DataDeps, ctx: ActorContext, password: unknown): Promise<{ userId: string; sessionId: string }> {
+  const { userId, sessionId } = sessionUser(ctx);
+  const stage = await sessionStage(deps, sessionId);
+  const enrolled = await hasSecondFactor(deps, userId);
+  if (stage === 'mfa' || (stage === 'enrol' && enrolled)) throw new AppError('auth.mfa_required', 'Sign in with your second factor first');
+  if (stage === 'active' && enrolled) await requireStepUp(deps, ctx);
+  if (stage === 'active' && !enrolled) await requireCurrentPassword(deps, userId, password);
+  return { userId, sessionId };
+}
+
+/**
+ * What follows a new factor, in its transaction: recovery codes with the first one, half-done
+ * sign-ins elsewhere ended (they must now give a second factor), the session stepped up (the new
+ * factor proved itself), and the audit entry.
+ */
+async function factorAdded(tx: DataDeps, ctx: ActorContext, userId: string, sessionId: string, first: boolean, factor: { kind: 'totp' | 'passkey'; id: string }): Promise<string[] | null> {
+  const now = tx.clock.now().toISOString();
+  await tx.db.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('stage', '!=', 'active').where('id_hash', '!=', sessionId).where('revoked_at', 'is', null).execute();
+  await tx.db.updateTable('sessions').set({ mfa_at: now }).where('id_hash', '=', sessionId).where('stage', '=', 'active').execute();
+  const recoveryCodes = first ? await replaceRecoveryCodes(tx, userId) : null;
+  await recordAudit(tx, ctx, { action: 'auth.mfa_enrolled', recordType: 'users', recordIds: [userId], details: { kind: factor.kind, factorId: factor.id, recoveryCodes: recoveryCodes?.length ?? 0 } });
+  return recoveryCodes;
+}
+
+/** Options for the browser to make a passkey: the first step of adding one. */
+export async function startPasskeyRegistration(deps: DataDeps, ctx: ActorContext, rp: RelyingParty, input: { password?: unknown }) {
+  const { userId, sessionId } = await mayAddFactor(deps, ctx, input.password);
+  const user = await deps.db.selectFrom('users').select(['id', 'email', 'name']).where('id', '=', userId).executeTakeFirstOrThrow();
+  return registrationOptions(deps, rp, user, sessionId);
+}
+
+/** Keeps a passkey once the browser's answer checks out; the first factor comes with recovery codes. */
+export async function completePasskeyRegistration(
+  deps: DataDeps,
+  ctx: ActorContext,
+  rp: RelyingParty,
+  input: { challengeId: unknown; response: unknown; label?: unknown },
+): Promise<{ recoveryCodes: string[] | null; passkey: { id: string; label: string } }> {
+  const { userId, sessionId } = sessionUser(ctx);
+  if ((await sessionStage(deps, sessionId)) === 'mfa') throw new AppError('auth.mfa_required', 'Sign in with your second factor first');
+  return inTransaction(deps, async (tx) => {
+    const first = !(await hasSecondFactor(tx, userId));
+    const passkey = await registerPasskey(tx, rp, userId, sessionId, input);
+    const recoveryCodes = await factorAdded(tx, ctx, userId, sessionId, first, { kind: 'passkey', id: passkey.id });
+    return { recoveryCodes, passkey };
+  });
+}
+
+/** A challenge for the user's passkeys: for the second step of a sign-in, or a step-up. */
+export async function passkeyChallenge(deps: DataDeps, ctx: ActorContext, rp: RelyingParty) {
+  const { userId, sessionId } = sessionUser(ctx);
+  if ((await sessionStage(deps, sessionId)) === 'enrol') throw new AppError('auth.mfa_enrolment_required', 'Set up a second factor first');
+  if ((await listPasskeys(deps, userId)).length === 0) throw new AppError('auth.mfa_not_enrolled', 'You have no passkey');
+  return assertionOptions(deps, rp, { purpose: 'verify', userId, sessionId });
 }
 
 /**
@@ -239,13 +317,7 @@ export async function confirmTotp(deps: DataDeps, ctx: ActorContext, factorId: u
       .where('confirmed_at', 'is', null)
       .executeTakeFirst();
     if (Number(confirmed.numUpdatedRows) !== 1) throw new AppError('auth.mfa_invalid', 'This authenticator app is already set up');
-    // Sign-ins left half-done elsewhere (password only) must now give the second factor.
-    await tx.db.updateTable('sessions').set({ revoked_at: now.toISOString() }).where('user_id', '=', userId).where('stage', '!=', 'active').where('id_hash', '!=', sessionId).where('revoked_at', 'is', null).execute();
-    // A code from the new app is as good a proof as any: the session counts as stepped up.
-    await tx.db.updateTable('sessions').set({ mfa_at: now.toISOString() }).where('id_hash', '=', sessionId).where('stage', '=', 'active').execute();
-    const recoveryCodes = first ? await replaceRecoveryCodes(tx, userId) : null;
-    await recordAudit(tx, ctx, { action: 'auth.mfa_enrolled', recordType: 'users', recordIds: [userId], details: { kind: 'totp', factorId: factor.id, recoveryCodes: recoveryCodes?.length ?? 0 } });
-    return { recoveryCodes };
+    return { recoveryCodes: await factorAdded(tx, ctx, userId, sessionId, first, { kind: 'totp', id: factor.id }) };
   });
 }
 
@@ -262,23 +334,28 @@ export async function regenerateRecoveryCodes(deps: DataDeps, ctx: ActorContext)
 }
 
 /**
- * Removes one of the user's own authenticator apps, after a recent second-factor check. The last
- * one stays while a role of the user requires a second factor.
+ * Removes one of the user's own authenticator apps or passkeys, after a recent second-factor
+ * check. The last factor stays while a role of the user requires one.
  */
-export async function removeTotp(deps: DataDeps, ctx: ActorContext, factorId: string, roles: readonly string[]): Promise<void> {
+export async function removeFactor(deps: DataDeps, ctx: ActorContext, kind: 'totp' | 'passkey', factorId: string, roles: readonly string[]): Promise<void> {
   const { userId } = sessionUser(ctx);
   await requireStepUp(deps, ctx);
   await inTransaction(deps, async (tx) => {
     // Two removals at once must not both see the other factor still there.
     if (tx.dialect === 'postgres') await tx.db.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
-    const factors = await tx.db.selectFrom('mfa_factors').select('id').where('user_id', '=', userId).where('confirmed_at', 'is not', null).execute();
-    if (!factors.some((f) => f.id === factorId)) throw new AppError('auth.mfa_not_enrolled', 'No such authenticator app');
-    if (factors.length === 1 && (await rolesRequireMfa(tx.db as Kysely<DatabaseSchema>, roles))) {
-      throw new AppError('auth.mfa_required_by_role', 'Your role requires a second factor: set up another authenticator app before removing this one');
+    const found =
+      kind === 'totp'
+        ? await tx.db.selectFrom('mfa_factors').select('id').where('id', '=', factorId).where('user_id', '=', userId).where('confirmed_at', 'is not', null).executeTakeFirst()
+        : await tx.db.selectFrom('passkeys').select('id').where('id', '=', factorId).where('user_id', '=', userId).executeTakeFirst();
+    if (!found) throw new AppError('auth.mfa_not_enrolled', kind === 'totp' ? 'No such authenticator app' : 'No such passkey');
+    const count = await factorCount(tx, userId);
+    if (count === 1 && (await rolesRequireMfa(tx.db as Kysely<DatabaseSchema>, roles))) {
+      throw new AppError('auth.mfa_required_by_role', 'Your role requires a second factor: set up another one before removing this one');
     }
-    await tx.db.deleteFrom('mfa_factors').where('id', '=', factorId).execute();
-    if (factors.length === 1) await tx.db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
-    await recordAudit(tx, ctx, { action: 'auth.mfa_removed', recordType: 'users', recordIds: [userId], details: { kind: 'totp', factorId } });
+    if (kind === 'totp') await tx.db.deleteFrom('mfa_factors').where('id', '=', factorId).execute();
+    else await tx.db.deleteFrom('passkeys').where('id', '=', factorId).execute();
+    if (count === 1) await tx.db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+    await recordAudit(tx, ctx, { action: 'auth.mfa_removed', recordType: 'users', recordIds: [userId], details: { kind, factorId } });
   });
 }
 
@@ -296,9 +373,10 @@ export async function resetMfa(deps: DataDeps, ctx: ActorContext, userId: string
   return inTransaction(deps, async (tx) => {
     if (!isId(userId) || !(await tx.db.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst())) throw new AppError('user.not_found', 'No such user');
     const removed = await tx.db.deleteFrom('mfa_factors').where('user_id', '=', userId).executeTakeFirst();
+    const keys = await tx.db.deleteFrom('passkeys').where('user_id', '=', userId).executeTakeFirst();
     await tx.db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
     const ended = await tx.db.updateTable('sessions').set({ revoked_at: tx.clock.now().toISOString() }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
-    const result = { factorsRemoved: Number(removed.numDeletedRows), sessionsEnded: Number(ended.numUpdatedRows) };
+    const result = { factorsRemoved: Number(removed.numDeletedRows) + Number(keys.numDeletedRows), sessionsEnded: Number(ended.numUpdatedRows) };
     await recordAudit(tx, ctx, { action: 'auth.mfa_reset', recordType: 'users', recordIds: [userId], details: result });
     return result;
   });
