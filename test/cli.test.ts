@@ -102,7 +102,7 @@ describe('rampart command line', { timeout: 180_000 }, () => {
     expect((await cli(['token', 'create', '--user', 'nobody@example.com', '--name', 'x'])).code).toBe(1);
   });
 
-  it("resets the second factors of someone who lost their phone, and unlocks sign-in, from the server's command line", async () => {
+  it("resets the second factors of someone who lost their phone, lists and ends sessions, and unlocks sign-in, from the server's command line", async () => {
     const config = loadConfig({ env: { RAMPART_DATA_DIR: dataDir, RAMPART_LOG_LEVEL: 'silent' } });
     const rampart = await buildApp(config);
     try {
@@ -118,6 +118,11 @@ describe('rampart command line', { timeout: 180_000 }, () => {
       expect(JSON.parse(reset.stdout)).toEqual({ factorsRemoved: 1, sessionsEnded: 1 });
       const again = await rampart.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: 'ops@example.com', password: PASSWORD } });
       expect(again.json().stage).toBe('enrol');
+      const sessions = await cli(['user', 'sessions', 'ops@example.com', '--json']);
+      expect(sessions.code, sessions.stderr).toBe(0);
+      expect(JSON.parse(sessions.stdout)).toEqual([expect.objectContaining({ stage: 'enrol', device: 'Unknown device' })]);
+      expect(JSON.parse((await cli(['user', 'end-sessions', 'ops@example.com', '--json'])).stdout)).toEqual({ ended: 1 });
+      expect((await rampart.app.inject({ method: 'GET', url: '/api/v1/auth/session', cookies: { rampart_session: again.cookies[0]!.value } })).statusCode).toBe(401);
 
       // Failed sign-ins are forgotten by `user unlock`.
       expect(JSON.parse((await cli(['user', 'unlock', 'ops@example.com', '--json'])).stdout)).toEqual({ unlocked: false });

@@ -15,8 +15,9 @@ const usersService = () => import('../modules/users/users.service.js');
 const teamsService = () => import('../modules/teams/teams.service.js');
 const mfaService = () => import('../modules/mfa/mfa.service.js');
 const authService = () => import('../modules/auth/auth.service.js');
+const sessionsService = () => import('../modules/sessions/sessions.service.js');
 
-/** `user create|list|disable|reset-mfa|unlock|assign-role|remove-role` and `team create|list|add-member`. */
+/** `user create|list|disable|reset-mfa|unlock|sessions|end-sessions|assign-role|remove-role` and `team create|list|add-member`. */
 export function registerUserCommands(program: Command): void {
   const user = program.command('user').description('Manage users');
 
@@ -100,6 +101,34 @@ export function registerUserCommands(program: Command): void {
         const result = await (await authService()).unlockSignInOf(deps, ctx, found.id);
         if (opts.json) printJson(result);
         else printLine(result.unlocked ? `Unlocked sign-in for ${found.email}` : `${found.email} had no failed sign-ins to forget`);
+      });
+    });
+
+  user
+    .command('sessions')
+    .description("List a user's sessions: device, address, when last seen")
+    .argument('<email>', "the user's email address")
+    .option('--json', 'print the sessions as JSON')
+    .action(async (email: string, opts: { json?: boolean }, command: Command) => {
+      await withDatabase(command, async ({ deps, ctx }) => {
+        const found = await requireUser(deps, email);
+        const sessions = await (await sessionsService()).listUserSessions(deps, ctx, found.id);
+        if (opts.json) printJson(sessions);
+        else printTable(['device', 'address', 'last seen', 'ends', 'stage'], sessions.map((s) => [s.device, s.sourceAddress ?? '', s.lastSeenAt, s.expiresAt, s.stage]));
+      });
+    });
+
+  user
+    .command('end-sessions')
+    .description('End all of a user\'s sessions at once; they sign in again')
+    .argument('<email>', "the user's email address")
+    .option('--json', 'print the result as JSON')
+    .action(async (email: string, opts: { json?: boolean }, command: Command) => {
+      await withDatabase(command, async ({ deps, ctx }) => {
+        const found = await requireUser(deps, email);
+        const result = await (await sessionsService()).endUserSessions(deps, ctx, found.id);
+        if (opts.json) printJson(result);
+        else printLine(`Ended ${result.ended} session${result.ended === 1 ? '' : 's'} of ${found.email}`);
       });
     });
 

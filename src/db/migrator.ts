@@ -12,6 +12,7 @@ import * as sparseIndexes from './migrations/0009-sparse-indexes.js';
 import * as mfa from './migrations/0010-mfa.js';
 import * as signInThrottle from './migrations/0011-sign-in-throttle.js';
 import * as passkeys from './migrations/0012-passkeys.js';
+import * as sessionControl from './migrations/0013-session-control.js';
 
 /** Migrations are listed in code, in order, so a build carries them and nothing scans the disk. */
 function migrationsFor(database: Database): Record<string, Migration> {
@@ -28,6 +29,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0010-mfa': { up: (db) => mfa.up(db) },
     '0011-sign-in-throttle': { up: (db) => signInThrottle.up(db) },
     '0012-passkeys': { up: (db) => passkeys.up(db) },
+    '0013-session-control': { up: (db) => sessionControl.up(db) },
   };
 }
 

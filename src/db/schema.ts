@@ -55,6 +55,10 @@ export interface SessionsTable {
   mfa_at: string | null;
   /** Second-factor codes tried in this session, right or wrong; at most five before it ends. */
   mfa_attempts: number;
+  /** The browser family the session started in; null for sessions from before it was kept. */
+  browser: string | null;
+  /** Minutes without a request after which the session ends; null: the configured default. */
+  idle_minutes: number | null;
 }
 
 export type SessionStage = 'mfa' | 'enrol' | 'active';

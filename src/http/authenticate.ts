@@ -63,7 +63,7 @@ export function installAuthentication(app: FastifyInstance, deps: AuthDeps): voi
       return;
     }
     const cookie = request.cookies[SESSION_COOKIE];
-    const session = cookie ? await resolveSession(deps, cookie) : null;
+    const session = cookie ? await resolveSession(deps, cookie, anonymousRequest(request)) : null;
     if (!session) throw new AppError(cookie ? 'auth.session_expired' : 'auth.unauthenticated', cookie ? 'Your session has ended; sign in again' : 'Sign in first');
     if (!SAFE_METHODS.has(request.method)) {
       const sent = request.headers[CSRF_HEADER];

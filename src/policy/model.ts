@@ -56,6 +56,13 @@ export interface RoleDefinition {
   readonly networks?: NetworkRule;
   /** Its holders sign in with a second factor, and set one up at their next sign-in if they have none. */
   readonly mfaRequired?: true;
+  /** Shorter session limits for its holders than the configured ones; the strictest role wins. */
+  readonly session?: SessionLimits;
+}
+
+export interface SessionLimits {
+  readonly idleMinutes?: number;
+  readonly absoluteHours?: number;
 }
 
 export const READ_ACTIONS: ReadonlySet<Action> = new Set(['read', 'export', 'reveal']);
@@ -87,7 +94,7 @@ export interface DefinitionProblem {
  */
 export function parseRoleDefinition(raw: unknown): { ok: true; definition: RoleDefinition } | { ok: false; problems: DefinitionProblem[] } {
   const problems: DefinitionProblem[] = [];
-  const input = (raw ?? {}) as { records?: unknown; permissions?: unknown; networks?: unknown; mfaRequired?: unknown };
+  const input = (raw ?? {}) as { records?: unknown; permissions?: unknown; networks?: unknown; mfaRequired?: unknown; session?: unknown };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, problems: [{ field: 'definition', message: 'must be an object' }] };
   const records: Partial<Record<RecordType, TypeGrant>> = {};
   const rawRecords = input.records ?? {};
@@ -142,7 +149,31 @@ export function parseRoleDefinition(raw: unknown): { ok: true; definition: RoleD
     else networks = { allow: list(n.allow, 'networks.allow'), deny: list(n.deny, 'networks.deny') };
   }
   if (input.mfaRequired !== undefined && typeof input.mfaRequired !== 'boolean') problems.push({ field: 'mfaRequired', message: 'must be true or false' });
+  let session: SessionLimits | undefined;
+  if (input.session !== undefined) {
+    const s = input.session as { idleMinutes?: unknown; absoluteHours?: unknown } | null;
+    const whole = (value: unknown, field: string, max: number): number | undefined => {
+      if (value === undefined) return undefined;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) problems.push({ field, message: `must be a whole number from 1 to ${max}` });
+      return typeof value === 'number' ? value : undefined;
+    };
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) problems.push({ field: 'session', message: 'must be an object with idleMinutes and/or absoluteHours' });
+    else {
+      const idleMinutes = whole(s.idleMinutes, 'session.idleMinutes', 24 * 60);
+      const absoluteHours = whole(s.absoluteHours, 'session.absoluteHours', 24 * 30);
+      session = { ...(idleMinutes !== undefined ? { idleMinutes } : {}), ...(absoluteHours !== undefined ? { absoluteHours } : {}) };
+    }
+  }
   if (problems.length > 0) return { ok: false, problems };
   const restricted = networks && (networks.allow.length > 0 || networks.deny.length > 0);
-  return { ok: true, definition: { records, permissions: permissions.sort(), ...(restricted ? { networks } : {}), ...(input.mfaRequired === true ? { mfaRequired: true } : {}) } };
+  return {
+    ok: true,
+    definition: {
+      records,
+      permissions: permissions.sort(),
+      ...(restricted ? { networks } : {}),
+      ...(input.mfaRequired === true ? { mfaRequired: true } : {}),
+      ...(session && Object.keys(session).length > 0 ? { session } : {}),
+    },
+  };
 }

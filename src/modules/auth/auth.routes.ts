@@ -51,7 +51,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     handler: async (request, reply) => {
       const cookie = request.cookies[SESSION_COOKIE];
       if (cookie) {
-        const session = await resolveSession(deps, cookie);
+        const session = await resolveSession(deps, cookie, anonymousRequest(request));
         // Logging out is a write: without the CSRF token another site could sign a user out.
         if (session && request.headers[CSRF_HEADER] === session.csrfToken) await logout(deps, { ...anonymousRequest(request), principal: session.principal }, cookie);
         else if (session) throw new AppError('auth.csrf_failed', 'The request lacks a valid CSRF token');
@@ -66,7 +66,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     schema: { tags: ['auth'], summary: 'The signed-in user and the CSRF token of the session', response: { 200: SessionBody, ...errorResponses } },
     handler: async (request) => {
       if (actorOf(request).channel !== 'web') throw new AppError('auth.forbidden', 'This route answers for a browser session, not an API token');
-      const session = await resolveSession(deps, request.cookies[SESSION_COOKIE] ?? '');
+      const session = await resolveSession(deps, request.cookies[SESSION_COOKIE] ?? '', anonymousRequest(request));
       if (!session) throw new AppError('auth.session_expired', 'Your session has ended; sign in again');
       const row = await deps.db.selectFrom('sessions').select('expires_at').where('id_hash', '=', session.principal.sessionId).executeTakeFirstOrThrow();
       return { user: session.user, csrfToken: session.csrfToken, expiresAt: row.expires_at, stage: session.stage };

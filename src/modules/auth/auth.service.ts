@@ -10,6 +10,8 @@ import { findUserByEmail, getUserById, type UserView } from '../users/users.serv
 import { hasSecondFactor, MFA_ATTEMPTS, reserveSecondFactorAttempt, rolesRequireMfa, spendSecondFactor, type SecondFactorProof } from '../mfa/mfa.service.js';
 import { verifyAgainstNothing, verifyPassword } from './passwords.js';
 import { assertionOptions, relyingPartyOf, verifyAssertion } from '../mfa/passkeys.js';
+import { browserFamily } from '../sessions/device.js';
+import type { RoleDefinition } from '../../policy/model.js';
 import { checkSignInAllowed, clearSignInFailures, recordSignInFailure, signInAccountKey, unlockSignIn } from './sign-in-throttle.js';
 import { requirePermission } from '../../data/access.js';
 import { isId } from '../../shared/ids.js';
@@ -84,7 +86,8 @@ export async function startSession(deps: AuthDeps, user: UserView, request: Anon
   if (stage === 'active') await clearSignInFailures(deps, signInAccountKey(user.email));
   const sessionToken = newSecret('rps');
   const csrfToken = randomBytes(32).toString('base64url');
-  const lifetime = stage === 'active' ? deps.config.session.absoluteHours * 3_600_000 : PARTIAL_SESSION_MS;
+  const limits = await sessionLimitsOf(deps, user.roles);
+  const lifetime = stage === 'active' ? limits.absoluteHours * 3_600_000 : PARTIAL_SESSION_MS;
   const expiresAt = new Date(now.getTime() + lifetime).toISOString();
   await inTransaction(deps, async (tx) => {
     await tx.db
@@ -99,6 +102,8 @@ export async function startSession(deps: AuthDeps, user: UserView, request: Anon
         source_address: sourceAddress,
         user_agent: userAgent?.slice(0, 500) ?? null,
         revoked_at: null,
+        browser: browserFamily(userAgent),
+        idle_minutes: limits.idleMinutes,
         stage,
         mfa_at: options.proved ? now.toISOString() : null,
         mfa_attempts: 0,
@@ -117,7 +122,7 @@ export async function startSession(deps: AuthDeps, user: UserView, request: Anon
  * is simply over and the sign-in starts again from the password.
  */
 export async function completeSecondFactor(deps: AuthDeps, sessionToken: string, proof: SecondFactorProof, request: AnonymousRequest): Promise<LoginResult> {
-  const session = await resolveSession(deps, sessionToken);
+  const session = await resolveSession(deps, sessionToken, request);
   if (!session) throw new AppError('auth.session_expired', 'Your sign-in has expired; sign in again');
   if (session.stage !== 'mfa') throw new AppError('auth.forbidden', 'This session is not waiting for a second factor');
   const ctx = sessionContext(session.user, session.principal.sessionId, request);
@@ -169,20 +174,33 @@ async function endSession(deps: DataDeps, sessionId: string): Promise<boolean> {
   return Number(ended.numUpdatedRows) === 1;
 }
 
-/** The session behind a cookie value, or null when it is unknown, expired, revoked or its user disabled. */
-export async function resolveSession(deps: AuthDeps, sessionToken: string): Promise<SessionInfo | null> {
+/**
+ * The session behind a cookie value, or null when it is unknown, expired, idle too long, revoked
+ * or its user disabled. Given the request, a cookie that arrives from another browser family than
+ * the one the session started in ends the session: it was most likely copied.
+ */
+export async function resolveSession(deps: AuthDeps, sessionToken: string, request?: AnonymousRequest): Promise<SessionInfo | null> {
   if (typeof sessionToken !== 'string' || sessionToken.length > 200) return null;
   const idHash = hashSecret(sessionToken);
   const row = await deps.db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(['sessions.user_id', 'sessions.csrf_token', 'sessions.last_seen_at', 'sessions.expires_at', 'sessions.revoked_at', 'sessions.stage', 'users.status'])
+    .select(['sessions.user_id', 'sessions.csrf_token', 'sessions.last_seen_at', 'sessions.expires_at', 'sessions.revoked_at', 'sessions.stage', 'sessions.browser', 'sessions.idle_minutes', 'users.status'])
     .where('sessions.id_hash', '=', idHash)
     .executeTakeFirst();
   if (!row || row.revoked_at !== null || row.status !== 'active') return null;
   const now = deps.clock.now().getTime();
-  const idleLimit = new Date(row.last_seen_at).getTime() + deps.config.session.idleMinutes * 60_000;
+  const idleLimit = new Date(row.last_seen_at).getTime() + (row.idle_minutes ?? deps.config.session.idleMinutes) * 60_000;
   if (now >= new Date(row.expires_at).getTime() || now >= idleLimit) return null;
+  if (request && row.browser !== null && browserFamily(request.userAgent) !== row.browser) {
+    const user = await getUserById(deps, row.user_id);
+    await inTransaction(deps, async (tx) => {
+      if (await endSession(tx, idHash)) {
+        await recordAudit(tx, sessionContext(user, idHash, request), { action: 'auth.session_ended', outcome: 'denied', recordType: 'users', recordIds: [user.id], details: { reason: 'browser changed', from: row.browser, to: browserFamily(request.userAgent) } });
+      }
+    });
+    return null;
+  }
   if (now - new Date(row.last_seen_at).getTime() > LAST_SEEN_RESOLUTION_MS) {
     await deps.db.updateTable('sessions').set({ last_seen_at: new Date(now).toISOString() }).where('id_hash', '=', idHash).execute();
   }
@@ -261,4 +279,16 @@ export async function signInWithPasskey(deps: AuthDeps, input: { challengeId: un
     throw new AppError('auth.invalid_credentials', 'The passkey was not accepted');
   }
   return startSession(deps, user, request, { stage: 'active', proved: true });
+}
+
+/** The session limits of a user: the configured ones, shortened by the strictest of their roles. */
+export async function sessionLimitsOf(deps: AuthDeps, roleIds: readonly string[]): Promise<{ idleMinutes: number; absoluteHours: number }> {
+  const rows = roleIds.length === 0 ? [] : await deps.db.selectFrom('roles').select('definition').where('id', 'in', [...roleIds]).execute();
+  let { idleMinutes, absoluteHours } = deps.config.session;
+  for (const row of rows) {
+    const limits = (JSON.parse(row.definition) as RoleDefinition).session;
+    if (limits?.idleMinutes) idleMinutes = Math.min(idleMinutes, limits.idleMinutes);
+    if (limits?.absoluteHours) absoluteHours = Math.min(absoluteHours, limits.absoluteHours);
+  }
+  return { idleMinutes, absoluteHours };
 }

@@ -33,6 +33,15 @@ const DefinitionSchema = Type.Object(
       ),
     ),
     mfaRequired: Type.Optional(Type.Boolean({ description: 'Holders sign in with a second factor, and set one up at their next sign-in if they have none.' })),
+    session: Type.Optional(
+      Type.Object(
+        {
+          idleMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440, description: 'Minutes without a request after which a session ends.' })),
+          absoluteHours: Type.Optional(Type.Integer({ minimum: 1, maximum: 720, description: 'Hours after sign-in after which a session ends in any case.' })),
+        },
+        { additionalProperties: false, description: "Shorter session limits for the role's holders than the configured ones; the strictest of a user's roles applies." },
+      ),
+    ),
   },
   { additionalProperties: false, $id: 'RoleDefinition' },
 );
