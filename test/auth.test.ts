@@ -112,6 +112,19 @@ describe('sessions, CSRF and tokens', () => {
     expect(Number((count as { n: number }).n)).toBe(0);
   });
 
+  it("keeps where a token was last used from, and logs its first use from each new address", async () => {
+    const owner = await t.makeUser({ roles: ['sales'] });
+    const use = (address: string) => t.app.inject({ method: 'GET', url: '/api/v1/contacts', headers: { authorization: `Bearer ${owner.token}` }, remoteAddress: address });
+    for (const address of ['192.0.2.10', '192.0.2.10', '192.0.2.11', '192.0.2.10', '192.0.2.11', '192.0.2.12']) expect((await use(address)).statusCode).toBe(200);
+    const listed = (await t.app.inject({ method: 'GET', url: '/api/v1/tokens', headers: { authorization: `Bearer ${owner.token}` }, remoteAddress: '192.0.2.12' })).json().items as { id: string; lastUsedAddress: string | null }[];
+    expect(listed[0]!.lastUsedAddress).toBe('192.0.2.12');
+    const entries = await t.deps.db.selectFrom('audit_entries').select(['source_address', 'record_ids', 'details']).where('action', '=', 'token.new_address').where('actor_id', '=', owner.user.id).orderBy('seq').execute();
+    // The first address is where the token starts; each later new one is logged once.
+    expect(entries.map((e) => e.source_address)).toEqual(['192.0.2.11', '192.0.2.12']);
+    expect(entries.every((e) => e.record_ids.includes(listed[0]!.id))).toBe(true);
+    expect(JSON.parse(entries[1]!.details)).toEqual({ knownAddresses: 2 });
+  });
+
   it('refuses expired and revoked tokens, and shows a token only once', async () => {
     expect((await t.call('POST', '/api/v1/tokens', { token: admin.token, body: { name: 'from a token' } })).statusCode).toBe(403);
     const { cookie, csrf } = await signIn(admin.user.email, admin.password);

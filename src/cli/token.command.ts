@@ -45,8 +45,18 @@ export function registerTokenCommands(program: Command): void {
         const { listUsers } = await import('../modules/users/users.service.js');
         const emails = new Map((await listUsers(deps, ctx)).map((u) => [u.id, u.email]));
         printTable(
-          ['ID', 'USER', 'NAME', 'PREFIX', 'SCOPES', 'EXPIRES', 'LAST USED', 'STATE'],
-          tokens.map((t) => [t.id, emails.get(t.userId) ?? t.userId, t.name, `${t.prefix}…`, t.scopes.join(','), t.expiresAt, t.lastUsedAt ?? 'never', t.revokedAt ? 'revoked' : new Date(t.expiresAt) <= new Date() ? 'expired' : 'active']),
+          ['ID', 'USER', 'NAME', 'PREFIX', 'SCOPES', 'EXPIRES', 'LAST USED', 'FROM', 'STATE'],
+          tokens.map((t) => [
+            t.id,
+            emails.get(t.userId) ?? t.userId,
+            t.name,
+            `${t.prefix}…`,
+            t.scopes.join(','),
+            t.expiresAt,
+            t.lastUsedAt ?? 'never',
+            t.lastUsedAddress ?? '',
+            t.revokedAt ? 'revoked' : new Date(t.expiresAt) <= new Date() ? 'expired' : 'active',
+          ]),
         );
       });
     });

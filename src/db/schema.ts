@@ -133,7 +133,14 @@ export interface ApiTokensTable {
   created_at: string;
   expires_at: string;
   last_used_at: string | null;
+  last_used_address: string | null;
   revoked_at: string | null;
+}
+
+export interface TokenAddressesTable {
+  token_id: string;
+  address: string;
+  first_seen_at: string;
 }
 
 export interface SetupTokensTable {
@@ -357,6 +364,7 @@ export interface DatabaseSchema {
   sign_in_failures: SignInFailuresTable;
   sign_in_locks: SignInLocksTable;
   passkeys: PasskeysTable;
+  token_addresses: TokenAddressesTable;
   webauthn_challenges: WebauthnChallengesTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_archived: AuditArchivedTable;

@@ -48,7 +48,7 @@ export function installAuthentication(app: FastifyInstance, deps: AuthDeps): voi
     const authorization = request.headers.authorization;
     if (authorization !== undefined) {
       const match = /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(authorization);
-      const principal = match ? await resolveToken(deps, match[1]!) : null;
+      const principal = match ? await resolveToken(deps, match[1]!, anonymousRequest(request, 'api')) : null;
       if (!principal) {
         const unrecorded = refusedTokens.count(request.ip ?? '', Date.now());
         if (unrecorded !== null) await recordAnonymousAudit(deps, anonymousRequest(request, 'api'), { action: 'auth.token_refused', outcome: 'failure', details: { alsoRefusedBefore: unrecorded } });

@@ -17,6 +17,7 @@ const TokenSchema = Type.Object(
     createdAt: Type.String(),
     expiresAt: Type.String(),
     lastUsedAt: Type.Union([Type.String(), Type.Null()]),
+    lastUsedAddress: Type.Union([Type.String(), Type.Null()], { description: 'Where the token was last used from.' }),
     revokedAt: Type.Union([Type.String(), Type.Null()]),
   },
   { $id: 'Token' },

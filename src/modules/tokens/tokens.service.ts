@@ -1,5 +1,5 @@
 import { requireStepUp } from '../../data/step-up.js';
-import { recordAudit } from '../../data/audit-trail.js';
+import { recordAudit, type AnonymousRequest } from '../../data/audit-trail.js';
 import { inTransaction, type DataDeps } from '../../data/record-store.js';
 import { tokenAllows } from '../../policy/access.js';
 import { AppError } from '../../shared/errors.js';
@@ -29,6 +29,8 @@ export interface TokenView {
   createdAt: string;
   expiresAt: string;
   lastUsedAt: string | null;
+  /** Where the token was last used from. */
+  lastUsedAddress: string | null;
   revokedAt: string | null;
 }
 
@@ -96,21 +98,44 @@ export async function revokeToken(deps: DataDeps, ctx: ActorContext, id: string)
 }
 
 /** The principal behind a bearer token, or null when it is unknown, expired, revoked or its user disabled. */
-export async function resolveToken(deps: DataDeps, raw: string): Promise<Extract<Principal, { kind: 'token' }> | null> {
+/**
+ * The principal behind a bearer token, or null when it is unknown, expired, revoked or its user
+ * disabled. Each use keeps when and where from (to the minute); the first use from an address the
+ * token has never been seen at is written to the audit log as `token.new_address`, the second
+ * time onwards that a token turns up somewhere new.
+ */
+export async function resolveToken(deps: DataDeps, raw: string, request: AnonymousRequest | null = null): Promise<Extract<Principal, { kind: 'token' }> | null> {
   if (typeof raw !== 'string' || raw.length > 200 || !raw.startsWith('rpt_')) return null;
   const row = await deps.db
     .selectFrom('api_tokens')
     .innerJoin('users', 'users.id', 'api_tokens.user_id')
-    .select(['api_tokens.id', 'api_tokens.user_id', 'api_tokens.scopes', 'api_tokens.expires_at', 'api_tokens.revoked_at', 'api_tokens.last_used_at', 'users.status'])
+    .select(['api_tokens.id', 'api_tokens.user_id', 'api_tokens.scopes', 'api_tokens.expires_at', 'api_tokens.revoked_at', 'api_tokens.last_used_at', 'api_tokens.last_used_address', 'users.status'])
     .where('api_tokens.token_hash', '=', hashSecret(raw))
     .executeTakeFirst();
   const now = deps.clock.now();
   if (!row || row.revoked_at !== null || row.status !== 'active' || new Date(row.expires_at).getTime() <= now.getTime()) return null;
-  if (!row.last_used_at || now.getTime() - new Date(row.last_used_at).getTime() > 60_000) {
-    await deps.db.updateTable('api_tokens').set({ last_used_at: now.toISOString() }).where('id', '=', row.id).execute();
+  const address = request?.sourceAddress ?? null;
+  if (!row.last_used_at || now.getTime() - new Date(row.last_used_at).getTime() > 60_000 || (address !== null && address !== row.last_used_address)) {
+    await deps.db.updateTable('api_tokens').set({ last_used_at: now.toISOString(), ...(address !== null ? { last_used_address: address } : {}) }).where('id', '=', row.id).execute();
   }
   const user = await getUserById(deps, row.user_id);
-  return { kind: 'token', userId: user.id, email: user.email, roles: user.roles, teamId: user.teamId, tokenId: row.id, scopes: JSON.parse(row.scopes) as string[] };
+  const principal = { kind: 'token' as const, userId: user.id, email: user.email, roles: user.roles, teamId: user.teamId, tokenId: row.id, scopes: JSON.parse(row.scopes) as string[] };
+  if (request && address !== null && address !== row.last_used_address) await noteTokenAddress(deps, principal, request, address, now.toISOString());
+  return principal;
+}
+
+async function noteTokenAddress(deps: DataDeps, principal: Extract<Principal, { kind: 'token' }>, request: AnonymousRequest, address: string, now: string): Promise<void> {
+  await inTransaction(deps, async (tx) => {
+    const seen = await tx.db.selectFrom('token_addresses').select((eb) => eb.fn.countAll().as('n')).where('token_id', '=', principal.tokenId).executeTakeFirstOrThrow();
+    const added = await tx.db
+      .insertInto('token_addresses')
+      .values({ token_id: principal.tokenId, address, first_seen_at: now })
+      .onConflict((oc) => oc.columns(['token_id', 'address']).doNothing())
+      .executeTakeFirst();
+    if (Number(added.numInsertedOrUpdatedRows ?? 0) > 0 && Number(seen.n) > 0) {
+      await recordAudit(tx, { principal, channel: request.channel, requestId: request.requestId, sourceAddress: address, userAgent: request.userAgent }, { action: 'token.new_address', recordType: 'api_tokens', recordIds: [principal.tokenId], details: { knownAddresses: Number(seen.n) } });
+    }
+  });
 }
 
 /** Whether a token's scopes allow this kind of access to this resource. */
@@ -121,8 +146,30 @@ async function getToken(deps: DataDeps, id: string): Promise<TokenView> {
   return presentToken(row);
 }
 
-function presentToken(row: { id: string; user_id: string; name: string; prefix: string; scopes: string; created_at: string; expires_at: string; last_used_at: string | null; revoked_at: string | null }): TokenView {
-  return { id: row.id, userId: row.user_id, name: row.name, prefix: row.prefix, scopes: JSON.parse(row.scopes) as string[], createdAt: row.created_at, expiresAt: row.expires_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at };
+function presentToken(row: {
+  id: string;
+  user_id: string;
+  name: string;
+  prefix: string;
+  scopes: string;
+  created_at: string;
+  expires_at: string;
+  last_used_at: string | null;
+  last_used_address: string | null;
+  revoked_at: string | null;
+}): TokenView {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    name: row.name,
+    prefix: row.prefix,
+    scopes: JSON.parse(row.scopes) as string[],
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    lastUsedAt: row.last_used_at,
+    lastUsedAddress: row.last_used_address,
+    revokedAt: row.revoked_at,
+  };
 }
 
 async function assertMayManage(deps: DataDeps, ctx: ActorContext, userId: string): Promise<void> {
