@@ -24,6 +24,9 @@ export interface SessionView {
 
 const SESSION_ID = /^[0-9a-f]{64}$/;
 
+/** The data layer, and the configured idle limit for sessions that keep none of their own. */
+export type SessionDeps = DataDeps & { config: { session: { idleMinutes: number } } };
+
 function ownUserId(ctx: ActorContext): string {
   if (ctx.principal.kind !== 'user' && ctx.principal.kind !== 'token') throw new AppError('auth.forbidden', 'This route answers for a user');
   return ctx.principal.userId;
@@ -34,7 +37,7 @@ function currentSessionId(ctx: ActorContext): string | null {
 }
 
 /** The sessions of a user that have not ended: not signed out, revoked, expired or idle too long. */
-async function liveSessions(deps: DataDeps & { config: { session: { idleMinutes: number } } }, userId: string, current: string | null): Promise<SessionView[]> {
+async function liveSessions(deps: SessionDeps, userId: string, current: string | null): Promise<SessionView[]> {
   const now = deps.clock.now().getTime();
   const rows = await deps.db
     .selectFrom('sessions')
@@ -57,8 +60,6 @@ async function liveSessions(deps: DataDeps & { config: { session: { idleMinutes:
       stage: r.stage,
     }));
 }
-
-export type SessionDeps = DataDeps & { config: { session: { idleMinutes: number } } };
 
 /** The acting user's own sessions, the current one marked. */
 export async function listOwnSessions(deps: SessionDeps, ctx: ActorContext): Promise<SessionView[]> {

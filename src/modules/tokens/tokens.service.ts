@@ -5,6 +5,7 @@ import { tokenAllows } from '../../policy/access.js';
 import { AppError } from '../../shared/errors.js';
 import { newId, isId } from '../../shared/ids.js';
 import type { ActorContext, Principal } from '../../shared/principal.js';
+import type { ApiTokensTable } from '../../db/schema.js';
 import { accessOf } from '../../data/access.js';
 import { hashSecret, newSecret } from '../../shared/secrets.js';
 import { getUserById } from '../users/users.service.js';
@@ -146,18 +147,7 @@ async function getToken(deps: DataDeps, id: string): Promise<TokenView> {
   return presentToken(row);
 }
 
-function presentToken(row: {
-  id: string;
-  user_id: string;
-  name: string;
-  prefix: string;
-  scopes: string;
-  created_at: string;
-  expires_at: string;
-  last_used_at: string | null;
-  last_used_address: string | null;
-  revoked_at: string | null;
-}): TokenView {
+function presentToken(row: ApiTokensTable): TokenView {
   return {
     id: row.id,
     userId: row.user_id,
