@@ -19,6 +19,8 @@ import { registerPages } from './http/pages.js';
 import { tlsMaterial } from './http/tls.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { AuthDeps } from './modules/auth/auth.service.js';
+import { createMailer } from './modules/mail/mailer.js';
+import { BackgroundWork } from './shared/background.js';
 
 export interface AppParts {
   /** A database to use instead of opening the configured one (tests). */
@@ -52,7 +54,9 @@ export async function buildApp(config: Config, parts: AppParts = {}): Promise<Ra
   const database = parts.database ?? openDatabase(config.database);
   if (!parts.migrated) await migrateToLatest(database);
   const keyring = parts.keyring ?? (await loadKeyring(database.db, config));
-  const deps: AuthDeps = { db: database.db, dialect: database.dialect, clock: parts.clock ?? systemClock, config, keyring };
+  let log: FastifyInstance['log'] | undefined;
+  const background = new BackgroundWork((message) => log?.warn(message));
+  const deps: AuthDeps = { db: database.db, dialect: database.dialect, clock: parts.clock ?? systemClock, config, keyring, mailer: createMailer(config.mail), background };
   // Whatever an earlier version stored in plaintext is sealed before the first request.
   await sealExistingRecords(deps);
 
@@ -69,6 +73,9 @@ export async function buildApp(config: Config, parts: AppParts = {}): Promise<Ra
     frameworkErrors: answerFrameworkError,
   });
 
+  log = app.log;
+  // Closing waits for mails and deferred work, which need the database a little longer.
+  app.addHook('onClose', () => background.drain());
   installJsonParser(app);
   installErrorHandling(app, deps);
   installNetworkRules(app, deps);

@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { buildApp, type RampartApp } from './app.js';
 import { ensureDataDir, type Config } from './config/config.js';
 import { AuditCheckpointer } from './data/audit-checkpointer.js';
+import { NoticeCourier } from './modules/notices/notices.service.js';
 import { auditOrigin, loadAuditSigningKey } from './audit/signing-key-file.js';
 import { issueSetupLink } from './modules/setup/setup.service.js';
 
@@ -59,6 +60,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     { warn: (message) => rampart.app.log.warn(message), error: (message) => rampart.app.log.error(message) },
   );
   checkpointer.start();
+  const courier = new NoticeCourier(rampart.deps, { warn: (message) => rampart.app.log.warn(message) });
+  courier.start();
 
   const setupLink = await issueSetupLink(rampart.deps, publicUrl);
   if (setupLink) {
@@ -82,8 +85,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     // The last entries get their checkpoint before the database closes.
-    closing ??= checkpointer
-      .stop({ flush: true })
+    closing ??= courier
+      .stop()
+      .then(() => checkpointer.stop({ flush: true }))
       .then(() => rampart.close())
       .finally(resolveClosed);
     return closing;

@@ -130,6 +130,18 @@ describe('rampart command line', { timeout: 180_000 }, () => {
       const unlock = await cli(['user', 'unlock', 'ops@example.com']);
       expect(unlock.code, unlock.stderr).toBe(0);
       expect(unlock.stdout).toContain('Unlocked sign-in for ops@example.com');
+
+      // A link to set a new password, printed for the operator to hand over; it works once.
+      const resetLink = await cli(['user', 'reset-password', 'ops@example.com', '--json']);
+      expect(resetLink.code, resetLink.stderr).toBe(0);
+      const { link, expiresInMinutes } = JSON.parse(resetLink.stdout) as { link: string; expiresInMinutes: number };
+      expect(expiresInMinutes).toBe(30);
+      const token = new URL(link).hash.replace(/^#token=/, '');
+      const complete = (newPassword: string) => rampart.app.inject({ method: 'POST', url: '/api/v1/auth/password-reset/complete', payload: { token, newPassword } });
+      expect((await complete('another horse battery staple 7')).statusCode).toBe(204);
+      expect((await complete('and yet another staple 8')).json().error.code).toBe('auth.reset_link_invalid');
+      expect((await rampart.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: 'ops@example.com', password: 'another horse battery staple 7' } })).json().stage).toBe('enrol');
+      expect((await cli(['user', 'reset-password', 'nobody@example.com'])).code).toBe(1);
     } finally {
       await rampart.close();
     }

@@ -5,6 +5,7 @@ import type { Database } from '../db/database.js';
 import { withPassphrase } from './passphrase.js';
 import type { AuthDeps } from '../modules/auth/auth.service.js';
 import { systemClock } from '../shared/clock.js';
+import { BackgroundWork } from '../shared/background.js';
 import { cliContext, type ActorContext } from '../shared/principal.js';
 
 /**
@@ -48,9 +49,15 @@ export async function withDatabase<T>(command: Command, work: (env: CliEnv) => P
     const applied = await migrateToLatest(database);
     const { loadKeyring } = await import('../data/keys.js');
     const keyring = await loadKeyring(database.db, config);
-    const deps: AuthDeps = { db: database.db, dialect: database.dialect, clock: systemClock, config, keyring };
+    const { createMailer } = await import('../modules/mail/mailer.js');
+    const background = new BackgroundWork((message) => process.stderr.write(`${message}\n`));
+    const deps: AuthDeps = { db: database.db, dialect: database.dialect, clock: systemClock, config, keyring, mailer: createMailer(config.mail), background };
     await sealOldRecords(deps, command);
-    return await work({ config, database, deps, ctx: await actorFor(deps, command), applied });
+    try {
+      return await work({ config, database, deps, ctx: await actorFor(deps, command), applied });
+    } finally {
+      await background.drain();
+    }
   } finally {
     await database.close();
   }

@@ -15,9 +15,10 @@ const usersService = () => import('../modules/users/users.service.js');
 const teamsService = () => import('../modules/teams/teams.service.js');
 const mfaService = () => import('../modules/mfa/mfa.service.js');
 const authService = () => import('../modules/auth/auth.service.js');
+const passwordsService = () => import('../modules/auth/passwords.service.js');
 const sessionsService = () => import('../modules/sessions/sessions.service.js');
 
-/** `user create|list|disable|reset-mfa|unlock|sessions|end-sessions|assign-role|remove-role` and `team create|list|add-member`. */
+/** `user create|list|disable|reset-mfa|reset-password|unlock|sessions|end-sessions|assign-role|remove-role` and `team create|list|add-member`. */
 export function registerUserCommands(program: Command): void {
   const user = program.command('user').description('Manage users');
 
@@ -87,6 +88,28 @@ export function registerUserCommands(program: Command): void {
         const result = await (await mfaService()).resetMfa(deps, ctx, found.id);
         if (opts.json) printJson(result);
         else printLine(`Reset the second factors of ${found.email}: ${result.factorsRemoved} removed, ${result.sessionsEnded} sessions ended`);
+      });
+    });
+
+  user
+    .command('reset-password')
+    .description('Make a one-time link that lets a user set a new password (it works once, for 30 minutes, and ends their sessions when used); printed to hand over, or mailed with --mail')
+    .argument('<email>', "the user's email address")
+    .option('--mail', 'mail the link to the user instead of printing it')
+    .option('--json', 'print the result as JSON')
+    .action(async (email: string, opts: { mail?: boolean; json?: boolean }, command: Command) => {
+      await withDatabase(command, async ({ deps, ctx }) => {
+        const found = await requireUser(deps, email);
+        const passwords = await passwordsService();
+        if (opts.mail) {
+          const result = await passwords.sendResetLink(deps, ctx, found.id);
+          if (opts.json) printJson({ mailed: true, ...result });
+          else printLine(`Mailed ${found.email} a link to set a new password; it works once, for ${result.expiresInMinutes} minutes`);
+          return;
+        }
+        const result = await passwords.resetLinkFor(deps, ctx, found.email);
+        if (opts.json) printJson(result);
+        else printLine(`Give ${found.email} this link to set a new password; it works once, for ${result.expiresInMinutes} minutes:\n\n  ${result.link}\n`);
       });
     });
 

@@ -22,6 +22,24 @@ describe('loadConfig', () => {
     expect(config.databaseUrl).not.toContain('s3cret');
   });
 
+  it('sends mail to files under the data directory by default, and checks a configured transport without repeating its password', () => {
+    const config = loadConfig({ env: {}, cwd });
+    expect(config.mail).toEqual({ transport: { kind: 'file', dir: path.join(cwd, 'data', 'mail') }, from: 'Rampart <rampart@localhost>' });
+    const smtp = loadConfig({ env: { RAMPART_MAIL_TRANSPORT: 'smtps://crm:p%40ss@mail.example.com:465', RAMPART_MAIL_FROM: 'CRM <crm@example.com>', RAMPART_PUBLIC_URL: 'https://crm.example.com' }, cwd });
+    expect(smtp.mail).toEqual({ transport: { kind: 'smtp', url: 'smtps://crm:p%40ss@mail.example.com:465' }, from: 'CRM <crm@example.com>' });
+    expect(loadConfig({ env: { RAMPART_PUBLIC_URL: 'https://crm.example.com' }, cwd }).mail.from).toBe('Rampart <rampart@crm.example.com>');
+    let error: unknown;
+    try {
+      loadConfig({ env: { RAMPART_MAIL_TRANSPORT: 'imap://crm:hunter2secret@mail.example.com', RAMPART_MAIL_FROM: 'two\nlines <a@b.c>' }, cwd });
+    } catch (e) {
+      error = e;
+    }
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toContain('RAMPART_MAIL_TRANSPORT');
+    expect(problems).toContain('RAMPART_MAIL_FROM');
+    expect(problems).not.toContain('hunter2secret');
+  });
+
   it('lists every problem at once', () => {
     let error: unknown;
     try {

@@ -47,6 +47,31 @@ export interface Config {
     /** The country calling code given to phone numbers written without one. */
     readonly phoneCountryCode: string;
   };
+  /** How Rampart sends mail (password links, notices): SMTP, files in a directory, or standard output. */
+  readonly mail: {
+    readonly transport: { readonly kind: 'smtp'; readonly url: string } | { readonly kind: 'file'; readonly dir: string } | { readonly kind: 'console' };
+    readonly from: string;
+  };
+  /** OpenID Connect single sign-on; undefined when not configured. */
+  readonly oidc: OidcSettings | undefined;
+}
+
+export interface OidcSettings {
+  readonly issuer: string;
+  readonly clientId: string;
+  /** A secret: never print or log it. */
+  readonly clientSecret: string;
+  readonly scopes: string;
+  /** The button text on the sign-in page. */
+  readonly displayName: string;
+  /** The ID token or userinfo claim that lists the user's groups. */
+  readonly groupsClaim: string;
+  /** Provider group → Rampart role name. When set, roles follow the groups at every sign-in. */
+  readonly roleMap: ReadonlyArray<{ readonly group: string; readonly role: string }>;
+  /** Whether a provider user with no Rampart account gets one at first sign-in (just in time). */
+  readonly createUsers: boolean;
+  /** `rampart`: Rampart asks for its own second factor; `provider`: a second factor at the provider (amr) counts. */
+  readonly mfa: 'rampart' | 'provider';
 }
 
 export class ConfigError extends Error {
@@ -88,6 +113,18 @@ const KNOWN_KEYS = [
   'PHONE_COUNTRY_CODE',
   'NETWORK_ALLOW',
   'NETWORK_DENY',
+  'MAIL_TRANSPORT',
+  'MAIL_DIR',
+  'MAIL_FROM',
+  'OIDC_ISSUER',
+  'OIDC_CLIENT_ID',
+  'OIDC_CLIENT_SECRET',
+  'OIDC_SCOPES',
+  'OIDC_DISPLAY_NAME',
+  'OIDC_GROUPS_CLAIM',
+  'OIDC_ROLE_MAP',
+  'OIDC_CREATE_USERS',
+  'OIDC_MFA',
   'CONFIG_FILE',
 ] as const;
 
@@ -200,6 +237,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       expectedPeople: integer(value('EXPECTED_PEOPLE'), 1_000_000, 'RAMPART_EXPECTED_PEOPLE', 100, 10_000_000_000, problems),
       phoneCountryCode: countryCode(value('PHONE_COUNTRY_CODE'), problems),
     },
+    mail: {
+      transport: mailTransport(value('MAIL_TRANSPORT'), value('MAIL_DIR'), cwd, dataDir, problems),
+      from: mailFrom(value('MAIL_FROM'), publicUrl, problems),
+    },
+    oidc: oidcSettings(value, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
@@ -216,6 +258,85 @@ function checkpointUrl(raw: string | undefined, problems: string[]): string | un
   }
   problems.push('RAMPART_AUDIT_CHECKPOINT_URL must be an https:// URL (or http:// to this machine)');
   return undefined;
+}
+
+/**
+ * `file` (the default: one .eml file per message under the data directory), `console` (standard
+ * output, for development) or an `smtp://` / `smtps://` URL. Plain SMTP beyond this machine must
+ * upgrade with STARTTLS, which the mailer enforces.
+ */
+function mailTransport(raw: string | undefined, dir: string | undefined, cwd: string, dataDir: string, problems: string[]): Config['mail']['transport'] {
+  const choice = raw?.trim() || 'file';
+  if (choice === 'file') return { kind: 'file', dir: path.resolve(cwd, dir ?? path.join(dataDir, 'mail')) };
+  if (choice === 'console') return { kind: 'console' };
+  try {
+    const url = new URL(choice);
+    if ((url.protocol === 'smtp:' || url.protocol === 'smtps:') && url.hostname !== '') return { kind: 'smtp', url: url.toString() };
+  } catch {
+    // reported below; the URL may hold a password, so it is not repeated
+  }
+  problems.push('RAMPART_MAIL_TRANSPORT must be file, console, or an smtp:// or smtps:// URL');
+  return { kind: 'file', dir: path.join(dataDir, 'mail') };
+}
+
+function mailFrom(raw: string | undefined, publicUrl: string, problems: string[]): string {
+  if (raw !== undefined && raw.trim() !== '') {
+    if (!/^[^\r\n<>]*<[^\s@<>]+@[^\s@<>]+>$|^[^\s@<>]+@[^\s@<>]+$/.test(raw.trim())) problems.push('RAMPART_MAIL_FROM must be an address, optionally with a name: Rampart <crm@example.com>');
+    return raw.trim();
+  }
+  let host = 'localhost';
+  try {
+    host = new URL(publicUrl).hostname.replace(/^\[|\]$/g, '') || host;
+  } catch {
+    // the public URL's own problem is reported elsewhere
+  }
+  return `Rampart <rampart@${host.includes('.') && !/^[\d.]+$/.test(host) ? host : 'localhost'}>`;
+}
+
+/** Single sign-on is on when an issuer is given; the client id and secret must come with it. */
+function oidcSettings(value: (key: (typeof KNOWN_KEYS)[number]) => string | undefined, problems: string[]): OidcSettings | undefined {
+  const issuer = value('OIDC_ISSUER')?.trim();
+  const others = ['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_ROLE_MAP', 'OIDC_CREATE_USERS', 'OIDC_MFA'] as const;
+  if (!issuer) {
+    const stray = others.filter((key) => value(key) !== undefined);
+    if (stray.length > 0) problems.push(`${stray.map((k) => `RAMPART_${k}`).join(', ')} need RAMPART_OIDC_ISSUER`);
+    return undefined;
+  }
+  try {
+    const url = new URL(issuer);
+    // The provider's answers decide who signs in: they must come over HTTPS, or from this machine.
+    if (!(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname)))) problems.push('RAMPART_OIDC_ISSUER must be an https:// URL (or http:// to this machine)');
+  } catch {
+    problems.push('RAMPART_OIDC_ISSUER is not a valid URL');
+  }
+  const clientId = value('OIDC_CLIENT_ID')?.trim() ?? '';
+  const clientSecret = value('OIDC_CLIENT_SECRET') ?? '';
+  if (clientId === '') problems.push('RAMPART_OIDC_CLIENT_ID is required with RAMPART_OIDC_ISSUER');
+  if (clientSecret === '') problems.push('RAMPART_OIDC_CLIENT_SECRET is required with RAMPART_OIDC_ISSUER');
+  const scopes = value('OIDC_SCOPES')?.trim() || 'openid email profile';
+  if (!scopes.split(/\s+/).includes('openid')) problems.push('RAMPART_OIDC_SCOPES must include openid');
+  const roleMap: { group: string; role: string }[] = [];
+  for (const pair of (value('OIDC_ROLE_MAP') ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const at = pair.lastIndexOf('=');
+    const group = pair.slice(0, at).trim();
+    const role = pair.slice(at + 1).trim();
+    if (at <= 0 || group === '' || role === '') problems.push('RAMPART_OIDC_ROLE_MAP must be a comma-separated list of group=role');
+    else roleMap.push({ group, role });
+  }
+  const mfa = value('OIDC_MFA')?.trim() || 'rampart';
+  if (mfa !== 'rampart' && mfa !== 'provider') problems.push('RAMPART_OIDC_MFA must be rampart or provider');
+  return {
+    // Kept exactly as given: the provider's discovery document must name the same issuer.
+    issuer,
+    clientId,
+    clientSecret,
+    scopes,
+    displayName: value('OIDC_DISPLAY_NAME')?.trim() || 'SSO',
+    groupsClaim: value('OIDC_GROUPS_CLAIM')?.trim() || 'groups',
+    roleMap,
+    createUsers: boolean(value('OIDC_CREATE_USERS'), false, 'RAMPART_OIDC_CREATE_USERS', problems),
+    mfa: mfa === 'provider' ? 'provider' : 'rampart',
+  };
 }
 
 /** A comma-separated list of addresses and CIDR ranges. */

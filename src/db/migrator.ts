@@ -14,6 +14,7 @@ import * as signInThrottle from './migrations/0011-sign-in-throttle.js';
 import * as passkeys from './migrations/0012-passkeys.js';
 import * as sessionControl from './migrations/0013-session-control.js';
 import * as tokenAddresses from './migrations/0014-token-addresses.js';
+import * as accountMail from './migrations/0015-account-mail.js';
 
 /** Migrations are listed in code, in order, so a build carries them and nothing scans the disk. */
 function migrationsFor(database: Database): Record<string, Migration> {
@@ -32,6 +33,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0012-passkeys': { up: (db) => passkeys.up(db) },
     '0013-session-control': { up: (db) => sessionControl.up(db) },
     '0014-token-addresses': { up: (db) => tokenAddresses.up(db) },
+    '0015-account-mail': { up: (db) => accountMail.up(db) },
   };
 }
 

@@ -143,6 +143,41 @@ export interface TokenAddressesTable {
   first_seen_at: string;
 }
 
+export interface PasswordResetsTable {
+  token_hash: string;
+  user_id: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  /** A newer link, or a password change, ended this one before use. */
+  superseded_at: string | null;
+}
+
+export type NoticeKind = 'sign_in.new_device' | 'sign_in.locked' | 'mfa.changed' | 'password.changed' | 'token.new_address';
+
+export interface NoticesTable {
+  id: string;
+  user_id: string;
+  kind: NoticeKind;
+  /** JSON: what the notice says (device, address, what changed); never a secret. */
+  details: string;
+  created_at: string;
+  read_at: string | null;
+  /** The mail copy: `pending` until a server process claims it (`sending`), then `sent` or `failed`. */
+  mail_state: 'pending' | 'sending' | 'sent' | 'failed';
+  mail_attempts: number;
+  mail_claimed_at: string | null;
+}
+
+export interface KnownSignInsTable {
+  user_id: string;
+  /** `device`: "Firefox on Linux"; `network`: an IPv4 /24 or IPv6 /48. */
+  kind: 'device' | 'network';
+  value: string;
+  first_seen_at: string;
+  last_seen_at: string;
+}
+
 export interface SetupTokensTable {
   token_hash: string;
   created_at: string;
@@ -344,6 +379,9 @@ export interface DatabaseSchema {
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;
   setup_tokens: SetupTokensTable;
+  password_resets: PasswordResetsTable;
+  notices: NoticesTable;
+  known_sign_ins: KnownSignInsTable;
   pipelines: PipelinesTable;
   pipeline_stages: PipelineStagesTable;
   tags: TagsTable;

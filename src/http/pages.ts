@@ -25,6 +25,7 @@ export function registerPages(app: FastifyInstance): void {
   page('/', 'index.html');
   page('/setup', 'index.html');
   page('/login', 'index.html');
+  page('/reset-password', 'index.html');
   page('/assets/app.js', 'app.js');
   page('/assets/app.css', 'app.css');
   page('/assets/icon.svg', 'icon.svg');

@@ -17,6 +17,7 @@ import { registerTagRoutes } from '../modules/tags/tags.routes.js';
 import { registerCustomFieldRoutes } from '../modules/custom-fields/custom-fields.routes.js';
 import { registerSearchRoutes } from '../modules/search/search.routes.js';
 import { registerAuditRoutes } from '../modules/audit/audit.routes.js';
+import { registerNoticeRoutes } from '../modules/notices/notices.routes.js';
 
 /** Every API route, in one list. */
 export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
@@ -36,4 +37,5 @@ export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
   registerCustomFieldRoutes(app, deps);
   registerSearchRoutes(app, deps);
   registerAuditRoutes(app, deps);
+  registerNoticeRoutes(app, deps);
 }

@@ -5,6 +5,8 @@ import { errorResponses } from '../../http/schemas.js';
 import { AppError } from '../../shared/errors.js';
 import { completeSetup, setupStatus } from '../setup/setup.service.js';
 import { UserSchema } from '../users/users.routes.js';
+import { IdParams } from '../../http/record-schemas.js';
+import { changePassword, completePasswordReset, requestPasswordReset, RESET_LINK_MINUTES, sendResetLink } from './passwords.service.js';
 import { login, logout, resolveSession, stageAfterPassword, startSession, type AuthDeps, type LoginResult } from './auth.service.js';
 
 export const SessionBody = Type.Object({
@@ -18,7 +20,7 @@ export const SessionBody = Type.Object({
 });
 
 /** The session cookie: out of reach of scripts, sent only to this site, over HTTPS when the site is. */
-export function sessionCookieOptions(deps: AuthDeps, result: LoginResult) {
+export function sessionCookieOptions(deps: AuthDeps, result: Pick<LoginResult, 'expiresAt'>) {
   return { httpOnly: true, sameSite: 'lax', secure: deps.config.publicUrl.startsWith('https://'), path: '/', expires: new Date(result.expiresAt) } as const;
 }
 
@@ -71,6 +73,58 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
       const row = await deps.db.selectFrom('sessions').select('expires_at').where('id_hash', '=', session.principal.sessionId).executeTakeFirstOrThrow();
       return { user: session.user, csrfToken: session.csrfToken, expiresAt: row.expires_at, stage: session.stage };
     },
+  });
+
+  app.post('/api/v1/auth/password', {
+    schema: {
+      tags: ['auth'],
+      summary: 'Change your password (browser session): ends your other sessions and gives this one a new secret and CSRF token',
+      body: Type.Object({ currentPassword: Type.String({ maxLength: 1024 }), newPassword: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ csrfToken: Type.String(), expiresAt: Type.String() }), ...errorResponses },
+    },
+    handler: async (request, reply) => {
+      const result = await changePassword(deps, actorOf(request), request.body as { currentPassword: string; newPassword: string });
+      reply.setCookie(SESSION_COOKIE, result.sessionToken, sessionCookieOptions(deps, result));
+      return { csrfToken: result.csrfToken, expiresAt: result.expiresAt };
+    },
+  });
+
+  app.post('/api/v1/auth/password-reset', {
+    config: { public: true, rateLimit },
+    schema: {
+      tags: ['auth'],
+      summary: `Ask for a password reset link by mail; the answer is the same whether or not the account exists. The link works once, for ${RESET_LINK_MINUTES} minutes`,
+      body: Type.Object({ email: Type.String({ maxLength: 254 }) }, { additionalProperties: false }),
+      response: { 202: Type.Object({ message: Type.String() }), ...errorResponses },
+    },
+    handler: async (request, reply) => {
+      requestPasswordReset(deps, (request.body as { email: string }).email, anonymousRequest(request));
+      return reply.status(202).send({ message: 'If an account signs in with this address, a link to set a new password is on its way.' });
+    },
+  });
+
+  app.post('/api/v1/auth/password-reset/complete', {
+    config: { public: true, rateLimit },
+    schema: {
+      tags: ['auth'],
+      summary: 'Set a new password with the secret from a reset link; ends every session of the account. Sign in afterwards (with the second factor, if any)',
+      body: Type.Object({ token: Type.String({ maxLength: 200 }), newPassword: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }),
+      response: { 204: Type.Null(), ...errorResponses },
+    },
+    handler: async (request, reply) => {
+      await completePasswordReset(deps, request.body as { token: string; newPassword: string }, anonymousRequest(request));
+      return reply.status(204).send();
+    },
+  });
+
+  app.post('/api/v1/users/:id/password-reset', {
+    schema: {
+      tags: ['users'],
+      summary: 'Mail a user a one-time link to set a new password (users.manage; a recent second factor in a browser)',
+      params: IdParams,
+      response: { 202: Type.Object({ expiresInMinutes: Type.Integer() }), ...errorResponses },
+    },
+    handler: async (request, reply) => reply.status(202).send(await sendResetLink(deps, actorOf(request), (request.params as { id: string }).id)),
   });
 
   app.get('/api/v1/setup', {

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config/config.js';
+import type { BackgroundWork } from '../../shared/background.js';
+import type { Mailer } from '../mail/mailer.js';
 import { inTransaction, type DataDeps } from '../../data/record-store.js';
 import { AppError } from '../../shared/errors.js';
 import type { ActorContext, Principal } from '../../shared/principal.js';
@@ -11,6 +13,7 @@ import { hasSecondFactor, MFA_ATTEMPTS, reserveSecondFactorAttempt, rolesRequire
 import { verifyAgainstNothing, verifyPassword } from './passwords.js';
 import { assertionOptions, relyingPartyOf, verifyAssertion } from '../mfa/passkeys.js';
 import { browserFamily } from '../sessions/device.js';
+import { addNotice, noteSignInPlace } from '../notices/notices.service.js';
 import type { RoleDefinition } from '../../policy/model.js';
 import { checkSignInAllowed, clearSignInFailures, recordSignInFailure, signInAccountKey, unlockSignIn } from './sign-in-throttle.js';
 import { requirePermission } from '../../data/access.js';
@@ -18,6 +21,10 @@ import { isId } from '../../shared/ids.js';
 
 export interface AuthDeps extends DataDeps {
   readonly config: Config;
+  /** Sends password links and notices. */
+  readonly mailer: Mailer;
+  /** Work started by a request that its answer does not wait for. */
+  readonly background: BackgroundWork;
 }
 
 export interface LoginResult {
@@ -54,6 +61,7 @@ export async function login(deps: AuthDeps, input: { email: string; password: st
     await inTransaction(deps, async (tx) => {
       const lockedNow = await recordSignInFailure(tx, accountKey, request.sourceAddress);
       await recordAnonymousAudit(tx, request, { action: 'auth.login_failed', outcome: 'failure', actorId: userId, details: { reason, ...(lockedNow ? { locked: true } : {}) } });
+      if (lockedNow && userId) await addNotice(tx, userId, 'sign_in.locked', { permanent: true });
     });
     throw invalid;
   };
@@ -109,7 +117,10 @@ export async function startSession(deps: AuthDeps, user: UserView, request: Anon
         mfa_attempts: 0,
       })
       .execute();
-    if (stage === 'active') await tx.db.updateTable('users').set({ last_login_at: now.toISOString() }).where('id', '=', user.id).execute();
+    if (stage === 'active') {
+      await tx.db.updateTable('users').set({ last_login_at: now.toISOString() }).where('id', '=', user.id).execute();
+      await noteSignInPlace(tx, user.id, request);
+    }
     const action = stage === 'active' ? 'auth.login' : 'auth.password_accepted';
     await recordAudit(tx, sessionContext(user, hashSecret(sessionToken), request), { action, details: { expiresAt, ...(stage !== 'active' ? { next: stage } : {}), ...(options.proved ? { secondFactor: true } : {}) } });
   });
@@ -143,6 +154,7 @@ export async function completeSecondFactor(deps: AuthDeps, sessionToken: string,
     await inTransaction(deps, async (tx) => {
       if (sessionEnded) await endSession(tx, session.principal.sessionId);
       const lockedNow = await recordSignInFailure(tx, accountKey, request.sourceAddress);
+      if (lockedNow) await addNotice(tx, session.user.id, 'sign_in.locked', { permanent: true });
       await recordAudit(tx, ctx, {
         action: 'auth.mfa_failed',
         outcome: 'failure',
@@ -275,6 +287,7 @@ export async function signInWithPasskey(deps: AuthDeps, input: { challengeId: un
     await inTransaction(deps, async (tx) => {
       const lockedNow = await recordSignInFailure(tx, accountKey, request.sourceAddress);
       await recordAnonymousAudit(tx, request, { action: 'auth.login_failed', outcome: 'failure', actorId: owner?.id ?? null, details: { reason: proved ? 'account disabled' : 'passkey refused', ...(lockedNow ? { locked: true } : {}) } });
+      if (lockedNow && owner) await addNotice(tx, owner.id, 'sign_in.locked', { permanent: true });
     });
     throw new AppError('auth.invalid_credentials', 'The passkey was not accepted');
   }

@@ -15,6 +15,7 @@ import { acceptedStep, newTotpSecret, totpUri } from './totp.js';
 import { assertionOptions, listPasskeys, registerPasskey, registrationOptions, verifyAssertion, type PasskeyView, type RelyingParty } from './passkeys.js';
 import { checkSignInAllowed, recordSignInFailure, signInAccountKey } from '../auth/sign-in-throttle.js';
 import { verifyPassword } from '../auth/passwords.js';
+import { addNotice } from '../notices/notices.service.js';
 
 export const RECOVERY_CODE_COUNT = 10;
 /** Second-factor codes one session may try, right or wrong, before it is ended. */
@@ -202,6 +203,7 @@ export async function stepUp(deps: DataDeps, ctx: ActorContext, rp: RelyingParty
   await inTransaction(deps, async (tx) => {
     if (sessionEnded) await tx.db.updateTable('sessions').set({ revoked_at: tx.clock.now().toISOString() }).where('id_hash', '=', sessionId).where('revoked_at', 'is', null).execute();
     const lockedNow = await recordSignInFailure(tx, accountKey, ctx.sourceAddress);
+    if (lockedNow) await addNotice(tx, userId, 'sign_in.locked', { permanent: true });
     await recordAudit(tx, ctx, { action: 'auth.step_up', outcome: 'failure', recordType: 'users', recordIds: [userId], details: { attempt, sessionEnded, ...(lockedNow ? { locked: true } : {}) } });
   });
   if (sessionEnded) throw new AppError('auth.session_expired', 'Too many wrong codes; sign in again');
@@ -259,6 +261,7 @@ async function factorAdded(tx: DataDeps, ctx: ActorContext, userId: string, sess
   await tx.db.updateTable('sessions').set({ mfa_at: now }).where('id_hash', '=', sessionId).where('stage', '=', 'active').execute();
   const recoveryCodes = first ? await replaceRecoveryCodes(tx, userId) : null;
   await recordAudit(tx, ctx, { action: 'auth.mfa_enrolled', recordType: 'users', recordIds: [userId], details: { kind: factor.kind, factorId: factor.id, recoveryCodes: recoveryCodes?.length ?? 0 } });
+  await addNotice(tx, userId, 'mfa.changed', { change: `${factor.kind}_added` });
   return recoveryCodes;
 }
 
@@ -329,6 +332,7 @@ export async function regenerateRecoveryCodes(deps: DataDeps, ctx: ActorContext)
   return inTransaction(deps, async (tx) => {
     const codes = await replaceRecoveryCodes(tx, userId);
     await recordAudit(tx, ctx, { action: 'auth.recovery_codes_replaced', recordType: 'users', recordIds: [userId], details: { count: codes.length } });
+    await addNotice(tx, userId, 'mfa.changed', { change: 'recovery_codes_renewed' });
     return codes;
   });
 }
@@ -356,6 +360,7 @@ export async function removeFactor(deps: DataDeps, ctx: ActorContext, kind: 'tot
     else await tx.db.deleteFrom('passkeys').where('id', '=', factorId).execute();
     if (count === 1) await tx.db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
     await recordAudit(tx, ctx, { action: 'auth.mfa_removed', recordType: 'users', recordIds: [userId], details: { kind, factorId } });
+    await addNotice(tx, userId, 'mfa.changed', { change: `${kind}_removed` });
   });
 }
 
@@ -378,6 +383,7 @@ export async function resetMfa(deps: DataDeps, ctx: ActorContext, userId: string
     const ended = await tx.db.updateTable('sessions').set({ revoked_at: tx.clock.now().toISOString() }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
     const result = { factorsRemoved: Number(removed.numDeletedRows) + Number(keys.numDeletedRows), sessionsEnded: Number(ended.numUpdatedRows) };
     await recordAudit(tx, ctx, { action: 'auth.mfa_reset', recordType: 'users', recordIds: [userId], details: result });
+    await addNotice(tx, userId, 'mfa.changed', { change: 'reset_by_administrator' });
     return result;
   });
 }

@@ -1,3 +1,4 @@
+import { addNotice } from '../notices/notices.service.js';
 import { requireStepUp } from '../../data/step-up.js';
 import { recordAudit, type AnonymousRequest } from '../../data/audit-trail.js';
 import { inTransaction, type DataDeps } from '../../data/record-store.js';
@@ -135,6 +136,8 @@ async function noteTokenAddress(deps: DataDeps, principal: Extract<Principal, { 
       .executeTakeFirst();
     if (Number(added.numInsertedOrUpdatedRows ?? 0) > 0 && Number(seen.n) > 0) {
       await recordAudit(tx, { principal, channel: request.channel, requestId: request.requestId, sourceAddress: address, userAgent: request.userAgent }, { action: 'token.new_address', recordType: 'api_tokens', recordIds: [principal.tokenId], details: { knownAddresses: Number(seen.n) } });
+      const token = await tx.db.selectFrom('api_tokens').select('name').where('id', '=', principal.tokenId).executeTakeFirstOrThrow();
+      await addNotice(tx, principal.userId, 'token.new_address', { tokenName: token.name, address });
     }
   });
 }

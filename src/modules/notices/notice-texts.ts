@@ -1,0 +1,78 @@
+import type { NoticeKind } from '../../db/schema.js';
+
+export type Locale = 'en' | 'zh-CN';
+
+/** What a notice says in the app and in its mail, in the user's language. */
+export interface NoticeText {
+  title: string;
+  body: string;
+}
+
+type Details = Record<string, unknown>;
+
+const MFA_CHANGES: Record<string, Record<Locale, string>> = {
+  totp_added: { en: 'An authenticator app was added as a second factor.', 'zh-CN': '已添加身份验证器应用作为第二因素。' },
+  passkey_added: { en: 'A passkey was added.', 'zh-CN': '已添加通行密钥。' },
+  totp_removed: { en: 'An authenticator app was removed.', 'zh-CN': '已移除一个身份验证器应用。' },
+  passkey_removed: { en: 'A passkey was removed.', 'zh-CN': '已移除一个通行密钥。' },
+  recovery_codes_renewed: { en: 'New recovery codes were made; the old ones no longer work.', 'zh-CN': '已生成新的恢复码，旧恢复码已失效。' },
+  reset_by_administrator: { en: 'An administrator removed all your second factors. You will set up a new one at your next sign-in.', 'zh-CN': '管理员已移除您的全部第二因素，您将在下次登录时重新设置。' },
+};
+
+const NOT_YOU: Record<Locale, string> = {
+  en: 'If this was not you, change your password at once and tell your administrator.',
+  'zh-CN': '如果这不是您本人的操作，请立即修改密码并通知管理员。',
+};
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+export function describeNotice(kind: NoticeKind, details: Details, locale: Locale): NoticeText {
+  const zh = locale === 'zh-CN';
+  switch (kind) {
+    case 'sign_in.new_device': {
+      const what = details.newDevice ? (zh ? '新设备' : 'a new device') : zh ? '新网络' : 'a new network';
+      return {
+        title: zh ? `从${what}登录` : `Sign-in from ${what}`,
+        body: zh
+          ? `您的账户于 ${text(details.at)} 从 ${text(details.device)}（地址 ${text(details.address)}）登录。${NOT_YOU['zh-CN']}`
+          : `Your account was signed in to at ${text(details.at)} from ${text(details.device)} at address ${text(details.address)}. ${NOT_YOU.en}`,
+      };
+    }
+    case 'sign_in.locked':
+      return {
+        title: zh ? '登录已被锁定' : 'Sign-in locked',
+        body: details.permanent
+          ? zh
+            ? `由于多次登录失败，您的账户已被锁定，需由管理员解锁。${NOT_YOU['zh-CN']}`
+            : `After many failed sign-ins your account is locked until an administrator unlocks it. ${NOT_YOU.en}`
+          : zh
+            ? `由于连续 ${text(String(details.failures ?? ''))} 次登录失败，您的账户已暂时锁定 15 分钟。`
+            : `After ${text(String(details.failures ?? ''))} failed sign-ins in a row your account is locked for 15 minutes.`,
+      };
+    case 'mfa.changed':
+      return {
+        title: zh ? '第二因素已变更' : 'Second factor changed',
+        body: `${MFA_CHANGES[text(details.change)]?.[locale] ?? (zh ? '您的第二因素已变更。' : 'Your second factors changed.')} ${NOT_YOU[locale]}`,
+      };
+    case 'password.changed':
+      return {
+        title: zh ? '密码已修改' : 'Password changed',
+        body: details.how === 'reset'
+          ? zh
+            ? `您的密码已通过重置链接更改，所有会话均已结束。${NOT_YOU['zh-CN']}`
+            : `Your password was set through a reset link and every session of yours was ended. ${NOT_YOU.en}`
+          : zh
+            ? `您的密码已修改，其他会话均已结束。${NOT_YOU['zh-CN']}`
+            : `Your password was changed and your other sessions were ended. ${NOT_YOU.en}`,
+      };
+    case 'token.new_address':
+      return {
+        title: zh ? 'API 令牌从新地址使用' : 'API token used from a new address',
+        body: zh
+          ? `您的 API 令牌“${text(details.tokenName)}”首次从地址 ${text(details.address)} 使用。若非预期，请立即吊销该令牌。`
+          : `Your API token "${text(details.tokenName)}" was used from address ${text(details.address)} for the first time. If you did not expect this, revoke the token now.`,
+      };
+  }
+}
