@@ -47,6 +47,12 @@ const TEXT = {
     enrolPasskey: 'Use a passkey instead',
     passkeyUnsupported: 'This browser cannot use passkeys here. Passkeys need a secure address (HTTPS, or localhost).',
     passkeyCancelled: 'The passkey was not used. Try again, or use another way.',
+    ssoSignIn: 'Sign in with {name}',
+    ssoRefused: 'Single sign-on did not let you in: your account may be disabled, your address not verified at the provider, or your groups there may give you no role here. Ask an administrator.',
+    ssoNoAccount: 'There is no account for you here yet. Ask an administrator to create one.',
+    ssoStateInvalid: 'That single sign-on attempt expired or began in another browser. Try again.',
+    ssoUnavailable: 'The single sign-on provider cannot be reached. Try again later, or sign in another way.',
+    ssoFailed: 'Single sign-on did not work. Try again, or sign in another way.',
   },
   'zh-CN': {
     tagline: '客户数据不泄露、不丢失、不被滥用。',
@@ -93,7 +99,21 @@ const TEXT = {
     enrolPasskey: '改用通行密钥',
     passkeyUnsupported: '此浏览器无法在这里使用通行密钥。通行密钥需要安全地址（HTTPS 或 localhost）。',
     passkeyCancelled: '未使用通行密钥。请重试，或改用其他方式。',
+    ssoSignIn: '使用 {name} 登录',
+    ssoRefused: '单点登录未能让您登录：您的账户可能已停用，您的邮箱地址可能未在身份提供方处验证，或您在那里的用户组在此没有对应的角色。请联系管理员。',
+    ssoNoAccount: '您在这里还没有账户。请联系管理员为您创建。',
+    ssoStateInvalid: '该单点登录尝试已过期，或是在另一个浏览器中开始的。请重试。',
+    ssoUnavailable: '无法连接单点登录身份提供方。请稍后重试，或改用其他方式登录。',
+    ssoFailed: '单点登录未成功。请重试，或改用其他方式登录。',
   },
+};
+
+/** What the page says for each error code single sign-on can come back with; the code is all it is given. */
+const SSO_ERRORS = {
+  'auth.sso_refused': 'ssoRefused',
+  'auth.sso_no_account': 'ssoNoAccount',
+  'auth.sso_state_invalid': 'ssoStateInvalid',
+  'auth.sso_unavailable': 'ssoUnavailable',
 };
 
 const locale = (navigator.languages?.[0] ?? navigator.language ?? 'en').toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';
@@ -223,6 +243,7 @@ async function submit(form, send) {
 
 function showSignedIn(session) {
   csrfToken = session.csrfToken;
+  byId('sso-error').hidden = true;
   byId('signed-in-as').textContent = t('signedInAs', { name: session.user.name, email: session.user.email });
   if (location.pathname !== '/') history.replaceState(null, '', '/');
   show('signed-in');
@@ -297,6 +318,24 @@ function showLogin(notice) {
   show('login');
 }
 
+/**
+ * Offers single sign-on when the server has a provider, and shows why the last attempt came back
+ * refused. The provider's name is set as text; the error is looked up by its code, never shown as given.
+ */
+async function showSignInMethods(ssoError) {
+  if (ssoError !== null) {
+    const box = byId('sso-error');
+    box.textContent = t(Object.hasOwn(SSO_ERRORS, ssoError) ? SSO_ERRORS[ssoError] : 'ssoFailed');
+    box.hidden = false;
+  }
+  const methods = await api('GET', '/api/v1/auth/methods');
+  const name = methods.ok ? methods.body?.oidc?.name : undefined;
+  if (typeof name !== 'string') return;
+  const button = byId('sso-sign-in');
+  button.textContent = t('ssoSignIn', { name });
+  button.hidden = false;
+}
+
 function wireForms(setupToken) {
   const setupForm = byId('setup-form');
   setupForm.addEventListener('submit', (event) => {
@@ -347,6 +386,9 @@ function wireForms(setupToken) {
     if (result.ok && result.body?.user) showSignedIn(result.body);
     else showApiProblem(box, result);
   });
+
+  // A navigation, not a request: the server sends the browser on to the provider.
+  byId('sso-sign-in').addEventListener('click', () => location.assign('/api/v1/auth/oidc/start'));
 
   byId('mfa-passkey').addEventListener('click', async () => {
     const box = byId('mfa-passkey-error');
@@ -414,8 +456,12 @@ async function start() {
   // Referer. Take it into memory and drop it from the address bar and history at once.
   const fragment = new URLSearchParams(location.hash.slice(1));
   const setupToken = location.pathname === '/setup' ? fragment.get('token') : null;
-  if (location.hash) history.replaceState(null, '', location.pathname);
+  // A refused single sign-on comes back as /?sso_error=<code>; the code is read once and dropped.
+  const ssoError = new URLSearchParams(location.search).get('sso_error');
+  if (location.hash || location.search) history.replaceState(null, '', location.pathname);
   wireForms(setupToken);
+  // The sign-in view may come later (after signing out); the offer is ready for it either way.
+  showSignInMethods(ssoError).catch(() => undefined);
 
   try {
     if (location.pathname === '/setup') {

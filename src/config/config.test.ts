@@ -40,6 +40,40 @@ describe('loadConfig', () => {
     expect(problems).not.toContain('hunter2secret');
   });
 
+  it('turns single sign-on on with an issuer, with defaults for the rest, and checks what comes with it', () => {
+    expect(loadConfig({ env: {}, cwd }).oidc).toBeUndefined();
+    const oidc = loadConfig({ env: { RAMPART_OIDC_ISSUER: 'https://id.example.com', RAMPART_OIDC_CLIENT_ID: 'crm', RAMPART_OIDC_CLIENT_SECRET: 'sso-secret-value' }, cwd }).oidc;
+    expect(oidc).toEqual({
+      issuer: 'https://id.example.com',
+      clientId: 'crm',
+      clientSecret: 'sso-secret-value',
+      scopes: 'openid email profile',
+      displayName: 'SSO',
+      groupsClaim: 'groups',
+      roleMap: [],
+      createUsers: false,
+      mfa: 'rampart',
+    });
+    const mapped = loadConfig({
+      env: { RAMPART_OIDC_ISSUER: 'http://127.0.0.1:9000', RAMPART_OIDC_CLIENT_ID: 'crm', RAMPART_OIDC_CLIENT_SECRET: 's', RAMPART_OIDC_ROLE_MAP: 'crm=sales, crm-admins = admin', RAMPART_OIDC_CREATE_USERS: 'true', RAMPART_OIDC_MFA: 'provider' },
+      cwd,
+    }).oidc;
+    expect(mapped).toMatchObject({ roleMap: [{ group: 'crm', role: 'sales' }, { group: 'crm-admins', role: 'admin' }], createUsers: true, mfa: 'provider' });
+    const problemsOf = (env: Record<string, string>): string => {
+      try {
+        loadConfig({ env, cwd });
+      } catch (e) {
+        return (e as ConfigError).problems.join('\n');
+      }
+      return '';
+    };
+    // A plain-HTTP provider elsewhere could be anyone; the client needs its id and secret.
+    const remote = problemsOf({ RAMPART_OIDC_ISSUER: 'http://id.example.com', RAMPART_OIDC_SCOPES: 'email', RAMPART_OIDC_ROLE_MAP: 'nogroup', RAMPART_OIDC_MFA: 'both' });
+    for (const name of ['RAMPART_OIDC_ISSUER', 'RAMPART_OIDC_CLIENT_ID', 'RAMPART_OIDC_CLIENT_SECRET', 'RAMPART_OIDC_SCOPES', 'RAMPART_OIDC_ROLE_MAP', 'RAMPART_OIDC_MFA']) expect(remote).toContain(name);
+    expect(problemsOf({ RAMPART_OIDC_CLIENT_SECRET: 'sso-secret-value' })).toContain('need RAMPART_OIDC_ISSUER');
+    expect(problemsOf({ RAMPART_OIDC_CLIENT_SECRET: 'sso-secret-value' })).not.toContain('sso-secret-value');
+  });
+
   it('lists every problem at once', () => {
     let error: unknown;
     try {

@@ -371,6 +371,30 @@ export interface AuditArchivesTable {
   note: string;
 }
 
+/** A single sign-on in progress: from the redirect to the provider until its answer comes back, once. */
+export interface SsoSignInsTable {
+  /** SHA-256 of the `state` sent to the provider. */
+  state_hash: string;
+  /** SHA-256 of the cookie that binds the sign-in to the browser that started it. */
+  browser_hash: string;
+  /** The PKCE verifier; the provider saw only its S256 challenge. */
+  code_verifier: string;
+  nonce: string;
+  /** The session that asked to confirm itself at the provider (step-up); null for a sign-in. */
+  session_id: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
+/** A user's identity at an OpenID provider: the issuer and the subject it names them by. */
+export interface SsoIdentitiesTable {
+  issuer: string;
+  subject: string;
+  user_id: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
 export interface DatabaseSchema {
   teams: TeamsTable;
   roles: RolesTable;
@@ -407,4 +431,6 @@ export interface DatabaseSchema {
   audit_checkpoints: AuditCheckpointsTable;
   audit_archived: AuditArchivedTable;
   audit_archives: AuditArchivesTable;
+  sso_sign_ins: SsoSignInsTable;
+  sso_identities: SsoIdentitiesTable;
 }

@@ -3,6 +3,7 @@ import type { AuthDeps } from '../modules/auth/auth.service.js';
 import { registerAuthRoutes } from '../modules/auth/auth.routes.js';
 import { registerMfaRoutes } from '../modules/mfa/mfa.routes.js';
 import { registerSessionRoutes } from '../modules/sessions/sessions.routes.js';
+import { registerSsoRoutes } from '../modules/sso/sso.routes.js';
 import { registerUserRoutes } from '../modules/users/users.routes.js';
 import { registerRoleRoutes } from '../modules/roles/roles.routes.js';
 import { registerTokenRoutes } from '../modules/tokens/tokens.routes.js';
@@ -24,6 +25,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
   registerAuthRoutes(app, deps);
   registerMfaRoutes(app, deps);
   registerSessionRoutes(app, deps);
+  registerSsoRoutes(app, deps);
   registerUserRoutes(app, deps);
   registerRoleRoutes(app, deps);
   registerTokenRoutes(app, deps);
