@@ -203,6 +203,8 @@ describe('rampart command line', { timeout: 180_000 }, () => {
     expect(shown.stdout).toContain('read:team');
     expect(shown.stdout).toContain('@personal=masked');
     expect(shown.stdout).toContain('Permissions: users.read');
+    expect(shown.stdout).toContain('Second factor: optional');
+    expect((await cli(['role', 'show', 'admin'])).stdout).toContain('Second factor: required');
     expect((await cli(['role', 'grant', 'key_accounts', '--type', 'companies', '--action', 'read', '--scope', 'galaxy'])).code).toBe(1);
     expect((await cli(['role', 'grant', 'sales', '--permission', 'users.read'])).stderr).toContain('Shipped roles cannot be changed');
 

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetMfa } from '../src/modules/mfa/mfa.service.js';
 import { totpCode } from '../src/modules/mfa/totp.js';
-import { rotateKek } from '../src/data/key-rotation.js';
+import { keyStatus, rotateKek } from '../src/data/key-rotation.js';
 import { createRecords } from '../src/data/record-store.js';
 import { cliContext } from '../src/shared/principal.js';
 import { createTestApp, type TestApp } from './support/app.js';
@@ -247,6 +247,11 @@ describe('second factors', () => {
     await rotateKek(t.deps, { settleMs: 0 });
     const rows = (await sql<{ kek_id: string }>`select distinct kek_id from mfa_factors`.execute(t.deps.db)).rows;
     expect(rows.map((r) => r.kek_id)).toEqual([t.deps.keyring.kek.currentId()]);
+    // What `rampart keys status` shows: the secrets under the new version, none under the old.
+    const status = await keyStatus(t.deps);
+    const factors = Number((await sql<{ n: number }>`select count(*) as n from mfa_factors where kek_id is not null`.execute(t.deps.db)).rows[0]!.n);
+    expect(status.kek.find((k) => k.id === t.deps.keyring.kek.currentId())?.mfaSecrets).toBe(factors);
+    expect(status.kek.filter((k) => k.id !== t.deps.keyring.kek.currentId()).map((k) => k.mfaSecrets)).toEqual(status.kek.slice(1).map(() => 0));
     clock.at += 30_000;
     const partial = await signIn(admin.user.email, admin.password);
     expect((await as(partial, 'POST', '/api/v1/auth/mfa/verify', { code: await totpCode(admin.secret, seconds()) })).statusCode).toBe(200);

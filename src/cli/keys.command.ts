@@ -21,7 +21,7 @@ export function registerKeyCommands(program: Command): void {
         const status = await keyStatus(deps);
         if (opts.json) return printJson(status);
         printLine('Key-encryption key versions:');
-        printTable(['version', 'state', 'created', 'data keys', 'index keys'], status.kek.map((k) => [k.id, k.state, k.createdAt, String(k.dataKeys), String(k.indexKeys)]));
+        printTable(['version', 'state', 'created', 'data keys', 'index keys', 'MFA secrets'], status.kek.map((k) => [k.id, k.state, k.createdAt, String(k.dataKeys), String(k.indexKeys), String(k.mfaSecrets)]));
         printLine();
         printLine('Data key versions:');
         printTable(['version', 'subjects', 'records', 'custom values'], status.dataKeyVersions.map((v) => [String(v.version), String(v.subjects), String(v.records), String(v.customValues)]));

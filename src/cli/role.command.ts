@@ -166,4 +166,9 @@ function printRole(role: RoleView): void {
   printLine();
   printLine(`Permissions: ${definition.permissions.join(', ') || 'none'}`);
   if (definition.networks) printLine(`Networks: allow ${definition.networks.allow.join(', ') || 'any'}; deny ${definition.networks.deny.join(', ') || 'none'}`);
+  printLine(`Second factor: ${definition.mfaRequired ? 'required' : 'optional'}`);
+  if (definition.session) {
+    const limits = [definition.session.idleMinutes ? `idle ${definition.session.idleMinutes} min` : '', definition.session.absoluteHours ? `at most ${definition.session.absoluteHours} h` : ''].filter(Boolean);
+    printLine(`Sessions: ${limits.join(', ')}`);
+  }
 }

@@ -301,7 +301,7 @@ async function resealRows(deps: KeyDeps, type: RecordType, rows: Record<string, 
 }
 
 export interface KeyStatus {
-  kek: { id: string; state: string; createdAt: string; dataKeys: number; indexKeys: number }[];
+  kek: { id: string; state: string; createdAt: string; dataKeys: number; indexKeys: number; mfaSecrets: number }[];
   dataKeyVersions: { version: number; subjects: number; records: number; customValues: number }[];
   indexKeys: { version: number; state: string; bits: number; createdAt: string }[];
   erasedSubjects: number;
@@ -320,6 +320,7 @@ export async function keyStatus(deps: KeyDeps): Promise<KeyStatus> {
     created_at: string;
   }[];
   const byVersion = (await anyDb(deps).selectFrom('data_keys').select((eb: any) => ['version', eb.fn.countAll().as('n')]).groupBy('version').orderBy('version').execute()) as { version: number; n: number }[];
+  const mfaByKek = (await anyDb(deps).selectFrom('mfa_factors').select((eb: any) => ['kek_id', eb.fn.countAll().as('n')]).where('kek_id', 'is not', null).groupBy('kek_id').execute()) as { kek_id: string; n: number }[];
   const pending = (await anyDb(deps).selectFrom('key_jobs').select('name').where('state', '!=', 'done').execute()) as { name: string }[];
   return {
     kek: deps.keyring.kek.versions().map((v) => ({
@@ -328,6 +329,7 @@ export async function keyStatus(deps: KeyDeps): Promise<KeyStatus> {
       createdAt: v.createdAt,
       dataKeys: Number(byKek.find((r) => r.kek_id === v.id)?.n ?? 0),
       indexKeys: indexRows.filter((r) => r.kek_id === v.id).length,
+      mfaSecrets: Number(mfaByKek.find((r) => r.kek_id === v.id)?.n ?? 0),
     })),
     dataKeyVersions: await Promise.all(
       byVersion.map(async (r) => ({
