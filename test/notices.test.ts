@@ -155,7 +155,7 @@ describe('mail over SMTP', () => {
     expect(parseMail(received[1]!.raw)).toMatchObject({ subject: 'Rampart: Password changed' });
   });
 
-  it('keeps a notice to try again when the mail server is away, and gives up after five tries', async () => {
+  it('keeps a notice to try again later when the mail server is away, and gives up after five tries over hours', async () => {
     const { user, password } = await t.makeUser({ roles: ['sales'] });
     await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: user.email, password }, headers: { 'user-agent': CHROME } });
     await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: user.email, password }, headers: { 'user-agent': FIREFOX } });
@@ -163,11 +163,27 @@ describe('mail over SMTP', () => {
     try {
       // The same database seen by a server whose mail transport points nowhere.
       const away = { ...wrongPort.deps, db: t.deps.db, dialect: t.deps.dialect };
-      for (let i = 0; i < 4; i++) expect(await deliverNotices(away)).toBe(0);
-      const notice = await t.deps.db.selectFrom('notices').select(['mail_state', 'mail_attempts']).where('user_id', '=', user.id).executeTakeFirstOrThrow();
-      expect(notice).toEqual({ mail_state: 'pending', mail_attempts: 4 });
+      const state = () => t.deps.db.selectFrom('notices').select(['mail_state', 'mail_attempts']).where('user_id', '=', user.id).executeTakeFirstOrThrow();
       expect(await deliverNotices(away)).toBe(0);
-      expect(await t.deps.db.selectFrom('notices').select('mail_state').where('user_id', '=', user.id).executeTakeFirstOrThrow()).toEqual({ mail_state: 'failed' });
+      expect(await state()).toEqual({ mail_state: 'pending', mail_attempts: 1 });
+      // Not due again until a minute has passed.
+      expect(await deliverNotices(away)).toBe(0);
+      expect(await state()).toEqual({ mail_state: 'pending', mail_attempts: 1 });
+      for (const minutes of [1, 5, 30]) {
+        clock.at += minutes * 60_000;
+        await deliverNotices(away);
+      }
+      expect(await state()).toEqual({ mail_state: 'pending', mail_attempts: 4 });
+      clock.at += 120 * 60_000;
+      await deliverNotices(away);
+      expect(await state()).toEqual({ mail_state: 'failed', mail_attempts: 5 });
+      // A disabled user's notices are not mailed at all.
+      const gone = await t.makeUser({ roles: ['sales'] });
+      await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: gone.user.email, password: gone.password }, headers: { 'user-agent': CHROME } });
+      await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: gone.user.email, password: gone.password }, headers: { 'user-agent': FIREFOX } });
+      await t.deps.db.updateTable('users').set({ status: 'disabled' }).where('id', '=', gone.user.id).execute();
+      await deliverNotices(t.deps);
+      expect(await t.deps.db.selectFrom('notices').select('mail_state').where('user_id', '=', gone.user.id).executeTakeFirstOrThrow()).toEqual({ mail_state: 'pending' });
     } finally {
       await wrongPort.close();
     }

@@ -32,7 +32,7 @@ describe('password change and reset', () => {
     expect(wrong.json().error.code).toBe('auth.current_password_wrong');
     expect(wrong.body).not.toContain('a brand new passphrase 1');
     const weak = await change({ currentPassword: password, newPassword: 'aaaaaaaaaaaaaaaaaaaa' });
-    expect(weak.json().error).toMatchObject({ code: 'auth.weak_password' });
+    expect(weak.json().error).toMatchObject({ code: 'auth.weak_password', fields: [{ field: 'newPassword', message: 'is too repetitive' }] });
     expect((await change({ currentPassword: password, newPassword: password })).json().error.code).toBe('auth.password_unchanged');
     expect((await change({ currentPassword: password })).statusCode).toBe(400);
     // Nothing of the refused attempts changed the password.
@@ -117,6 +117,45 @@ describe('password change and reset', () => {
     expect((await as(session, 'POST', '/api/v1/auth/password', { currentPassword: password, newPassword: 'changed horse battery staple 6' })).statusCode).toBe(200);
     expect((await completeReset(third, 'reset horse battery staple 5')).json().error.code).toBe('auth.reset_link_invalid');
     expect((await completeReset('rpr_made-up', 'reset horse battery staple 5')).json().error.code).toBe('auth.reset_link_invalid');
+  });
+
+  it('takes a link once when two uses race, and sends or takes none for a disabled account', async () => {
+    const { user } = await t.makeUser({ roles: ['sales'] });
+    await askReset(user.email);
+    await t.deps.background.drain();
+    const token = resetTokenFor(mailDir, user.email)!;
+    const both = await Promise.all([completeReset(token, 'racing horse battery staple 1'), completeReset(token, 'racing horse battery staple 2')]);
+    expect(both.map((r) => r.statusCode).sort()).toEqual([204, 400]);
+
+    const other = await t.makeUser({ roles: ['sales'] });
+    await askReset(other.user.email);
+    await t.deps.background.drain();
+    const pending = resetTokenFor(mailDir, other.user.email)!;
+    await t.deps.db.updateTable('users').set({ status: 'disabled' }).where('id', '=', other.user.id).execute();
+    expect((await completeReset(pending, 'disabled horse battery staple 1')).json().error.code).toBe('auth.reset_link_invalid');
+    const before = mailIn(mailDir).length;
+    await askReset(other.user.email);
+    await t.deps.background.drain();
+    expect(mailIn(mailDir).length).toBe(before);
+  });
+
+  it('ends a sign-in that was checking the old password while a reset went through', async () => {
+    // The sign-in starts a little after the reset, so that its password check ends after the
+    // reset has committed: the order in which a session could outlive the reset.
+    for (const delay of [0, 5, 10, 20, 30]) {
+      const { user, password } = await t.makeUser({ roles: ['sales'] });
+      await askReset(user.email);
+      await t.deps.background.drain();
+      const token = resetTokenFor(mailDir, user.email)!;
+      const resetting = completeReset(token, `raced horse battery staple ${delay}`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      const [login, reset] = await Promise.all([as(null, 'POST', '/api/v1/auth/login', { email: user.email, password }), resetting]);
+      expect(reset.statusCode).toBe(204);
+      const cookie = login.cookies.find((c) => c.name === 'rampart_session')?.value;
+      // Either the sign-in was refused, or the session it got has ended with the reset.
+      if (cookie) expect((await as({ cookie, csrf: '' }, 'GET', '/api/v1/contacts')).statusCode).toBe(401);
+      else expect(login.statusCode).toBe(401);
+    }
   });
 
   it('mails at most three links an hour to one account', async () => {

@@ -5,6 +5,7 @@ import { isMultiFactor } from '../src/modules/sso/oidc-client.js';
 import { disableUser } from '../src/modules/users/users.service.js';
 import { cliContext } from '../src/shared/principal.js';
 import { createTestApp, type TestApp } from './support/app.js';
+import { signInFully } from './support/sign-in.js';
 import { CLIENT_ID, CLIENT_SECRET, TestProvider, type ProviderAccount } from './support/test-provider.js';
 
 const PUBLIC_URL = 'http://127.0.0.1:3000';
@@ -253,7 +254,10 @@ describe('single sign-on with Rampart asking for its own second factor', () => {
     const admin = account(provider, { groups: ['crm-admins'], amr: ['pwd', 'otp'] });
     await t.makeUser({ roles: ['sales'], email: admin.email });
     const cookie = expectSignedIn(await browser.signIn(admin.id));
-    expect((await sessionOf(t, cookie)).json()).toMatchObject({ stage: 'enrol', user: { roles: ['admin'] } });
+    // Nothing changes on the account before Rampart's own factor: no link, roles as they were.
+    const waiting = (await sessionOf(t, cookie)).json();
+    expect(waiting).toMatchObject({ stage: 'enrol', user: { roles: ['sales'] } });
+    expect(await t.deps.db.selectFrom('sso_identities').select('subject').where('user_id', '=', waiting.user.id).execute()).toEqual([]);
     const refused = await t.app.inject({ method: 'GET', url: '/api/v1/contacts', cookies: { rampart_session: cookie } });
     expect(refused.json().error.code).toBe('auth.mfa_enrolment_required');
     // The enrolment a password sign-in would lead to works from here.
@@ -270,6 +274,9 @@ describe('single sign-on with Rampart asking for its own second factor', () => {
       payload: { factorId, code: await totpCode(secret, Math.floor(clock.now().getTime() / 1000)) },
     });
     expect(confirmed.statusCode, confirmed.body).toBe(200);
+    // With the factor given, the link and the roles from the groups apply.
+    expect(confirmed.json().session.user.roles).toEqual(['admin']);
+    expect(await t.deps.db.selectFrom('sso_identities').select('subject').where('user_id', '=', waiting.user.id).execute()).toEqual([{ subject: admin.id }]);
 
     // Next time, with a factor set up, single sign-on leads to the second step.
     const next = expectSignedIn(await browser.signIn(admin.id));
@@ -284,6 +291,29 @@ describe('single sign-on with Rampart asking for its own second factor', () => {
     });
     expect(verified.statusCode, verified.body).toBe(200);
     expect(verified.json().stage).toBe('active');
+  });
+
+  it('refuses a second identity at the provider with the address of an account already linked', async () => {
+    const first = account(provider);
+    await t.makeUser({ roles: ['sales'], email: first.email });
+    expectSignedIn(await browser.signIn(first.id));
+    const second = account(provider, { email: first.email });
+    expectRefused(await browser.signIn(second.id), 'auth.sso_refused');
+    expect((await lastAudit(t, 'auth.sso_refused'))?.details).toMatchObject({ reason: 'linked to another identity' });
+    expectSignedIn(await browser.signIn(first.id));
+  });
+
+  it('lets someone who passes the provider but not the second factor change nothing on the account', async () => {
+    const owner = await t.makeUser({ roles: ['manager'] });
+    const signedIn = await signInFully(t, owner.user.email, owner.password, () => clock.now().getTime());
+    // An identity at the provider that carries the owner's address, verified, in another group.
+    const impostor = account(provider, { email: owner.user.email, groups: ['crm-sales'] });
+    const cookie = expectSignedIn(await browser.signIn(impostor.id));
+    expect((await sessionOf(t, cookie)).json()).toMatchObject({ stage: 'mfa', user: { roles: ['manager'] } });
+    expect(await t.deps.db.selectFrom('sso_identities').select('subject').where('user_id', '=', owner.user.id).execute()).toEqual([]);
+    const ownSession = await t.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: { cookie: signedIn.cookie } });
+    expect(ownSession.statusCode).toBe(200);
+    expect(ownSession.json().user.roles).toEqual(['manager']);
   });
 
   it('refuses an ID token signed by another key than the provider publishes', async () => {
@@ -324,7 +354,7 @@ describe("single sign-on with the provider's second factor and accounts made at 
   let t: TestApp;
   beforeAll(async () => {
     provider = await TestProvider.start(CALLBACK);
-    t = await createTestApp(ssoEnv(provider.issuer, { RAMPART_OIDC_ROLE_MAP: ROLE_MAP, RAMPART_OIDC_MFA: 'provider', RAMPART_OIDC_CREATE_USERS: 'true' }));
+    t = await createTestApp(ssoEnv(provider.issuer, { RAMPART_OIDC_ROLE_MAP: ROLE_MAP, RAMPART_OIDC_MFA: 'provider', RAMPART_OIDC_CREATE_USERS: 'true' }), { clock });
   });
   afterAll(async () => {
     await t?.close();
@@ -347,6 +377,20 @@ describe("single sign-on with the provider's second factor and accounts made at 
     // No password: the password sign-in knows no way in.
     const login = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: person.email, password: 'any password at all' } });
     expect(login.statusCode).toBe(401);
+  });
+
+  it('lets a user with no password add a second factor from a sign-in of the last five minutes', async () => {
+    const person = account(provider, { groups: ['crm-support'] });
+    const signedIn = await browser.signIn(person.id);
+    const cookie = expectSignedIn(signedIn);
+    const csrf = (await sessionOf(t, cookie)).json().csrfToken as string;
+    const addTotp = () => t.app.inject({ method: 'POST', url: '/api/v1/auth/mfa/totp', payload: {}, cookies: { rampart_session: cookie }, headers: { 'x-csrf-token': csrf } });
+    const started = await addTotp();
+    expect(started.statusCode, started.body).toBe(200);
+    const sixMinutesAgo = new Date(Date.now() - 6 * 60_000).toISOString();
+    await t.deps.db.updateTable('sessions').set({ created_at: sixMinutesAgo }).where('user_id', '=', (await sessionOf(t, cookie)).json().user.id).execute();
+    const stale = await addTotp();
+    expect(stale.json().error.code).toBe('auth.step_up_required');
   });
 
   it('makes no account for an unverified address or groups that map to nothing', async () => {
@@ -420,6 +464,18 @@ describe("single sign-on with the provider's second factor and accounts made at 
     expect((await lastAudit(t, 'auth.sso_refused'))?.details).toMatchObject({ reason: 'another identity' });
 
     provider.accounts.get(admin.id)!.amr = ['pwd', 'otp'];
+    // A second factor given more than five minutes before the answer arrives is no step-up.
+    const late = await askStepUp();
+    const lateBack = await provider.signIn(late.url, admin.id);
+    clock.offset = 6 * 60_000;
+    try {
+      expectRefused(await browser.callback(lateBack, { rampart_sso: late.binding, rampart_session: cookie }), 'auth.sso_refused');
+    } finally {
+      clock.offset = 0;
+    }
+    expect((await lastAudit(t, 'auth.sso_refused'))?.details).toMatchObject({ reason: 'no fresh second factor' });
+    expect((await newToken()).json().error.code).toBe('auth.step_up_required');
+
     const strong = await askStepUp();
     const back = await provider.signIn(strong.url, admin.id);
     const done = await browser.callback(back, { rampart_sso: strong.binding, rampart_session: cookie });

@@ -296,7 +296,7 @@ function mailFrom(raw: string | undefined, publicUrl: string, problems: string[]
 /** Single sign-on is on when an issuer is given; the client id and secret must come with it. */
 function oidcSettings(value: (key: (typeof KNOWN_KEYS)[number]) => string | undefined, problems: string[]): OidcSettings | undefined {
   const issuer = value('OIDC_ISSUER')?.trim();
-  const others = ['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_ROLE_MAP', 'OIDC_CREATE_USERS', 'OIDC_MFA'] as const;
+  const others = ['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_SCOPES', 'OIDC_DISPLAY_NAME', 'OIDC_GROUPS_CLAIM', 'OIDC_ROLE_MAP', 'OIDC_CREATE_USERS', 'OIDC_MFA'] as const;
   if (!issuer) {
     const stray = others.filter((key) => value(key) !== undefined);
     if (stray.length > 0) problems.push(`${stray.map((k) => `RAMPART_${k}`).join(', ')} need RAMPART_OIDC_ISSUER`);

@@ -59,6 +59,8 @@ export interface SessionsTable {
   browser: string | null;
   /** Minutes without a request after which the session ends; null: the configured default. */
   idle_minutes: number | null;
+  /** JSON: a single sign-on's link and roles, applied when this partial session completes. */
+  sso_pending: string | null;
 }
 
 export type SessionStage = 'mfa' | 'enrol' | 'active';
@@ -167,6 +169,8 @@ export interface NoticesTable {
   mail_state: 'pending' | 'sending' | 'sent' | 'failed';
   mail_attempts: number;
   mail_claimed_at: string | null;
+  /** When the mail is due: at once, then later after each failed try. */
+  mail_next_at: string;
 }
 
 export interface KnownSignInsTable {

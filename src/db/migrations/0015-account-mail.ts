@@ -5,7 +5,7 @@ import { sql, type Kysely } from 'kysely';
  * lived, and every earlier link of the user dies with a new one or a password change). Notices
  * of security events on the account (a sign-in from a new device or network, second factors
  * added or removed, the password changed, a token used from a new address), shown in the app and
- * mailed once committed: the row is the outbox. The devices and networks each user has signed in
+ * mailed once committed: the row is the outbox, tried again later when the mail server is away. The devices and networks each user has signed in
  * from, so the first sign-in from another stands out.
  */
 export async function up(db: Kysely<any>): Promise<void> {
@@ -31,9 +31,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('mail_state', 'text', (c) => c.notNull())
     .addColumn('mail_attempts', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('mail_claimed_at', 'text')
+    .addColumn('mail_next_at', 'text', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('notices_user_idx').on('notices').columns(['user_id', 'created_at']).execute();
-  await db.schema.createIndex('notices_outbox_idx').on('notices').columns(['mail_state', 'created_at']).where(sql<boolean>`mail_state in ('pending', 'sending')`).execute();
+  await db.schema.createIndex('notices_outbox_idx').on('notices').columns(['mail_state', 'mail_next_at']).where(sql<boolean>`mail_state in ('pending', 'sending')`).execute();
 
   await db.schema
     .createTable('known_sign_ins')

@@ -3,7 +3,8 @@ import type { Kysely } from 'kysely';
 /**
  * Single sign-on with an OpenID provider: the sign-ins in progress, each kept for ten minutes and
  * used once, found by a hash of its `state` and bound to the browser that started it by a hash of
- * a cookie; and the provider identities linked to users, one user per issuer and subject.
+ * a cookie; and the provider identities linked to users, one user per issuer and subject, one
+ * identity per user and issuer.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -26,5 +27,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('last_used_at', 'text')
     .addPrimaryKeyConstraint('sso_identities_pk', ['issuer', 'subject'])
     .execute();
-  await db.schema.createIndex('sso_identities_user_idx').on('sso_identities').column('user_id').execute();
+  // One identity per user at each provider.
+  await db.schema.createIndex('sso_identities_user_idx').on('sso_identities').columns(['issuer', 'user_id']).unique().execute();
+  // What a single sign-on does to the account (a link, roles from groups) waits on the partial
+  // session until Rampart's own second factor completes it.
+  await db.schema.alterTable('sessions').addColumn('sso_pending', 'text').execute();
 }

@@ -8,12 +8,13 @@ import type { ActorContext, Principal } from '../../shared/principal.js';
 import { recordAnonymousAudit, recordAudit, type AnonymousRequest } from '../../data/audit-trail.js';
 import { hashSecret, newSecret } from '../../shared/secrets.js';
 import type { SessionStage } from '../../db/schema.js';
-import { findUserByEmail, getUserById, type UserView } from '../users/users.service.js';
+import { findUserByEmail, getUserById, lockUser, type UserView } from '../users/users.service.js';
 import { hasSecondFactor, MFA_ATTEMPTS, reserveSecondFactorAttempt, rolesRequireMfa, spendSecondFactor, type SecondFactorProof } from '../mfa/mfa.service.js';
 import { verifyAgainstNothing, verifyPassword } from './passwords.js';
 import { assertionOptions, relyingPartyOf, verifyAssertion } from '../mfa/passkeys.js';
 import { browserFamily } from '../sessions/device.js';
 import { addNotice, noteSignInPlace } from '../notices/notices.service.js';
+import { applySsoEffects, type SsoEffects } from '../sso/sso-link.js';
 import type { RoleDefinition } from '../../policy/model.js';
 import { checkSignInAllowed, clearSignInFailures, recordSignInFailure, signInAccountKey, unlockSignIn } from './sign-in-throttle.js';
 import { requirePermission } from '../../data/access.js';
@@ -74,7 +75,7 @@ export async function login(deps: AuthDeps, input: { email: string; password: st
   const ok = await verifyPassword(row.password_hash, input.password);
   if (!ok) return failed(user.id, 'wrong password');
   if (row.status !== 'active') return failed(user.id, 'account disabled');
-  return startSession(deps, user, request, { stage: await stageAfterPassword(deps, user) });
+  return startSession(deps, user, request, { stage: await stageAfterPassword(deps, user), checkedHash: row.password_hash });
 }
 
 /** Where a sign-in stands once the password is right: the second factor, setting one up, or done. */
@@ -83,11 +84,28 @@ export async function stageAfterPassword(deps: AuthDeps, user: UserView): Promis
   return (await rolesRequireMfa(deps.db, user.roles)) ? 'enrol' : 'active';
 }
 
+export interface SessionStart {
+  stage?: SessionStage;
+  /** A second factor was checked now… */
+  proved?: boolean;
+  /** …or at this time, elsewhere (a single sign-on provider's, when it counts). */
+  mfaAt?: string;
+  /** How the first step was passed, for the audit entry of a partial session. */
+  firstFactor?: 'password' | 'sso';
+  /**
+   * The password hash the sign-in was checked against: a password changed or reset since then
+   * (while the check ran) refuses the session, as the change ended every other one.
+   */
+  checkedHash?: string;
+  /** A single sign-on's changes to the account, kept on a partial session until it completes. */
+  ssoPending?: SsoEffects;
+}
+
 /**
  * Starts a session at a stage: `active` when the sign-in is complete, or a short-lived partial
- * session that only the second-factor routes accept. `proved` marks a second factor checked now.
+ * session that only the second-factor routes accept.
  */
-export async function startSession(deps: AuthDeps, user: UserView, request: AnonymousRequest, options: { stage?: SessionStage; proved?: boolean } = {}): Promise<LoginResult> {
+export async function startSession(deps: AuthDeps, user: UserView, request: AnonymousRequest, options: SessionStart = {}): Promise<LoginResult> {
   const { sourceAddress, userAgent } = request;
   const stage = options.stage ?? 'active';
   const now = deps.clock.now();
@@ -98,6 +116,11 @@ export async function startSession(deps: AuthDeps, user: UserView, request: Anon
   const lifetime = stage === 'active' ? limits.absoluteHours * 3_600_000 : PARTIAL_SESSION_MS;
   const expiresAt = new Date(now.getTime() + lifetime).toISOString();
   await inTransaction(deps, async (tx) => {
+    await lockUser(tx, user.id);
+    if (options.checkedHash !== undefined) {
+      const current = await tx.db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirst();
+      if (current?.password_hash !== options.checkedHash) throw new AppError('auth.invalid_credentials', 'The email or password is wrong');
+    }
     await tx.db
       .insertInto('sessions')
       .values({
@@ -113,15 +136,16 @@ export async function startSession(deps: AuthDeps, user: UserView, request: Anon
         browser: browserFamily(userAgent),
         idle_minutes: limits.idleMinutes,
         stage,
-        mfa_at: options.proved ? now.toISOString() : null,
+        mfa_at: options.proved ? now.toISOString() : (options.mfaAt ?? null),
         mfa_attempts: 0,
+        sso_pending: stage !== 'active' && options.ssoPending ? JSON.stringify(options.ssoPending) : null,
       })
       .execute();
     if (stage === 'active') {
       await tx.db.updateTable('users').set({ last_login_at: now.toISOString() }).where('id', '=', user.id).execute();
       await noteSignInPlace(tx, user.id, request);
     }
-    const action = stage === 'active' ? 'auth.login' : 'auth.password_accepted';
+    const action = stage === 'active' ? 'auth.login' : `auth.${options.firstFactor ?? 'password'}_accepted`;
     await recordAudit(tx, sessionContext(user, hashSecret(sessionToken), request), { action, details: { expiresAt, ...(stage !== 'active' ? { next: stage } : {}), ...(options.proved ? { secondFactor: true } : {}) } });
   });
   return { sessionToken, csrfToken, user, expiresAt, stage };
@@ -143,13 +167,16 @@ export async function completeSecondFactor(deps: AuthDeps, sessionToken: string,
   await checkSignInAllowed(deps, accountKey, request.sourceAddress);
   const attempt = await reserveSecondFactorAttempt(deps, session.principal.sessionId, 'mfa');
   if (attempt === null) throw new AppError('auth.session_expired', 'Too many wrong codes; sign in again');
-  const method = await inTransaction(deps, async (tx) => {
+  // The half-signed-in session ends with the code that completes it, exactly once, and the full
+  // one starts in the same transaction: a password reset either ends the first or sees the second.
+  const completed = await inTransaction(deps, async (tx) => {
+    await lockUser(tx, session.user.id);
     const spent = await spendSecondFactor(tx, session.user.id, proof, { rp: relyingPartyOf(deps.config.publicUrl), sessionId: session.principal.sessionId });
-    // The half-signed-in session ends with the code that completes it, exactly once.
-    if (spent && !(await endSession(tx, session.principal.sessionId))) throw new AppError('auth.session_expired', 'Your sign-in has expired; sign in again');
-    return spent;
+    if (!spent) return null;
+    if (!(await endSession(tx, session.principal.sessionId))) throw new AppError('auth.session_expired', 'Your sign-in has expired; sign in again');
+    return startSession(tx, await withSsoEffects(tx, session.principal.sessionId, session.user, request), request, { stage: 'active', proved: true });
   });
-  if (!method) {
+  if (!completed) {
     const sessionEnded = attempt >= MFA_ATTEMPTS;
     await inTransaction(deps, async (tx) => {
       if (sessionEnded) await endSession(tx, session.principal.sessionId);
@@ -166,7 +193,7 @@ export async function completeSecondFactor(deps: AuthDeps, sessionToken: string,
     if (sessionEnded) throw new AppError('auth.session_expired', 'Too many wrong codes; sign in again');
     throw new AppError('auth.mfa_invalid', 'The code is wrong, expired or already used');
   }
-  return startSession(deps, session.user, request, { stage: 'active', proved: true });
+  return completed;
 }
 
 /**
@@ -176,8 +203,17 @@ export async function completeSecondFactor(deps: AuthDeps, sessionToken: string,
 export async function completeEnrolment(deps: AuthDeps, sessionId: string, request: AnonymousRequest): Promise<LoginResult | null> {
   const row = await deps.db.selectFrom('sessions').select(['user_id', 'stage']).where('id_hash', '=', sessionId).where('revoked_at', 'is', null).executeTakeFirst();
   if (!row || row.stage !== 'enrol') return null;
-  if (!(await endSession(deps, sessionId))) return null;
-  return startSession(deps, await getUserById(deps, row.user_id), request, { stage: 'active', proved: true });
+  return inTransaction(deps, async (tx) => {
+    await lockUser(tx, row.user_id);
+    if (!(await endSession(tx, sessionId))) return null;
+    return startSession(tx, await withSsoEffects(tx, sessionId, await getUserById(tx, row.user_id), request), request, { stage: 'active', proved: true });
+  });
+}
+
+/** The user once what a single sign-on left waiting on the partial session is applied. */
+async function withSsoEffects(tx: DataDeps, sessionId: string, user: UserView, request: AnonymousRequest): Promise<UserView> {
+  const row = await tx.db.selectFrom('sessions').select('sso_pending').where('id_hash', '=', sessionId).executeTakeFirst();
+  return row?.sso_pending ? applySsoEffects(tx, user.id, JSON.parse(row.sso_pending) as SsoEffects, request) : user;
 }
 
 /** Ends a session that has not ended yet; answers whether this call ended it. */

@@ -9,7 +9,7 @@ import type { ActorContext } from '../../shared/principal.js';
 import { hashSecret, newSecret } from '../../shared/secrets.js';
 import { hasSecondFactor, rolesRequireMfa } from '../mfa/mfa.service.js';
 import { addNotice } from '../notices/notices.service.js';
-import { findUserByEmail, getUserById, type UserView } from '../users/users.service.js';
+import { findUserByEmail, getUserById, lockUser, type UserView } from '../users/users.service.js';
 import type { AuthDeps } from './auth.service.js';
 import { hashPassword, passwordProblems, verifyAgainstNothing, verifyPassword } from './passwords.js';
 import { checkSignInAllowed, recordSignInFailure, signInAccountKey } from './sign-in-throttle.js';
@@ -23,7 +23,7 @@ const RESET_LINKS_PER_HOUR = 3;
 async function acceptablePasswordHash(deps: DataDeps, user: UserView, password: unknown): Promise<string> {
   const withSecondFactor = (await hasSecondFactor(deps, user.id)) || (await rolesRequireMfa(deps.db, user.roles));
   const problems = passwordProblems(password, { email: user.email, name: user.name }, withSecondFactor);
-  if (problems.length > 0) throw new AppError('auth.weak_password', 'Choose another password', problems);
+  if (problems.length > 0) throw new AppError('auth.weak_password', 'Choose another password', problems.map((p) => ({ ...p, field: 'newPassword' })));
   return hashPassword(password as string);
 }
 
@@ -62,7 +62,11 @@ export async function changePassword(deps: AuthDeps, ctx: ActorContext, input: {
   const sessionToken = newSecret('rps');
   const csrfToken = randomBytes(32).toString('base64url');
   return inTransaction(deps, async (tx) => {
+    await lockUser(tx, user.id);
     const now = tx.clock.now().toISOString();
+    // Another change or reset may have come first, while the new hash was being made.
+    const still = await tx.db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow();
+    if (still.password_hash !== row.password_hash) throw new AppError('auth.current_password_wrong', 'Your password changed meanwhile; sign in again', [{ field: 'currentPassword', message: 'is no longer your current password' }]);
     await tx.db.updateTable('users').set({ password_hash: newHash, updated_at: now }).where('id', '=', user.id).execute();
     await supersedeResetLinks(tx, user.id);
     const others = await tx.db.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', user.id).where('id_hash', '!=', sessionId).where('revoked_at', 'is', null).executeTakeFirst();
@@ -102,14 +106,15 @@ async function issueResetLink(deps: AuthDeps, by: ActorContext | AnonymousReques
   const token = newSecret('rpr');
   const issued = await inTransaction(deps, async (tx) => {
     // Requests at the same moment take turns, so none of them miscounts the links of the hour.
-    if (tx.dialect === 'postgres') await tx.db.selectFrom('users').select('id').where('id', '=', user.id).forUpdate().execute();
+    await lockUser(tx, user.id);
     const now = tx.clock.now();
     const hourAgo = new Date(now.getTime() - 3_600_000).toISOString();
     const recent = await tx.db.selectFrom('password_resets').select((eb) => eb.fn.countAll().as('n')).where('user_id', '=', user.id).where('created_at', '>', hourAgo).executeTakeFirstOrThrow();
     const refused = row.password_hash === null ? 'account has no password' : options.limited && Number(recent.n) >= RESET_LINKS_PER_HOUR ? 'too many links this hour' : null;
     const event = { action: 'auth.password_reset_requested', recordType: 'users', recordIds: [user.id], ...(refused ? { outcome: 'failure' as const, details: { reason: refused } } : { details: { expiresInMinutes: RESET_LINK_MINUTES } }) };
     if ('principal' in by) await recordAudit(tx, by, event);
-    else await recordAnonymousAudit(tx, by, { ...event, actorId: user.id });
+    // Whoever asked is not known: the account is what the request named, not who made it.
+    else await recordAnonymousAudit(tx, by, event);
     if (refused) return false;
     await supersedeResetLinks(tx, user.id);
     await tx.db
@@ -145,7 +150,14 @@ export async function sendResetLink(deps: AuthDeps, ctx: ActorContext, userId: s
   if (!user || user.status !== 'active') throw new AppError('user.not_found', 'No such active user');
   const link = await issueResetLink(deps, ctx, user, { limited: false });
   if (link === null) throw new AppError('auth.forbidden', 'This account signs in without a password');
-  await deps.mailer.send(resetMail(deps, user, link));
+  try {
+    await deps.mailer.send(resetMail(deps, user, link));
+  } catch {
+    // A link nobody received is no use; the mail server's answer may name the address, so it
+    // goes nowhere.
+    await supersedeResetLinks(deps, user.id);
+    throw new AppError('mail.unavailable', 'The mail could not be sent; check the mail settings (RAMPART_MAIL_TRANSPORT) and try again');
+  }
   return { expiresInMinutes: RESET_LINK_MINUTES };
 }
 
@@ -161,7 +173,8 @@ export async function resetLinkFor(deps: AuthDeps, ctx: ActorContext, email: str
 /**
  * Sets a new password with a reset link's secret. The link works once and not after it expired,
  * a newer link was made or the password changed. Every session of the user ends; the second
- * factor is still asked at the next sign-in, so a mailbox alone never opens the account.
+ * factor is still asked at the next sign-in: for an account with one, a mailbox alone does not
+ * open it.
  */
 export async function completePasswordReset(deps: AuthDeps, input: { token: unknown; newPassword: unknown }, request: AnonymousRequest): Promise<void> {
   const invalid = new AppError('auth.reset_link_invalid', 'This reset link is not valid: it was used, has expired or a newer one was sent. Ask for a new one.');
@@ -175,6 +188,7 @@ export async function completePasswordReset(deps: AuthDeps, input: { token: unkn
   if (user.status !== 'active') throw invalid;
   const newHash = await acceptablePasswordHash(deps, user, input.newPassword);
   await inTransaction(deps, async (tx) => {
+    await lockUser(tx, user.id);
     const now = tx.clock.now().toISOString();
     // Spent in the same statement that checks it, so two uses at once cannot both pass.
     const spent = await tx.db.updateTable('password_resets').set({ used_at: now }).where('token_hash', '=', link.token_hash).where('used_at', 'is', null).where('superseded_at', 'is', null).executeTakeFirst();

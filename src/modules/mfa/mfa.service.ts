@@ -246,7 +246,7 @@ async function mayAddFactor(deps: DataDeps, ctx: ActorContext, password: unknown
   const enrolled = await hasSecondFactor(deps, userId);
   if (stage === 'mfa' || (stage === 'enrol' && enrolled)) throw new AppError('auth.mfa_required', 'Sign in with your second factor first');
   if (stage === 'active' && enrolled) await requireStepUp(deps, ctx);
-  if (stage === 'active' && !enrolled) await requireCurrentPassword(deps, userId, password);
+  if (stage === 'active' && !enrolled) await requireCurrentPassword(deps, userId, sessionId, password);
   return { userId, sessionId };
 }
 
@@ -388,8 +388,18 @@ export async function resetMfa(deps: DataDeps, ctx: ActorContext, userId: string
   });
 }
 
-async function requireCurrentPassword(deps: DataDeps, userId: string, password: unknown): Promise<void> {
+/**
+ * The current password, or, for an account that has none (it signs in at a single sign-on
+ * provider), a sign-in in the last five minutes: proof that whoever holds the session just
+ * signed in themself.
+ */
+async function requireCurrentPassword(deps: DataDeps, userId: string, sessionId: string, password: unknown): Promise<void> {
   const row = await deps.db.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirst();
+  if (row && row.password_hash === null) {
+    const session = await deps.db.selectFrom('sessions').select('created_at').where('id_hash', '=', sessionId).executeTakeFirst();
+    if (session && deps.clock.now().getTime() - new Date(session.created_at).getTime() <= STEP_UP_WINDOW_MS) return;
+    throw new AppError('auth.step_up_required', 'Sign in again, then set up the second factor within five minutes');
+  }
   const ok = typeof password === 'string' && password.length <= 1024 && row?.password_hash ? await verifyPassword(row.password_hash, password) : false;
   if (!ok) throw new AppError('auth.invalid_credentials', 'Enter your current password to set up a second factor', [{ field: 'password', message: 'is not your current password' }]);
 }

@@ -15,8 +15,11 @@ export interface NoticeView extends NoticeText {
   readAt: string | null;
 }
 
-/** A mail that failed is tried again this many times, then left as failed; the notice stays in the app. */
-const MAIL_ATTEMPTS = 5;
+/**
+ * A mail that failed is tried again after these waits (about three hours in all), then left as
+ * failed; the notice stays in the app either way.
+ */
+const RETRY_MINUTES = [1, 5, 30, 120];
 /** A claim older than this belongs to a process that stopped mid-send; another may take it. */
 const CLAIM_TIMEOUT_MS = 5 * 60_000;
 
@@ -26,9 +29,10 @@ const CLAIM_TIMEOUT_MS = 5 * 60_000;
  * process mails it afterwards (`deliverNotices`). Details never hold a secret.
  */
 export async function addNotice(deps: DataDeps, userId: string, kind: NoticeKind, details: Record<string, unknown>): Promise<void> {
+  const now = deps.clock.now().toISOString();
   await deps.db
     .insertInto('notices')
-    .values({ id: newId(), user_id: userId, kind, details: JSON.stringify(details), created_at: deps.clock.now().toISOString(), read_at: null, mail_state: 'pending', mail_attempts: 0, mail_claimed_at: null })
+    .values({ id: newId(), user_id: userId, kind, details: JSON.stringify(details), created_at: now, read_at: null, mail_state: 'pending', mail_attempts: 0, mail_claimed_at: null, mail_next_at: now })
     .execute();
 }
 
@@ -111,27 +115,37 @@ export async function markNoticesRead(deps: DataDeps, ctx: ActorContext, id: str
 }
 
 /**
- * Mails the notices not mailed yet, oldest first. Each is claimed before it is sent, so two
- * server processes never send the same one; a claim left by a process that stopped expires.
+ * Mails the notices that are due, oldest first. Each is claimed before it is sent, so two server
+ * processes never send the same one; a claim left by a process that stopped mid-send expires, and
+ * that one notice may then be mailed twice. Notices of a disabled user are not mailed. `going`
+ * is asked between mails, so a server that is stopping does not wait for the whole batch.
  * Answers how many were sent.
  */
-export async function deliverNotices(deps: AuthDeps, limit = 50): Promise<number> {
+export async function deliverNotices(deps: AuthDeps, options: { limit?: number; going?: () => boolean } = {}): Promise<number> {
   const now = deps.clock.now();
   const stale = new Date(now.getTime() - CLAIM_TIMEOUT_MS).toISOString();
   const due = await deps.db
     .selectFrom('notices')
     .innerJoin('users', 'users.id', 'notices.user_id')
-    .select(['notices.id', 'notices.kind', 'notices.details', 'notices.created_at', 'notices.read_at', 'notices.mail_state', 'notices.mail_claimed_at', 'notices.mail_attempts', 'users.email', 'users.name', 'users.locale'])
-    .where((eb) => eb.or([eb('notices.mail_state', '=', 'pending'), eb.and([eb('notices.mail_state', '=', 'sending'), eb('notices.mail_claimed_at', '<', stale)])]))
-    .orderBy('notices.created_at')
-    .limit(limit)
+    .select(['notices.id', 'notices.kind', 'notices.details', 'notices.created_at', 'notices.read_at', 'notices.mail_state', 'notices.mail_attempts', 'users.email', 'users.name', 'users.locale'])
+    .where('users.status', '=', 'active')
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('notices.mail_state', '=', 'pending'), eb('notices.mail_next_at', '<=', now.toISOString())]),
+        eb.and([eb('notices.mail_state', '=', 'sending'), eb('notices.mail_claimed_at', '<', stale)]),
+      ]),
+    )
+    .orderBy('notices.mail_next_at')
+    .limit(options.limit ?? 50)
     .execute();
   let sent = 0;
   for (const notice of due) {
+    if (options.going && !options.going()) break;
     const claimedAt = deps.clock.now().toISOString();
+    const attempt = notice.mail_attempts + 1;
     const claim = await deps.db
       .updateTable('notices')
-      .set({ mail_state: 'sending', mail_claimed_at: claimedAt, mail_attempts: notice.mail_attempts + 1 })
+      .set({ mail_state: 'sending', mail_claimed_at: claimedAt, mail_attempts: attempt })
       .where('id', '=', notice.id)
       .where('mail_state', '=', notice.mail_state)
       .where('mail_attempts', '=', notice.mail_attempts)
@@ -141,22 +155,25 @@ export async function deliverNotices(deps: AuthDeps, limit = 50): Promise<number
     const { title, body } = present(notice, locale);
     const greeting = locale === 'zh-CN' ? `${notice.name}，您好：` : `Hello ${notice.name},`;
     const footer = locale === 'zh-CN' ? `此通知也显示在 Rampart 中：${deps.config.publicUrl}` : `This notice is also shown in Rampart: ${deps.config.publicUrl}`;
-    let state: NoticesTable['mail_state'] = 'sent';
+    let outcome: Pick<NoticesTable, 'mail_state' | 'mail_next_at'> = { mail_state: 'sent', mail_next_at: claimedAt };
     try {
       await deps.mailer.send({ to: notice.email, subject: `Rampart: ${title}`, text: [greeting, '', body, '', footer, ''].join('\n') });
       sent += 1;
     } catch {
-      state = notice.mail_attempts + 1 >= MAIL_ATTEMPTS ? 'failed' : 'pending';
+      const wait = RETRY_MINUTES[attempt - 1];
+      outcome = wait === undefined ? { mail_state: 'failed', mail_next_at: claimedAt } : { mail_state: 'pending', mail_next_at: new Date(deps.clock.now().getTime() + wait * 60_000).toISOString() };
     }
-    await deps.db.updateTable('notices').set({ mail_state: state, mail_claimed_at: null }).where('id', '=', notice.id).execute();
+    // Only while the claim is still this one's: a claim that expired belongs to whoever took it over.
+    await deps.db.updateTable('notices').set({ ...outcome, mail_claimed_at: null }).where('id', '=', notice.id).where('mail_claimed_at', '=', claimedAt).execute();
   }
   return sent;
 }
 
-/** Mails new notices every few seconds while the server runs. */
+/** Mails due notices every few seconds while the server runs; one round at a time. */
 export class NoticeCourier {
   private timer: NodeJS.Timeout | undefined;
-  private round: Promise<void> = Promise.resolve();
+  private round: Promise<void> | null = null;
+  private stopping = false;
 
   constructor(
     private readonly deps: AuthDeps,
@@ -166,19 +183,22 @@ export class NoticeCourier {
 
   start(): void {
     this.timer = setInterval(() => {
-      this.round = this.round.then(() => this.deliver());
+      // A round still sending (a slow mail server) is not joined by another.
+      this.round ??= this.deliver().finally(() => (this.round = null));
     }, this.everyMs);
     this.timer.unref();
   }
 
+  /** Stops after the mail being sent now, if any. */
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
     await this.round;
   }
 
   private async deliver(): Promise<void> {
     try {
-      await deliverNotices(this.deps);
+      await deliverNotices(this.deps, { going: () => !this.stopping });
     } catch (error) {
       this.log.warn(`notice delivery failed (${(error as { code?: unknown }).code ?? (error as Error).name})`);
     }

@@ -125,8 +125,11 @@ export async function exchangeCode(
   if (missing.length > 0 && provider.serverMetadata().userinfo_endpoint) {
     try {
       const userinfo = await client.fetchUserInfo(provider, tokens.access_token, idToken.sub);
-      // The ID token's own claims win; the userinfo endpoint only fills in what it lacks.
+      // The ID token's own claims win; the userinfo endpoint only fills in what it lacks. An
+      // address and whether it is verified come together, from one source.
       claims = { ...userinfo, ...claims };
+      if (idToken.email === undefined) claims.email_verified = userinfo.email_verified;
+      else claims.email_verified = idToken.email_verified;
     } catch (error) {
       throw refusedOrUnavailable(error);
     }

@@ -7,8 +7,8 @@ import { AppError, type ErrorCode } from '../../shared/errors.js';
 import type { ActorContext } from '../../shared/principal.js';
 import { hashSecret, newSecret, safeEqual } from '../../shared/secrets.js';
 import { resolveSession, stageAfterPassword, startSession, type AuthDeps, type LoginResult } from '../auth/auth.service.js';
-import { checkSignInAllowed, signInAccountKey } from '../auth/sign-in-throttle.js';
-import { findUserByEmail, getUserById, insertUser, setUserAccess, type UserView } from '../users/users.service.js';
+import { findUserByEmail, getUserById, insertUser, lockUser, type UserView } from '../users/users.service.js';
+import { applySsoEffects, ssoActor, type SsoEffects } from './sso-link.js';
 import { authorizationRequest, callbackUrlOf, exchangeCode, isMultiFactor, ProviderAnswerRefused, type ProviderIdentity } from './oidc-client.js';
 
 /** How long the provider has to send the browser back. */
@@ -148,34 +148,29 @@ async function signInAsProviderUser(deps: AuthDeps, settings: OidcSettings, iden
   const roles = rolesFromGroups(settings, identity.claims);
   if (roles !== null && roles.length === 0) throw new SsoRefusal('auth.sso_refused', 'None of your groups at the provider gives a role here; ask an administrator', 'no mapped group', account.user?.id ?? null);
   if (!account.user && roles === null) throw new SsoRefusal('auth.sso_no_account', 'There is no account for you here; ask an administrator for one', 'no role for a new account');
-  // A locked account stays locked, however its user signs in.
-  await checkSignInAllowed(deps, signInAccountKey(account.user?.email ?? account.email), request.sourceAddress);
-  const system: ActorContext = { principal: { kind: 'system', job: 'single-sign-on' }, channel: request.channel, requestId: request.requestId, sourceAddress: request.sourceAddress, userAgent: request.userAgent };
+  // No password is involved, so the password throttle does not apply: failed password guesses
+  // against an account must not lock its owner out of single sign-on.
   const providerMfa = settings.mfa === 'provider' && isMultiFactor(identity.amr);
+  const effects: SsoEffects = { issuer: identity.issuer, subject: identity.subject, linkBy: account.linkBy, roles };
   return inTransaction(deps, async (tx) => {
-    let user = account.user ?? (await insertUser(tx, system, { email: account.email, name: nameOf(identity.claims, account.email), password: null, roles: roles ?? [], locale: localeOf(identity.claims) }));
-    const now = tx.clock.now().toISOString();
-    if (account.linkBy) {
-      await tx.db.insertInto('sso_identities').values({ issuer: identity.issuer, subject: identity.subject, user_id: user.id, created_at: now, last_used_at: now }).execute();
-      await recordAudit(tx, system, { action: 'user.sso_linked', recordType: 'users', recordIds: [user.id], details: { issuer: identity.issuer, by: account.linkBy } });
-    } else {
-      await tx.db.updateTable('sso_identities').set({ last_used_at: now }).where('issuer', '=', identity.issuer).where('subject', '=', identity.subject).execute();
+    let user = account.user;
+    if (!user) {
+      // A new account has nothing to take over; it is made, linked and given its roles at once.
+      user = await insertUser(tx, ssoActor(request), { email: account.email, name: nameOf(identity.claims, account.email), password: null, roles: roles ?? [], locale: localeOf(identity.claims) });
     }
-    // The role change goes the way an administrator's does: audited, and the user's sessions end.
-    if (roles !== null && !sameRoles(roles, user.roles)) user = await setUserAccess(tx, system, user.id, { roles });
-    const stage = providerMfa ? 'active' : await stageAfterPassword(tx, user);
-    const session = await startSession(tx, user, request, { stage });
-    const sessionId = hashSecret(session.sessionToken);
+    await lockUser(tx, user.id);
+    // The stricter of the roles held and the roles coming decides whether a second factor is due.
+    const stage = providerMfa ? 'active' : await stageAfterPassword(tx, { ...user, roles: [...new Set([...user.roles, ...(roles ?? [])])] });
+    const applyNow = stage === 'active' || account.user === null;
+    if (applyNow) user = await applySsoEffects(tx, user.id, effects, request);
     // The provider's second factor counts for step-up from when it was given, not from now.
-    if (providerMfa && identity.authTime !== null) {
-      const mfaAt = new Date(Math.min(identity.authTime * 1000, tx.clock.now().getTime())).toISOString();
-      await tx.db.updateTable('sessions').set({ mfa_at: mfaAt }).where('id_hash', '=', sessionId).execute();
-    }
-    await recordAudit(tx, userContext(user, sessionId, request), {
+    const mfaAt = providerMfa && identity.authTime !== null ? new Date(Math.min(identity.authTime * 1000, tx.clock.now().getTime())).toISOString() : undefined;
+    const session = await startSession(tx, user, request, { stage, firstFactor: 'sso', ...(mfaAt ? { mfaAt } : {}), ...(applyNow ? {} : { ssoPending: effects }) });
+    await recordAudit(tx, userContext(user, hashSecret(session.sessionToken), request), {
       action: 'auth.sso_signed_in',
       recordType: 'users',
       recordIds: [user.id],
-      details: { issuer: identity.issuer, stage, providerMfa, ...(account.linkBy ? { linkedBy: account.linkBy } : {}) },
+      details: { issuer: identity.issuer, stage, providerMfa, ...(account.linkBy ? { linkedBy: account.linkBy } : {}), ...(applyNow ? {} : { pendingUntilSecondFactor: true }) },
     });
     return session;
   });
@@ -214,10 +209,6 @@ function rolesFromGroups(settings: OidcSettings, claims: Readonly<Record<string,
   const raw = claims[settings.groupsClaim];
   const groups = Array.isArray(raw) ? raw.filter((g): g is string => typeof g === 'string') : typeof raw === 'string' ? [raw] : [];
   return [...new Set(settings.roleMap.filter((entry) => groups.includes(entry.group)).map((entry) => entry.role))].sort();
-}
-
-function sameRoles(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((role) => b.includes(role));
 }
 
 /** A display name from the provider's claims, as a user's name must be: 1 to 200 characters of text. */

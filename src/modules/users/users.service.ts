@@ -119,6 +119,15 @@ export async function insertUser(deps: DataDeps, by: ActorContext | AnonymousReq
   });
 }
 
+/**
+ * Holds the user's row until the transaction ends, so that what changes an account's credentials
+ * or sessions (a password change or reset, a sign-in completing) happens one at a time. SQLite
+ * already runs one writing transaction at a time; PostgreSQL needs the row lock.
+ */
+export async function lockUser(deps: DataDeps, userId: string): Promise<void> {
+  if (deps.dialect === 'postgres') await deps.db.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
+}
+
 export async function getUserById(deps: DataDeps, id: string): Promise<UserView> {
   const row = isId(id) ? await deps.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst() : undefined;
   if (!row) throw new AppError('user.not_found', 'No such user');
