@@ -53,6 +53,28 @@ const TEXT = {
     ssoStateInvalid: 'That single sign-on attempt expired or began in another browser. Try again.',
     ssoUnavailable: 'The single sign-on provider cannot be reached. Try again later, or sign in another way.',
     ssoFailed: 'Single sign-on did not work. Try again, or sign in another way.',
+    forgotLink: 'Forgot your password?',
+    forgotHeading: 'Set a new password',
+    forgotIntro: 'Enter the email address you sign in with. If it has an account here, a link to set a new password is mailed to it; the link works once, for 30 minutes.',
+    sendLink: 'Send the link',
+    backToLogin: 'Back to sign-in',
+    linkSent: 'If an account signs in with that address, a link to set a new password is on its way. Check your mail.',
+    resetHeading: 'Choose a new password',
+    resetIntro: 'Your new password ends every session of your account. If your account has a second step, it is still asked when you sign in.',
+    newPassword: 'New password',
+    passwordRules: 'At least 15 characters, or 12 if you sign in with a second step. A passphrase of a few words is easy to remember and hard to guess.',
+    setPassword: 'Set password',
+    askAgain: 'Ask for a new link',
+    resetMissing: 'This page needs the link from the mail exactly as sent. Ask for a new one if it has expired.',
+    passwordSet: 'Your new password is set. Sign in with it.',
+    noticesHeading: 'Security notices',
+    noticesEmpty: 'Nothing to report: no new devices, no changes to your sign-in.',
+    markAllRead: 'Mark all read',
+    unreadCount: '{count} new',
+    changePasswordHeading: 'Change your password',
+    currentPassword: 'Current password',
+    changePassword: 'Change password',
+    passwordChanged: 'Your password is changed. Your other sessions have ended.',
   },
   'zh-CN': {
     tagline: '客户数据不泄露、不丢失、不被滥用。',
@@ -105,6 +127,28 @@ const TEXT = {
     ssoStateInvalid: '该单点登录尝试已过期，或是在另一个浏览器中开始的。请重试。',
     ssoUnavailable: '无法连接单点登录身份提供方。请稍后重试，或改用其他方式登录。',
     ssoFailed: '单点登录未成功。请重试，或改用其他方式登录。',
+    forgotLink: '忘记密码？',
+    forgotHeading: '设置新密码',
+    forgotIntro: '输入您登录使用的电子邮箱。如果该地址在此有账户，我们会向其发送设置新密码的链接；链接只能使用一次，30 分钟内有效。',
+    sendLink: '发送链接',
+    backToLogin: '返回登录',
+    linkSent: '如果有账户使用该地址登录，设置新密码的链接已在发送途中。请查收邮件。',
+    resetHeading: '选择新密码',
+    resetIntro: '新密码会结束您账户的所有会话。如果您的账户启用了第二步验证，登录时仍需完成。',
+    newPassword: '新密码',
+    passwordRules: '至少 15 个字符；如果登录时有第二步验证，至少 12 个字符。由几个词组成的口令短语好记又难猜。',
+    setPassword: '设置密码',
+    askAgain: '重新获取链接',
+    resetMissing: '此页面需要邮件中的完整链接。如果链接已过期，请重新获取。',
+    passwordSet: '新密码已设置，请用它登录。',
+    noticesHeading: '安全通知',
+    noticesEmpty: '暂无需要报告的事项：没有新设备，登录方式也没有变化。',
+    markAllRead: '全部标为已读',
+    unreadCount: '{count} 条新通知',
+    changePasswordHeading: '修改密码',
+    currentPassword: '当前密码',
+    changePassword: '修改密码',
+    passwordChanged: '密码已修改，您的其他会话均已结束。',
   },
 };
 
@@ -119,7 +163,7 @@ const SSO_ERRORS = {
 const locale = (navigator.languages?.[0] ?? navigator.language ?? 'en').toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';
 const t = (key, values = {}) => (TEXT[locale][key] ?? TEXT.en[key] ?? key).replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ''));
 
-const VIEWS = ['loading', 'setup', 'setup-missing', 'login', 'mfa', 'enrol', 'recovery', 'signed-in'];
+const VIEWS = ['loading', 'setup', 'setup-missing', 'login', 'forgot', 'reset', 'mfa', 'enrol', 'recovery', 'signed-in'];
 const byId = (id) => document.getElementById(id);
 
 /** The CSRF token of the current session; it lives only in this page's memory. */
@@ -247,6 +291,39 @@ function showSignedIn(session) {
   byId('signed-in-as').textContent = t('signedInAs', { name: session.user.name, email: session.user.email });
   if (location.pathname !== '/') history.replaceState(null, '', '/');
   show('signed-in');
+  loadNotices().catch(() => undefined);
+}
+
+/** The user's security notices, newest first; what they say comes from the server, set as text. */
+async function loadNotices() {
+  const result = await api('GET', '/api/v1/notices?limit=20');
+  const list = byId('notices');
+  const failure = byId('notices-error');
+  list.replaceChildren();
+  failure.hidden = result.ok;
+  if (!result.ok) {
+    failure.textContent = result.body?.error?.message ?? t('unexpected');
+    return;
+  }
+  const { items, unread } = result.body;
+  for (const notice of items) {
+    const item = document.createElement('li');
+    item.className = notice.readAt ? 'notice-item' : 'notice-item unread';
+    const title = document.createElement('strong');
+    title.textContent = notice.title;
+    const when = document.createElement('time');
+    when.dateTime = notice.createdAt;
+    when.textContent = new Date(notice.createdAt).toLocaleString(locale);
+    const body = document.createElement('p');
+    body.textContent = notice.body;
+    item.append(title, ' ', when, body);
+    list.append(item);
+  }
+  byId('notices-empty').hidden = items.length > 0;
+  const badge = byId('notices-unread');
+  badge.textContent = t('unreadCount', { count: unread });
+  badge.hidden = unread === 0;
+  byId('notices-read').hidden = unread === 0;
 }
 
 /** Where a sign-in goes next: a second factor, setting one up, or done. */
@@ -308,6 +385,14 @@ async function passkeyCeremony(kind, options, box) {
 function showApiProblem(box, result) {
   box.textContent = result.body?.error?.message ?? t('unexpected');
   box.hidden = false;
+}
+
+/** The secret of a password reset link; like the setup secret, it lives only in this page's memory. */
+let resetToken = null;
+
+function showForgot() {
+  if (location.pathname !== '/reset-password') history.replaceState(null, '', '/reset-password');
+  show('forgot');
 }
 
 function showLogin(notice) {
@@ -431,6 +516,71 @@ function wireForms(setupToken) {
     });
   });
 
+  byId('forgot-link').addEventListener('click', (event) => {
+    event.preventDefault();
+    showForgot();
+  });
+  byId('reset-again').addEventListener('click', (event) => {
+    event.preventDefault();
+    showForgot();
+  });
+  for (const link of document.querySelectorAll('.back-to-login')) {
+    link.addEventListener('click', (event) => {
+      event.preventDefault();
+      showLogin();
+    });
+  }
+
+  const forgotForm = byId('forgot-form');
+  forgotForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submit(forgotForm, async () => {
+      const result = await api('POST', '/api/v1/auth/password-reset', { email: new FormData(forgotForm).get('email') });
+      if (result.ok) {
+        forgotForm.reset();
+        showLogin(t('linkSent'));
+      } else showApiError(forgotForm, result);
+    });
+  });
+
+  const resetForm = byId('reset-form');
+  resetForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submit(resetForm, async () => {
+      const result = await api('POST', '/api/v1/auth/password-reset/complete', { token: resetToken ?? '', newPassword: new FormData(resetForm).get('newPassword') });
+      if (result.ok) {
+        resetForm.reset();
+        resetToken = null;
+        showLogin(t('passwordSet'));
+      } else showApiError(resetForm, result);
+    });
+  });
+
+  const passwordForm = byId('password-form');
+  passwordForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    byId('password-changed').hidden = true;
+    submit(passwordForm, async () => {
+      const data = new FormData(passwordForm);
+      const result = await api('POST', '/api/v1/auth/password', { currentPassword: data.get('currentPassword'), newPassword: data.get('newPassword') });
+      if (result.ok && result.body?.csrfToken) {
+        // The session goes on under a new secret (a new cookie) and a new CSRF token.
+        csrfToken = result.body.csrfToken;
+        passwordForm.reset();
+        const done = byId('password-changed');
+        done.textContent = t('passwordChanged');
+        done.hidden = false;
+        loadNotices().catch(() => undefined);
+      } else if (result.status === 401) showLogin(result.body?.error?.message);
+      else showApiError(passwordForm, result);
+    });
+  });
+
+  byId('notices-read').addEventListener('click', async () => {
+    const result = await api('POST', '/api/v1/notices/read');
+    if (result.ok) await loadNotices();
+  });
+
   byId('sign-out').addEventListener('click', async () => {
     const box = byId('signout-error');
     box.hidden = true;
@@ -456,6 +606,7 @@ async function start() {
   // Referer. Take it into memory and drop it from the address bar and history at once.
   const fragment = new URLSearchParams(location.hash.slice(1));
   const setupToken = location.pathname === '/setup' ? fragment.get('token') : null;
+  resetToken = location.pathname === '/reset-password' ? fragment.get('token') : null;
   // A refused single sign-on comes back as /?sso_error=<code>; the code is read once and dropped.
   const ssoError = new URLSearchParams(location.search).get('sso_error');
   if (location.hash || location.search) history.replaceState(null, '', location.pathname);
@@ -469,6 +620,7 @@ async function start() {
       if (status.ok && status.body?.needed === false) return showLogin(t('setupDone'));
       return show(setupToken ? 'setup' : 'setup-missing', false);
     }
+    if (location.pathname === '/reset-password') return resetToken ? show('reset', false) : showForgot();
     const session = await api('GET', '/api/v1/auth/session');
     if (session.ok && session.body?.user) return showSession(session.body);
     showLogin();

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -30,4 +32,11 @@ export function watch(page: Page): string[] {
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText ?? ''}`));
   return problems;
+}
+
+/** Saves a screenshot in the temporary directory for a person to look at; the path is printed. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  const file = path.join(os.tmpdir(), `rampart-${name}-${process.pid}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  console.log(`screenshot ${name}: ${file}`);
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, watch } from './chromium.js';
+import { launchChromium, screenshot, watch } from './chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type RampartApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
@@ -10,13 +10,6 @@ import { issueSetupLink } from '../../src/modules/setup/setup.service.js';
 import { totpCode } from '../../src/modules/mfa/totp.js';
 
 const ADMIN = { email: 'first.admin@example.com', name: 'Ada Admin', password: 'orbit lantern cobalt meadow' };
-
-/** Saves a screenshot in the temporary directory for a person to look at; the path is printed. */
-async function screenshot(page: Page, name: string): Promise<void> {
-  const file = path.join(os.tmpdir(), `rampart-${name}-${process.pid}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  console.log(`screenshot ${name}: ${file}`);
-}
 
 describe('first run in a browser', () => {
   let rampart: RampartApp;

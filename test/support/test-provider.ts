@@ -108,8 +108,12 @@ export class TestProvider {
       res.writeHead(303, { location: returnTo }).end();
       return;
     }
-    if (req.method === 'GET' && req.url?.startsWith('/interaction/')) {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('Sign in');
+    const page = /^\/interaction\/([A-Za-z0-9_-]+)$/.exec(req.url ?? '');
+    if (req.method === 'GET' && page) {
+      // The form a person fills in at the provider, for tests that go there in a real browser.
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end(`<!doctype html><title>Example ID</title><h1>Example ID</h1><form method="post" action="/interaction/${page[1]}/login"><label>Account <input name="account"></label><button>Continue</button></form>`);
       return;
     }
     provider.callback()(req, res);
