@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { IntegrityError, NONCE_BYTES, open, seal } from './aead.js';
+import { aeadBackendName, IntegrityError, nativeBackend, nodeBackend, NONCE_BYTES, open, seal } from './aead.js';
 import { blindIndex, indexBits, normalizeForIndex, searchToken } from './blind-index.js';
 import { KeyFileError, LocalKeyFile } from './key-file.js';
 import { KekUnavailableError } from './kek.js';
@@ -30,6 +30,29 @@ describe('AES-256-GCM', () => {
 
     const empty = seal(Buffer.alloc(32), Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(12));
     expect(empty.subarray(NONCE_BYTES).toString('hex')).toBe('530f8afbc74536b9a963b4f1c4cb738b');
+  });
+
+  it('runs on the native backend where the addon is installed, byte for byte the same cipher as node:crypto', () => {
+    // The addon is an optional dependency that `npm ci` builds here: without it this test fails,
+    // so a build that silently fell back to the slower path is noticed.
+    expect(aeadBackendName()).toBe('native');
+    const native = nativeBackend!;
+    const key = randomBytes(32);
+    for (const aad of [Buffer.from('rampart|e1|contacts|email'), Buffer.alloc(0)]) {
+      for (const length of [0, 1, 15, 16, 17, 60, 4096]) {
+        const plaintext = randomBytes(length);
+        const nonce = randomBytes(NONCE_BYTES);
+        const sealed = native.seal(key, plaintext, aad, nonce);
+        expect(sealed.equals(nodeBackend.seal(key, plaintext, aad, nonce)), `length ${length}`).toBe(true);
+        expect(nodeBackend.open(key, sealed, aad).equals(plaintext)).toBe(true);
+        expect(native.open(key, sealed, aad).equals(plaintext)).toBe(true);
+        const flipped = Buffer.from(sealed);
+        flipped[flipped.length - 1]! ^= 1;
+        expect(() => native.open(key, flipped, aad)).toThrow(IntegrityError);
+        expect(() => native.open(key, sealed, Buffer.from('another place'))).toThrow(IntegrityError);
+        expect(() => native.open(randomBytes(32), sealed, aad)).toThrow(IntegrityError);
+      }
+    }
   });
 
   it('detects every bit flip, truncation and a wrong key or associated data', () => {
