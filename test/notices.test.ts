@@ -161,6 +161,18 @@ describe('mail over SMTP', () => {
     await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: user.email, password }, headers: { 'user-agent': FIREFOX } });
     const wrongPort = await createTestApp({ RAMPART_MAIL_TRANSPORT: `smtp://127.0.0.1:${port + 1 === 65536 ? 1 : port + 1}` }, { clock });
     try {
+      // A reset link an administrator asks for, refused by the mail server: withdrawn, and the
+      // answer names neither the address nor the server's words.
+      const admin = await wrongPort.makeUser({ roles: ['admin'] });
+      const target = await wrongPort.makeUser({ roles: ['sales'] });
+      const refused = await wrongPort.call('POST', `/api/v1/users/${target.user.id}/password-reset`, { token: admin.token });
+      expect(refused.statusCode).toBe(503);
+      expect(refused.json().error.code).toBe('mail.unavailable');
+      expect(refused.body).not.toContain(target.user.email);
+      const links = await wrongPort.deps.db.selectFrom('password_resets').select(['used_at', 'superseded_at']).where('user_id', '=', target.user.id).execute();
+      expect(links).toHaveLength(1);
+      expect(links[0]!.superseded_at).not.toBeNull();
+
       // The same database seen by a server whose mail transport points nowhere.
       const away = { ...wrongPort.deps, db: t.deps.db, dialect: t.deps.dialect };
       const state = () => t.deps.db.selectFrom('notices').select(['mail_state', 'mail_attempts']).where('user_id', '=', user.id).executeTakeFirstOrThrow();

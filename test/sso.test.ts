@@ -293,6 +293,17 @@ describe('single sign-on with Rampart asking for its own second factor', () => {
     expect(verified.json().stage).toBe('active');
   });
 
+  it('keeps single sign-on open for an account whose password someone keeps guessing', async () => {
+    const person = account(provider);
+    await t.makeUser({ roles: ['sales'], email: person.email });
+    for (let i = 0; i < 12; i++) {
+      await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: person.email, password: `guess number ${i} of many` }, remoteAddress: `198.51.100.${i + 1}` });
+    }
+    const locked = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: person.email, password: 'one more guess at it' }, remoteAddress: '198.51.100.99' });
+    expect(locked.statusCode).toBe(429);
+    expectSignedIn(await browser.signIn(person.id));
+  });
+
   it('refuses a second identity at the provider with the address of an account already linked', async () => {
     const first = account(provider);
     await t.makeUser({ roles: ['sales'], email: first.email });
