@@ -274,7 +274,7 @@ export async function logout(deps: AuthDeps, ctx: ActorContext, sessionToken: st
 }
 
 /** The acting context of a session that is just starting, for its own entry. */
-function sessionContext(user: UserView, sessionId: string, request: AnonymousRequest): ActorContext {
+export function sessionContext(user: UserView, sessionId: string, request: AnonymousRequest): ActorContext {
   return {
     principal: { kind: 'user', userId: user.id, email: user.email, roles: user.roles, teamId: user.teamId, sessionId },
     channel: 'web',

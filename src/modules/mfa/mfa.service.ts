@@ -16,6 +16,7 @@ import { assertionOptions, listPasskeys, registerPasskey, registrationOptions, v
 import { checkSignInAllowed, recordSignInFailure, signInAccountKey } from '../auth/sign-in-throttle.js';
 import { verifyPassword } from '../auth/passwords.js';
 import { addNotice } from '../notices/notices.service.js';
+import { lockUser } from '../users/users.service.js';
 
 export const RECOVERY_CODE_COUNT = 10;
 /** Second-factor codes one session may try, right or wrong, before it is ended. */
@@ -346,7 +347,7 @@ export async function removeFactor(deps: DataDeps, ctx: ActorContext, kind: 'tot
   await requireStepUp(deps, ctx);
   await inTransaction(deps, async (tx) => {
     // Two removals at once must not both see the other factor still there.
-    if (tx.dialect === 'postgres') await tx.db.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
+    await lockUser(tx, userId);
     const found =
       kind === 'totp'
         ? await tx.db.selectFrom('mfa_factors').select('id').where('id', '=', factorId).where('user_id', '=', userId).where('confirmed_at', 'is not', null).executeTakeFirst()

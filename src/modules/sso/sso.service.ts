@@ -6,7 +6,7 @@ import type { SsoSignInsTable } from '../../db/schema.js';
 import { AppError, type ErrorCode } from '../../shared/errors.js';
 import type { ActorContext } from '../../shared/principal.js';
 import { hashSecret, newSecret, safeEqual } from '../../shared/secrets.js';
-import { resolveSession, stageAfterPassword, startSession, type AuthDeps, type LoginResult } from '../auth/auth.service.js';
+import { resolveSession, sessionContext, stageAfterPassword, startSession, type AuthDeps, type LoginResult } from '../auth/auth.service.js';
 import { findUserByEmail, getUserById, insertUser, lockUser, type UserView } from '../users/users.service.js';
 import { applySsoEffects, ssoActor, type SsoEffects } from './sso-link.js';
 import { authorizationRequest, callbackUrlOf, exchangeCode, isMultiFactor, ProviderAnswerRefused, type ProviderIdentity } from './oidc-client.js';
@@ -166,7 +166,7 @@ async function signInAsProviderUser(deps: AuthDeps, settings: OidcSettings, iden
     // The provider's second factor counts for step-up from when it was given, not from now.
     const mfaAt = providerMfa && identity.authTime !== null ? new Date(Math.min(identity.authTime * 1000, tx.clock.now().getTime())).toISOString() : undefined;
     const session = await startSession(tx, user, request, { stage, firstFactor: 'sso', ...(mfaAt ? { mfaAt } : {}), ...(applyNow ? {} : { ssoPending: effects }) });
-    await recordAudit(tx, userContext(user, hashSecret(session.sessionToken), request), {
+    await recordAudit(tx, sessionContext(user, hashSecret(session.sessionToken), request), {
       action: 'auth.sso_signed_in',
       recordType: 'users',
       recordIds: [user.id],
@@ -236,20 +236,10 @@ async function stepUpAtProvider(deps: AuthDeps, settings: OidcSettings, identity
   if (settings.mfa !== 'provider' || !isMultiFactor(identity.amr) || authTime === null || now - authTime > STEP_UP_WINDOW_MS) {
     throw new SsoRefusal('auth.sso_refused', 'The provider did not confirm a second factor just now', 'no fresh second factor', session.user.id);
   }
-  const ctx = userContext(session.user, sessionId, request);
+  const ctx = sessionContext(session.user, sessionId, request);
   await inTransaction(deps, async (tx) => {
     await tx.db.updateTable('sessions').set({ mfa_at: new Date(authTime).toISOString(), mfa_attempts: 0 }).where('id_hash', '=', sessionId).execute();
     await recordAudit(tx, ctx, { action: 'auth.step_up', recordType: 'users', recordIds: [session.user.id], details: { method: 'provider', issuer: identity.issuer } });
   });
   return { kind: 'stepped-up' };
-}
-
-function userContext(user: UserView, sessionId: string, request: AnonymousRequest): ActorContext {
-  return {
-    principal: { kind: 'user', userId: user.id, email: user.email, roles: user.roles, teamId: user.teamId, sessionId },
-    channel: request.channel,
-    requestId: request.requestId,
-    sourceAddress: request.sourceAddress,
-    userAgent: request.userAgent,
-  };
 }
