@@ -1,12 +1,13 @@
-// Compiles TypeScript to dist/ when dist is missing or older than any source file, so `npm start`
-// works straight after `npm install` and after every code change without a slow build each time.
+// Builds what is out of date, so `npm start` works straight after `npm install` and after every
+// code change without a slow build each time: the server (TypeScript → dist/) when dist is missing
+// or older than any source file, and the web app (Vite → dist/web/) likewise. With --web, only the
+// web app (the tests run the server from source but serve the built web app).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const marker = path.join(root, 'dist', 'cli', 'main.js');
 
 function newestMtime(dir) {
   let newest = 0;
@@ -18,16 +19,34 @@ function newestMtime(dir) {
   return newest;
 }
 
-const inputs = Math.max(newestMtime(path.join(root, 'src')), ...['package.json', 'tsconfig.json', 'tsconfig.build.json'].map((f) => fs.statSync(path.join(root, f)).mtimeMs));
-// tsc rewrites every output on each build, so the entry point's time is the build's time.
-const stale = !fs.existsSync(marker) || fs.statSync(marker).mtimeMs < inputs;
+const mtimeOf = (file) => fs.statSync(path.join(root, file)).mtimeMs;
 
-if (stale) {
-  process.stdout.write('Building Rampart (TypeScript → dist/)…\n');
-  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
+/** Whether `marker` (rewritten by every build) is missing or older than any of the inputs. */
+function stale(marker, inputs) {
+  const target = path.join(root, marker);
+  return !fs.existsSync(target) || fs.statSync(target).mtimeMs < Math.max(...inputs);
+}
+
+function run(what, args, env = process.env) {
+  process.stdout.write(`Building Rampart (${what})…\n`);
+  const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env });
   if (result.status !== 0) {
     process.stderr.write('error: the build failed; see the messages above\n');
     process.exit(result.status ?? 1);
   }
+}
+
+const webOnly = process.argv.includes('--web');
+
+if (!webOnly && stale('dist/cli/main.js', [newestMtime(path.join(root, 'src')), ...['package.json', 'tsconfig.json', 'tsconfig.build.json'].map(mtimeOf)])) {
+  run('TypeScript → dist/', [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.build.json')]);
+}
+
+// Vite writes index.html last, so its time is the web build's time.
+if (stale('dist/web/index.html', [newestMtime(path.join(root, 'web')), mtimeOf('package.json')])) {
+  run('web app → dist/web/', [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', path.join(root, 'web', 'vite.config.ts'), '--logLevel', 'warn'], {
+    ...process.env,
+    // Vite builds React's development version when NODE_ENV says so (test runners set it to "test").
+    NODE_ENV: 'production',
+  });
 }

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +15,17 @@ describe('the OpenAPI document', () => {
     const committed = fs.existsSync(COMMITTED) ? fs.readFileSync(COMMITTED, 'utf8') : '';
     // A plain boolean keeps a 600 kB diff out of the failure; the message says what to do.
     expect(committed === generated, 'openapi.json is out of date with the routes: run npm run openapi and commit the result').toBe(true);
+  });
+
+  it('has the web app\'s typed client generated from it', () => {
+    // The web app reaches the server only through a client typed from this document; a route that
+    // changes without `npm run web:types` would leave it typed against the old API.
+    const root = path.dirname(COMMITTED);
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rampart-types-')), 'schema.d.ts');
+    const run = spawnSync(process.execPath, [path.join(root, 'node_modules', 'openapi-typescript', 'bin', 'cli.js'), COMMITTED, '-o', out], { cwd: root, encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const committed = fs.readFileSync(path.join(root, 'web', 'src', 'api', 'schema.d.ts'), 'utf8');
+    expect(committed === fs.readFileSync(out, 'utf8'), 'web/src/api/schema.d.ts is out of date: run npm run web:types and commit the result').toBe(true);
   });
 
   describe('served by the app', () => {

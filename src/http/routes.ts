@@ -19,6 +19,11 @@ import { registerCustomFieldRoutes } from '../modules/custom-fields/custom-field
 import { registerSearchRoutes } from '../modules/search/search.routes.js';
 import { registerAuditRoutes } from '../modules/audit/audit.routes.js';
 import { registerNoticeRoutes } from '../modules/notices/notices.routes.js';
+import { registerAccessRoutes } from '../modules/access/access.routes.js';
+import { registerDashboardRoutes } from '../modules/dashboard/dashboard.routes.js';
+import { registerKeysRoutes } from '../modules/keys/keys.routes.js';
+import { registerTransferRoutes } from '../modules/transfer/transfer.routes.js';
+import { registerViewsRoutes } from '../modules/views/views.routes.js';
 
 /** Every API route, in one list. */
 export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
@@ -40,4 +45,9 @@ export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
   registerSearchRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerNoticeRoutes(app, deps);
+  registerAccessRoutes(app, deps);
+  registerDashboardRoutes(app, deps);
+  registerKeysRoutes(app, deps);
+  registerTransferRoutes(app, deps);
+  registerViewsRoutes(app, deps);
 }

@@ -60,6 +60,7 @@ export const ERROR_STATUS = {
   'user.not_found': 404,
   'notice.not_found': 404,
   'mail.unavailable': 503,
+  'web.not_built': 503,
   'user.duplicate_email': 409,
   'user.invalid_role': 400,
   'role.not_found': 404,

@@ -10,7 +10,7 @@ import { insertUser } from '../../src/modules/users/users.service.js';
 import { cliContext } from '../../src/shared/principal.js';
 import { resetTokenFor } from '../support/mail.js';
 import { CLIENT_ID, CLIENT_SECRET, TestProvider } from '../support/test-provider.js';
-import { launchChromium, screenshot, watch } from './chromium.js';
+import { errorBeside, field, launchChromium, screenshot, watch } from './chromium.js';
 
 const SELLER = { email: 'sam.seller@example.com', name: 'Sam Seller', password: 'harbour violet engine tulip' };
 
@@ -62,42 +62,67 @@ describe('the account in a browser: password, reset link, notices, single sign-o
   });
 
   const signIn = async (page: Page, password: string) => {
-    const login = page.locator('#login-form');
-    await login.getByLabel('Email').fill(SELLER.email);
-    await login.getByLabel('Password').fill(password);
-    await login.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.locator('#signed-in-as').textContent()).toBe(`Signed in as ${SELLER.name} (${SELLER.email})`);
+    const login = page.locator('form');
+    await field(login, 'Email').fill(SELLER.email);
+    await field(login, 'Password').fill(password);
+    await login.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await expect.poll(() => page.getByRole('heading', { name: `Welcome, ${SELLER.name}` }).isVisible()).toBe(true);
   };
 
-  it('changes the password, shows the notice, and sets a new one from a mailed link', async () => {
+  const signOut = async (page: Page, name: string) => {
+    await page.getByRole('button', { name: `Account menu for ${name}` }).click();
+    await page.getByRole('menuitem', { name: 'Sign out' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Sign in' }).isVisible()).toBe(true);
+  };
+
+  it('changes the password, shows the notice, ends another session, and sets a new password from a mailed link', async () => {
+    const elsewhere = await browser.newContext({ locale: 'en-US', userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0' });
+    const other = await elsewhere.newPage();
+    await other.goto(`${baseUrl}/login`);
+    await signIn(other, SELLER.password);
+
     const context = await browser.newContext({ locale: 'en-US' });
     const page = await context.newPage();
     const problems = watch(page);
     await page.goto(`${baseUrl}/login`);
     await signIn(page, SELLER.password);
-    await expect.poll(() => page.locator('#notices-empty').isVisible()).toBe(true);
+    await page.getByRole('link', { name: 'Profile and security' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Profile and security' }).isVisible()).toBe(true);
+    expect(page.url()).toBe(`${baseUrl}/profile`);
 
-    const change = page.locator('#password-form');
-    await change.getByLabel('Current password').fill('not my password at all');
-    await change.getByLabel('New password').fill('copper kettle morning rain');
+    // Two sessions: this one and the other browser; ending the other one leaves this one.
+    const sessions = page.getByRole('table', { name: 'Where you are signed in' });
+    await expect.poll(() => sessions.getByRole('row').count()).toBe(3);
+    expect(await sessions.getByText('This browser').count()).toBe(1);
+    await screenshot(page, 'profile');
+    await page.getByRole('button', { name: /^End the session on .*Firefox/ }).click();
+    await expect.poll(() => sessions.getByRole('row').count()).toBe(2);
+    expect((await other.request.get(`${baseUrl}/api/v1/auth/session`)).status()).toBe(401);
+    await elsewhere.close();
+
+    const notices = page.getByRole('list', { name: 'Security notices' });
+    const change = page.locator('section', { has: page.getByRole('heading', { name: 'Change your password' }) });
+    const current = field(change, 'Current password');
+    await current.fill('not my password at all');
+    await field(change, 'New password').fill('copper kettle morning rain');
     await change.getByRole('button', { name: 'Change password' }).click();
-    await expect.poll(() => page.locator('#password-current-error').textContent()).toMatch(/not your current password/i);
-    await change.getByLabel('Current password').fill(SELLER.password);
+    await expect.poll(() => errorBeside(page, current)).toMatch(/not your current password/i);
+    await current.fill(SELLER.password);
     await change.getByRole('button', { name: 'Change password' }).click();
-    await expect.poll(() => page.locator('#password-changed').textContent()).toBe('Your password is changed. Your other sessions have ended.');
-    await expect.poll(() => page.locator('#notices li strong').first().textContent()).toBe('Password changed');
-    expect(await page.locator('#notices-unread').textContent()).toBe('1 new');
+    await expect.poll(() => change.getByRole('status').textContent()).toBe('Your password is changed. Your other sessions have ended.');
+    await expect.poll(() => notices.getByRole('listitem').first().textContent()).toMatch(/^Password changed/);
+    await expect.poll(() => page.getByTestId('notices-unread').textContent()).toMatch(/^\d+ new$/);
     await screenshot(page, 'account-notices');
     // The session goes on under its new secret: writes with the new CSRF token work.
     await page.getByRole('button', { name: 'Mark all read' }).click();
-    await expect.poll(() => page.locator('#notices-unread').isHidden()).toBe(true);
+    await expect.poll(() => page.getByTestId('notices-unread').count()).toBe(0);
 
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByRole('link', { name: 'Forgot your password?' }).click();
+    await signOut(page, SELLER.name);
+    await page.getByRole('button', { name: 'Forgot your password?' }).click();
     await expect.poll(() => page.getByRole('heading', { name: 'Set a new password' }).isVisible()).toBe(true);
-    await page.locator('#forgot-form').getByLabel('Email').fill(SELLER.email);
-    await page.locator('#forgot-form').getByRole('button', { name: 'Send the link' }).click();
-    await expect.poll(() => page.locator('#login-notice').textContent()).toMatch(/link to set a new password is on its way/);
+    await field(page.locator('form'), 'Email').fill(SELLER.email);
+    await page.getByRole('button', { name: 'Send the link' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toMatch(/link to set a new password is on its way/);
 
     await expect.poll(() => resetTokenFor(path.join(dataDir, 'mail'), SELLER.email)).toMatch(/^rpr_/);
     const token = resetTokenFor(path.join(dataDir, 'mail'), SELLER.email)!;
@@ -105,13 +130,13 @@ describe('the account in a browser: password, reset link, notices, single sign-o
     await expect.poll(() => page.getByRole('heading', { name: 'Choose a new password' }).isVisible()).toBe(true);
     // The secret leaves the address bar at once.
     expect(page.url()).toBe(`${baseUrl}/reset-password`);
-    const reset = page.locator('#reset-form');
-    await reset.getByLabel('New password').fill('aaaaaaaaaaaaaaaaaaaa');
-    await reset.getByRole('button', { name: 'Set password' }).click();
-    await expect.poll(() => page.locator('#reset-password-error').textContent()).toMatch(/repetitive/);
-    await reset.getByLabel('New password').fill('meadow lantern copper falcon');
-    await reset.getByRole('button', { name: 'Set password' }).click();
-    await expect.poll(() => page.locator('#login-notice').textContent()).toBe('Your new password is set. Sign in with it.');
+    const fresh = field(page.locator('form'), 'New password');
+    await fresh.fill('aaaaaaaaaaaaaaaaaaaa');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await expect.poll(() => errorBeside(page, fresh)).toMatch(/repetitive/);
+    await fresh.fill('meadow lantern copper falcon');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toBe('Your new password is set. Sign in with it.');
     await signIn(page, 'meadow lantern copper falcon');
     expect(problems).toEqual([]);
     await context.close();
@@ -124,18 +149,18 @@ describe('the account in a browser: password, reset link, notices, single sign-o
     const page = await context.newPage();
     const problems = watch(page);
     await page.goto(`${baseUrl}/login`);
-    await page.getByRole('button', { name: 'Sign in with Example ID' }).click();
+    await page.getByRole('link', { name: 'Sign in with Example ID' }).click();
     await expect.poll(() => page.getByRole('heading', { name: 'Example ID' }).isVisible()).toBe(true);
     await page.getByLabel('Account').fill('nina');
     await page.getByRole('button', { name: 'Continue' }).click();
-    await expect.poll(() => page.locator('#signed-in-as').textContent()).toBe('Signed in as Nina North (nina@example.com)');
+    await expect.poll(() => page.getByRole('heading', { name: 'Welcome, Nina North' }).isVisible()).toBe(true);
     expect(page.url()).toBe(`${baseUrl}/`);
 
     // A refusal comes back as a code the page turns into its own words.
     provider.accounts.set('nina', { email: 'nina@example.com', emailVerified: true, name: 'Nina North', groups: ['elsewhere'], amr: ['pwd'] });
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByRole('button', { name: 'Sign in with Example ID' }).click();
-    await expect.poll(() => page.locator('#sso-error').textContent()).toMatch(/did not let you in/);
+    await signOut(page, 'Nina North');
+    await page.getByRole('link', { name: 'Sign in with Example ID' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/did not let you in/);
     // The code is read once and leaves the address bar.
     await expect.poll(() => page.url()).toBe(`${baseUrl}/login`);
     await screenshot(page, 'sso-refused');

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
 const CHROMIUM = '/usr/bin/chromium';
 // Without the background-networking flags Chromium keeps trying hosts a closed network refuses.
@@ -37,6 +37,19 @@ export function watch(page: Page): string[] {
 /** Saves a screenshot in the temporary directory for a person to look at; the path is printed. */
 export async function screenshot(page: Page, name: string): Promise<void> {
   const file = path.join(os.tmpdir(), `rampart-${name}-${process.pid}.png`);
+  // From the top, so the sticky header sits where a person sees it.
+  await page.evaluate('window.scrollTo(0, 0)');
   await page.screenshot({ path: file, fullPage: true });
   console.log(`screenshot ${name}: ${file}`);
+}
+
+/** The message shown beside an input: the element its aria-describedby names for errors. */
+export async function errorBeside(page: Page, input: Locator): Promise<string | null> {
+  const ids = ((await input.getAttribute('aria-describedby')) ?? '').split(/\s+/).filter((id) => id.endsWith('-error'));
+  return ids.length === 0 ? null : page.locator(`[id="${ids[0]}"]`).textContent();
+}
+
+/** An input by its label, which Mantine ends with an asterisk when the field is required. */
+export function field(scope: Locator | Page, label: string): Locator {
+  return scope.getByLabel(new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*\\*?$`));
 }

@@ -28,6 +28,13 @@ function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 
+/** A stored time as people read it in mail and on screens: 2026-12-03 12:42 UTC. */
+function when(value: unknown): string {
+  const at = typeof value === 'string' ? new Date(value) : null;
+  if (!at || Number.isNaN(at.getTime())) return text(value);
+  return `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
 export function describeNotice(kind: NoticeKind, details: Details, locale: Locale): NoticeText {
   const zh = locale === 'zh-CN';
   switch (kind) {
@@ -36,8 +43,8 @@ export function describeNotice(kind: NoticeKind, details: Details, locale: Local
       return {
         title: zh ? `从${what}登录` : `Sign-in from ${what}`,
         body: zh
-          ? `您的账户于 ${text(details.at)} 从 ${text(details.device)}（地址 ${text(details.address)}）登录。${NOT_YOU['zh-CN']}`
-          : `Your account was signed in to at ${text(details.at)} from ${text(details.device)} at address ${text(details.address)}. ${NOT_YOU.en}`,
+          ? `有人于 ${when(details.at)} 从 ${text(details.device)}（地址 ${text(details.address)}）登录了您的账户。${NOT_YOU['zh-CN']}`
+          : `Someone signed in to your account on ${when(details.at)} from ${text(details.device)} at address ${text(details.address)}. ${NOT_YOU.en}`,
       };
     }
     case 'sign_in.locked':

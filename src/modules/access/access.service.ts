@@ -1,0 +1,53 @@
+import { accessOf } from '../../data/access.js';
+import { loadCustomFieldDefs } from '../../data/custom-field-defs.js';
+import { RECORD_TYPES, SYSTEM_FIELDS, type RecordType } from '../../data/field-registry.js';
+import { RECORD_TYPE_DEFS } from '../../data/record-types.js';
+import type { DataDeps } from '../../data/record-store.js';
+import { STEP_UP_WINDOW_MS } from '../../data/step-up.js';
+import { ACTIONS, PERMISSIONS, type Action, type FieldRule, type Permission, type Scope } from '../../policy/model.js';
+import type { ActorContext } from '../../shared/principal.js';
+
+export interface RecordAccess {
+  /** Per action, the records it reaches; actions that reach none are left out. */
+  actions: Partial<Record<Action, Scope>>;
+  /** Per field key (custom fields as customFields.<key>), how the field reads for this principal. */
+  fields: Record<string, FieldRule>;
+}
+
+export interface AccessView {
+  permissions: Permission[];
+  records: Partial<Record<RecordType, RecordAccess>>;
+  /** Until when the last second-factor check counts for a step-up; null when it does not now. */
+  stepUpUntil: string | null;
+}
+
+/**
+ * What the principal may do right now, from the same Access the data layer enforces (network
+ * rules included): for screens to offer only what will be allowed. It decides nothing: every
+ * request is checked again where it lands.
+ */
+export async function describeAccess(deps: DataDeps, ctx: ActorContext): Promise<AccessView> {
+  const access = await accessOf(deps, ctx);
+  const records: AccessView['records'] = {};
+  for (const type of RECORD_TYPES) {
+    const actions: RecordAccess['actions'] = {};
+    for (const action of ACTIONS) {
+      const scope = access.scope(type, action);
+      if (scope) actions[action] = scope;
+    }
+    if (Object.keys(actions).length === 0) continue;
+    const fields: Record<string, FieldRule> = {};
+    for (const def of RECORD_TYPE_DEFS[type].fields) if (!SYSTEM_FIELDS.includes(def)) fields[def.key] = access.fieldRule(type, def);
+    for (const def of await loadCustomFieldDefs(deps.db, type)) fields[`customFields.${def.key}`] = access.fieldRule(type, def);
+    records[type] = { actions, fields };
+  }
+  return { permissions: PERMISSIONS.filter((p) => access.may(p)), records, stepUpUntil: await stepUpUntil(deps, ctx) };
+}
+
+async function stepUpUntil(deps: DataDeps, ctx: ActorContext): Promise<string | null> {
+  if (ctx.principal.kind !== 'user') return null;
+  const row = await deps.db.selectFrom('sessions').select('mfa_at').where('id_hash', '=', ctx.principal.sessionId).executeTakeFirst();
+  if (!row?.mfa_at) return null;
+  const until = new Date(row.mfa_at).getTime() + STEP_UP_WINDOW_MS;
+  return until > deps.clock.now().getTime() ? new Date(until).toISOString() : null;
+}

@@ -1,0 +1,3 @@
+import type { NavItem } from '../shell/navigation';
+
+export const securityNav: NavItem[] = [];

@@ -1,0 +1,3 @@
+import { texts } from '../i18n/texts';
+
+export const securityText = texts({ heading: 'security' }, { heading: 'security' });

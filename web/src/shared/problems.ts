@@ -1,0 +1,29 @@
+import type { TFunction } from 'i18next';
+import type { ApiProblem } from '../api/client';
+
+/**
+ * What a form shows for a failed request: the server's own message above the form, and each
+ * field's problem beside that field (the API names fields by their JSON names, as the forms do).
+ * Messages come from the server as text and are only ever rendered as text.
+ */
+export interface FormProblem {
+  message: string;
+  fields: Record<string, string>;
+}
+
+export function formProblem(problem: ApiProblem, t: TFunction, known: readonly string[] = []): FormProblem {
+  const fields: Record<string, string> = {};
+  const unplaced: string[] = [];
+  for (const { field, message } of problem.fields ?? []) {
+    const text = message.charAt(0).toUpperCase() + message.slice(1);
+    if (known.includes(field)) fields[field] = fields[field] ? `${fields[field]} ${text}` : text;
+    else unplaced.push(`${field} ${message}`);
+  }
+  return { message: [problemMessage(problem, t), ...unplaced].join(' '), fields };
+}
+
+/** The message for a problem: the server's, or ours when the server could not be reached or said nothing usable. */
+export function problemMessage(problem: ApiProblem, t: TFunction): string {
+  if (problem.code === 'request.network') return t('shell:network');
+  return problem.message || t('shell:unexpected');
+}

@@ -1,0 +1,25 @@
+import type { User } from '../access/session';
+import { adminNav } from '../admin/admin.nav';
+import { dashboardNav } from '../dashboard/dashboard.nav';
+import { recordsNav } from '../records/records.nav';
+import { securityNav } from '../security/security.nav';
+import { transferNav } from '../transfer/transfer.nav';
+
+/**
+ * The sections in the side navigation. `label` is an i18n key with its namespace; `visible`
+ * hides a section from users whose roles cannot use it (the server refuses them anyway).
+ */
+export interface NavItem {
+  path: string;
+  label: string;
+  visible: (user: User) => boolean;
+}
+
+export const NAVIGATION: NavItem[] = [
+  ...dashboardNav,
+  ...recordsNav,
+  ...transferNav,
+  ...securityNav,
+  ...adminNav,
+  { path: '/profile', label: 'shell:profile', visible: () => true },
+];
