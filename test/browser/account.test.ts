@@ -142,6 +142,41 @@ describe('the account in a browser: password, reset link, notices, single sign-o
     await context.close();
   });
 
+  it('asks to sign in again over a page whose session ended, keeping what was typed', async () => {
+    const password = 'meadow lantern copper falcon';
+    const context = await browser.newContext({ locale: 'en-US' });
+    const page = await context.newPage();
+    const problems = watch(page);
+    await page.goto(`${baseUrl}/login`);
+    await signIn(page, password);
+    await page.goto(`${baseUrl}/profile`);
+    const change = page.locator('section', { has: page.getByRole('heading', { name: 'Change your password' }) });
+    await field(change, 'Current password').fill(password);
+    await field(change, 'New password').fill('typed before the session ended');
+
+    // Another browser of the same user ends every other session, this one among them.
+    const elsewhere = await browser.newContext({ locale: 'en-US' });
+    const login = await elsewhere.request.post(`${baseUrl}/api/v1/auth/login`, { data: { email: SELLER.email, password } });
+    expect(login.status()).toBe(200);
+    const ended = await elsewhere.request.post(`${baseUrl}/api/v1/auth/sessions/end-others`, { headers: { 'x-csrf-token': (await login.json()).csrfToken } });
+    expect((await ended.json()).ended).toBeGreaterThanOrEqual(1);
+    await elsewhere.close();
+
+    await change.getByRole('button', { name: 'Change password' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Sign in again' });
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    expect(await field(dialog, 'Email').inputValue()).toBe(SELLER.email);
+    await screenshot(page, 'session-expired');
+    await field(dialog, 'Password').fill(password);
+    await dialog.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await expect.poll(() => dialog.count()).toBe(0);
+    // The page stayed as it was: the typed value is still there, and the session works again.
+    expect(await field(change, 'New password').inputValue()).toBe('typed before the session ended');
+    expect((await page.request.get(`${baseUrl}/api/v1/auth/session`)).status()).toBe(200);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('signs in at the single sign-on provider from the sign-in page', async () => {
     provider.accounts.set('nina', { email: 'nina@example.com', emailVerified: true, name: 'Nina North', groups: ['crm-sales'], amr: ['pwd'] });
     await insertUser(rampart.deps, cliContext('test'), { email: 'nina@example.com', name: 'Nina North', password: null, roles: ['sales'] });

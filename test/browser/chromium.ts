@@ -30,7 +30,11 @@ export function watch(page: Page): string[] {
     if (response.status() >= 500 || (response.status() >= 400 && !api)) problems.push(`${response.status()} for ${response.url()}`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText ?? ''}`));
+  page.on('requestfailed', (request) => {
+    // A navigation cancels what the page it leaves was still fetching; that is no failure.
+    const reason = request.failure()?.errorText ?? '';
+    if (reason !== 'net::ERR_ABORTED') problems.push(`request failed: ${request.url()} ${reason}`);
+  });
   return problems;
 }
 

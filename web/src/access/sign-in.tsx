@@ -39,7 +39,7 @@ export function PasswordSignIn({ onSession, email = '', lockedEmail = false }: {
       <Stack gap="sm">
         {error && <Alert color="red" role="alert">{error}</Alert>}
         <TextInput label={t('email')} type="email" autoComplete="username" required maxLength={254} readOnly={lockedEmail} {...form.getInputProps('email')} />
-        <PasswordInput label={t('password')} autoComplete="current-password" required maxLength={1024} {...passwordProps(form, 'password')} />
+        <PasswordInput label={t('password')} autoComplete="current-password" required maxLength={1024} data-autofocus={lockedEmail || undefined} {...passwordProps(form, 'password')} />
         <Button type="submit" loading={form.submitting}>{t('signIn')}</Button>
       </Stack>
     </form>
