@@ -19,6 +19,7 @@ describe('GET /api/v1/auth/access: what the caller may do now', () => {
     expect(view.records.contacts.fields.idNumber).toBe('masked');
     expect(view.records.contacts.fields.email).toBe('write');
     expect(view.records.tickets.actions).toEqual({ read: 'team' });
+    expect(view.records.tickets.fields.subject).toBe('read');
     // A token is no browser session: no step-up to report.
     expect(view.stepUpUntil).toBeNull();
   });
@@ -49,6 +50,9 @@ describe('GET /api/v1/auth/access: what the caller may do now', () => {
     }
     expect(view.permissions).toContain('users.read');
     expect(view.permissions).not.toContain('users.manage');
+    // Where no write reaches, no field is offered for writing.
+    expect(full.records.contacts.fields.email).toBe('write');
+    expect(view.records.contacts.fields.email).toBe('read');
   });
 
   it('says until when a browser session\'s second factor counts for a step-up', async () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WEB_DIR } from '../src/http/pages.js';
+import { acceptsGzip, WEB_DIR } from '../src/http/pages.js';
 import { createTestApp, type TestApp } from './support/app.js';
 
 describe('the web app as served', () => {
@@ -65,6 +65,16 @@ describe('the web app as served', () => {
       expect(chunks.some((f) => f.startsWith(`${area}-`)), area).toBe(true);
       expect(initial.some((f) => f.startsWith(`${area}-`)), area).toBe(false);
     }
+  });
+
+  it('sends gzip only to a client that takes it', () => {
+    expect(acceptsGzip('gzip, deflate, br')).toBe(true);
+    expect(acceptsGzip('br;q=1.0, gzip;q=0.8')).toBe(true);
+    expect(acceptsGzip('*')).toBe(true);
+    expect(acceptsGzip('gzip;q=0')).toBe(false);
+    expect(acceptsGzip('gzip; q=0.000, br')).toBe(false);
+    expect(acceptsGzip('identity')).toBe(false);
+    expect(acceptsGzip('')).toBe(false);
   });
 
   it('answers a JSON 404 for missing files, odd names and unknown API addresses, never the page', async () => {

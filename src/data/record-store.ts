@@ -979,7 +979,7 @@ async function findRow(deps: DataDeps, access: Access, type: RecordType, id: str
  * A record attached to another (an activity on a company) goes to the trash with it: while its
  * parent is there, it is not read, listed, counted or found, and comes back when the parent does.
  */
-function hideTrashedAttachments(qb: AnySelect, type: RecordType): AnySelect {
+export function hideTrashedAttachments(qb: AnySelect, type: RecordType): AnySelect {
   const attachment = RECORD_TYPE_DEFS[type].attachedTo;
   if (!attachment) return qb;
   const column = `r.${attachment.column}`;

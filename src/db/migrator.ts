@@ -16,6 +16,7 @@ import * as sessionControl from './migrations/0013-session-control.js';
 import * as tokenAddresses from './migrations/0014-token-addresses.js';
 import * as accountMail from './migrations/0015-account-mail.js';
 import * as singleSignOn from './migrations/0016-single-sign-on.js';
+import * as savedViews from './migrations/0017-saved-views.js';
 
 /** Migrations are listed in code, in order, so a build carries them and nothing scans the disk. */
 function migrationsFor(database: Database): Record<string, Migration> {
@@ -36,6 +37,7 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0014-token-addresses': { up: (db) => tokenAddresses.up(db) },
     '0015-account-mail': { up: (db) => accountMail.up(db) },
     '0016-single-sign-on': { up: (db) => singleSignOn.up(db) },
+    '0017-saved-views': { up: (db) => savedViews.up(db) },
   };
 }
 

@@ -399,6 +399,18 @@ export interface SsoIdentitiesTable {
   last_used_at: string | null;
 }
 
+/** A user's saved list view; `definition` is JSON (columns, sort, filters) and only its owner reads it. */
+export interface SavedViewsTable {
+  id: string;
+  user_id: string;
+  record_type: string;
+  name: string;
+  definition: string;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface DatabaseSchema {
   teams: TeamsTable;
   roles: RolesTable;
@@ -437,4 +449,5 @@ export interface DatabaseSchema {
   audit_archives: AuditArchivesTable;
   sso_sign_ins: SsoSignInsTable;
   sso_identities: SsoIdentitiesTable;
+  saved_views: SavedViewsTable;
 }

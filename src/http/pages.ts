@@ -60,7 +60,7 @@ export function registerPages(app: FastifyInstance, webDir = WEB_DIR): void {
     reply.type(TYPES[path.extname(file)] ?? 'application/octet-stream');
     reply.header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
     reply.header('vary', 'accept-encoding');
-    if (served.gzipped && /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) {
+    if (served.gzipped && acceptsGzip(String(request.headers['accept-encoding'] ?? ''))) {
       return reply.header('content-encoding', 'gzip').send(served.gzipped);
     }
     return reply.send(served.body);
@@ -78,4 +78,15 @@ export function registerPages(app: FastifyInstance, webDir = WEB_DIR): void {
     if (url.startsWith('/api/') || url === '/api' || path.extname(url) !== '') return sendError(reply, 'request.not_found', 'There is nothing at this address');
     return send(request, reply, path.join(webDir, 'index.html'), false);
   });
+}
+
+/** Whether an Accept-Encoding header takes gzip: named (or *) without q=0. */
+export function acceptsGzip(header: string): boolean {
+  for (const part of header.split(',')) {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== '*') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  }
+  return false;
 }

@@ -24,6 +24,7 @@ import { registerDashboardRoutes } from '../modules/dashboard/dashboard.routes.j
 import { registerKeysRoutes } from '../modules/keys/keys.routes.js';
 import { registerTransferRoutes } from '../modules/transfer/transfer.routes.js';
 import { registerViewsRoutes } from '../modules/views/views.routes.js';
+import { registerSettingsRoutes } from '../modules/settings/settings.routes.js';
 
 /** Every API route, in one list. */
 export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
@@ -50,4 +51,5 @@ export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
   registerKeysRoutes(app, deps);
   registerTransferRoutes(app, deps);
   registerViewsRoutes(app, deps);
+  registerSettingsRoutes(app, deps);
 }

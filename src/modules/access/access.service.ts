@@ -1,6 +1,6 @@
 import { accessOf } from '../../data/access.js';
 import { loadCustomFieldDefs } from '../../data/custom-field-defs.js';
-import { RECORD_TYPES, SYSTEM_FIELDS, type RecordType } from '../../data/field-registry.js';
+import { RECORD_TYPES, SYSTEM_FIELDS, type FieldDef, type RecordType } from '../../data/field-registry.js';
 import { RECORD_TYPE_DEFS } from '../../data/record-types.js';
 import type { DataDeps } from '../../data/record-store.js';
 import { STEP_UP_WINDOW_MS } from '../../data/step-up.js';
@@ -36,9 +36,16 @@ export async function describeAccess(deps: DataDeps, ctx: ActorContext): Promise
       if (scope) actions[action] = scope;
     }
     if (Object.keys(actions).length === 0) continue;
+    // A field is writable only where a write reaches: a role (or token) that can neither create
+    // nor update the type reads its writable fields.
+    const writes = Boolean(actions.create || actions.update);
+    const rule = (def: FieldDef): FieldRule => {
+      const given = access.fieldRule(type, def);
+      return given === 'write' && !writes ? 'read' : given;
+    };
     const fields: Record<string, FieldRule> = {};
-    for (const def of RECORD_TYPE_DEFS[type].fields) if (!SYSTEM_FIELDS.includes(def)) fields[def.key] = access.fieldRule(type, def);
-    for (const def of await loadCustomFieldDefs(deps.db, type)) fields[`customFields.${def.key}`] = access.fieldRule(type, def);
+    for (const def of RECORD_TYPE_DEFS[type].fields) if (!SYSTEM_FIELDS.includes(def)) fields[def.key] = rule(def);
+    for (const def of await loadCustomFieldDefs(deps.db, type)) fields[`customFields.${def.key}`] = rule(def);
     records[type] = { actions, fields };
   }
   return { permissions: PERMISSIONS.filter((p) => access.may(p)), records, stepUpUntil: await stepUpUntil(deps, ctx) };

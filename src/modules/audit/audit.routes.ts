@@ -6,7 +6,7 @@ import { auditSigner } from '../../audit/signing-key-file.js';
 import type { AuthDeps } from '../auth/auth.service.js';
 import { actorOf } from '../../http/authenticate.js';
 import { errorResponses } from '../../http/schemas.js';
-import { auditBlastRadius, exportAudit, MAX_AUDIT_PAGE, parseAuditFilter, proveConsistency, proveInclusion, searchAudit, type RawAuditFilter } from './audit.service.js';
+import { auditBlastRadius, auditChainStatus, exportAudit, MAX_AUDIT_PAGE, parseAuditFilter, proveConsistency, proveInclusion, searchAudit, type RawAuditFilter } from './audit.service.js';
 
 const Text = (description: string, maxLength = 2000) => Type.Optional(Type.String({ maxLength, description }));
 const WholeNumber = (description: string) => Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description }));
@@ -74,8 +74,51 @@ const BlastRadiusSchema = Type.Object(
 
 const Hex = Type.String({ pattern: '^[0-9a-f]{64}$' });
 
+const ChainStatusSchema = Type.Object(
+  {
+    entries: Type.Integer({ description: 'Entries in the log, as its head records them.' }),
+    verifiedUpTo: Type.Integer({ description: 'Entries walked and checked; when intact, the chain holds from entry 1 to this one.' }),
+    intact: Type.Boolean({ description: 'No damage found.' }),
+    problems: Type.Array(
+      Type.Object(
+        {
+          kind: Type.String({ enum: ['modified', 'deleted', 'inserted', 'reordered', 'truncated', 'rewritten', 'bad_signature'] }),
+          seq: Type.Union([Type.Integer(), Type.Null()], { description: 'The entry it was found at, or null for the log as a whole.' }),
+          detail: Type.String(),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'Each kind of damage found, first first; as rampart audit verify names them.' },
+    ),
+    checkpoint: Type.Union([
+      Type.Object(
+        {
+          size: Type.Integer(),
+          rootHash: Hex,
+          signedAt: Type.String(),
+          signature: Type.String({ enum: ['valid', 'invalid', 'unchecked'], description: 'unchecked: this server has no audit signing key to check it with.' }),
+        },
+        { additionalProperties: false, description: 'The newest signed tree head.' },
+      ),
+      Type.Null(),
+    ]),
+    checkedAt: Type.String(),
+    walkStartedAt: Type.String({ description: 'When the walk this check continues last started at entry 1; it starts again every ten minutes.' }),
+  },
+  { $id: 'AuditChainStatus', additionalProperties: false },
+);
+
 /** `/api/v1/audit/…`: searching the log, the blast radius of an actor, inclusion and consistency proofs. */
 export function registerAuditRoutes(app: FastifyInstance, deps: AuthDeps): void {
+  app.get('/api/v1/audit/status', {
+    schema: {
+      tags: ['audit'],
+      summary: 'How far the chain is verified, the newest signed checkpoint, and any damage found (checked incrementally)',
+      response: { 200: ChainStatusSchema, ...errorResponses },
+    },
+    handler: async (request) => auditChainStatus(deps, actorOf(request), auditSigner(deps.config.audit.keyFile, deps.config.publicUrl).verifierKey),
+  });
+
   app.get('/api/v1/audit/entries', {
     schema: {
       tags: ['audit'],

@@ -5,6 +5,9 @@ import { requirePermission } from '../../data/access.js';
 import { blastRadius, findEntries, type AuditFilter, type BlastRadius, type EntryPage } from '../../data/audit-query.js';
 import { recordAudit } from '../../data/audit-trail.js';
 import { writeAuditBundle, type BundleWritten } from '../../data/audit-export.js';
+import { ChainWalker, storedCheckpoints, type StoredCheckpoint } from '../../data/audit-log.js';
+import { NoteError, openNote, parseCheckpoint } from '../../audit/checkpoint.js';
+import type { Damage } from '../../audit/verify.js';
 import type { Writable } from 'node:stream';
 import { RECORD_TYPES } from '../../data/field-registry.js';
 import type { DataDeps } from '../../data/record-store.js';
@@ -194,6 +197,128 @@ export async function exportAudit(deps: DataDeps, ctx: ActorContext, output: Wri
   const written = await writeAuditBundle(deps, output, signer);
   await recordAudit(deps, ctx, { action: 'audit.export_completed', details: { ...written } });
   return written;
+}
+
+/** The newest signed tree head, as the status shows it. */
+export interface CheckpointView {
+  size: number;
+  rootHash: string;
+  signedAt: string;
+  /** Whether its note is signed by the audit key: `unchecked` when this server has no key file. */
+  signature: 'valid' | 'invalid' | 'unchecked';
+}
+
+/** How far the chain is verified, and what damage, if any, was found on the way. */
+export interface AuditChainStatus {
+  /** Entries in the log, as its head records them. */
+  entries: number;
+  /** Entries walked and checked; with no problems, the chain holds from entry 1 to this one. */
+  verifiedUpTo: number;
+  intact: boolean;
+  problems: Damage[];
+  checkpoint: CheckpointView | null;
+  /** When this check ran. */
+  checkedAt: string;
+  /** When the walk this check continues last started at entry 1. */
+  walkStartedAt: string;
+}
+
+/**
+ * A walk over the chain kept between requests: each check reads only what was appended since the
+ * last one. Entries already walked are read again from the start every FULL_WALK_MS, so damage
+ * done behind the walk (say, a field changed by SQL in an old entry) is found within that time; a
+ * new checkpoint stored for a size the walk already passed starts a full walk at once, since its
+ * tree head can only be compared at that size.
+ */
+interface ChainWatch {
+  walker: ChainWalker;
+  /** The checkpoint sizes the walk holds the log to. */
+  held: Set<number>;
+  startedAt: Date;
+}
+
+const FULL_WALK_MS = 10 * 60_000;
+/** Per database: the walk, and the check under way (checks wait for each other, one walker moves at a time). */
+const watches = new WeakMap<object, ChainWatch>();
+const checking = new WeakMap<object, Promise<unknown>>();
+
+/**
+ * The chain's status for the security screens: what `rampart audit verify` says, checked
+ * incrementally in this process (see ChainWatch). Needs `audit.read`; the check itself is
+ * recorded, with its outcome.
+ */
+export async function auditChainStatus(deps: DataDeps, ctx: ActorContext, verifierKey: string | null): Promise<AuditChainStatus> {
+  await requireAuditReader(deps, ctx);
+  const key = deps.db as object;
+  const checked = (checking.get(key) ?? Promise.resolve()).catch(() => undefined).then(() => checkChain(deps, key, verifierKey));
+  checking.set(key, checked);
+  const status = await checked;
+  await recordAudit(deps, ctx, { action: 'audit.verify', outcome: status.intact ? 'success' : 'failure', details: { entries: status.verifiedUpTo, incremental: true, problems: status.problems.length } });
+  return status;
+}
+
+async function checkChain(deps: DataDeps, key: object, verifierKey: string | null): Promise<AuditChainStatus> {
+  const now = deps.clock.now();
+  const head = await deps.db.selectFrom('audit_head').select(['seq', 'entry_hash']).where('id', '=', 1).executeTakeFirst();
+  if (!head) throw new AppError('data.integrity_failed', 'The audit log has no head row');
+  const size = Number(head.seq);
+  const checkpoints = await storedCheckpoints(deps);
+  let watch = watches.get(key);
+  const passedUnseen = (w: ChainWatch) => checkpoints.some((c) => !w.held.has(c.size) && c.size <= w.walker.size);
+  if (!watch || now.getTime() - watch.startedAt.getTime() >= FULL_WALK_MS || passedUnseen(watch)) {
+    watch = { walker: new ChainWalker(checkpoints), held: new Set(checkpoints.map((c) => c.size)), startedAt: now };
+    watches.set(key, watch);
+    if (verifierKey) watch.walker.verifier.checkSignatures(checkpoints, verifierKey);
+  }
+  const { walker } = watch;
+  // Checkpoints signed since the walk began: the walk stops at each one's size to compare tree heads.
+  // One beyond the end of the log waits until the log reaches it (meanwhile it is reported as truncation).
+  for (const c of checkpoints.filter((c) => !watch.held.has(c.size) && c.size <= size)) {
+    watch.held.add(c.size);
+    if (verifierKey) walker.verifier.checkSignatures([c], verifierKey);
+    await walker.advance(deps, c.size);
+    if (walker.size === c.size && walker.verifier.tree.root().toString('hex') !== c.root) walker.verifier.report('rewritten', c.size, `the log no longer gives the tree head signed at size ${c.size}`);
+  }
+  await walker.advance(deps, size);
+  const problems = [...walker.problems, ...endOfLogDamage(walker, size, head.entry_hash, checkpoints)];
+  const newest = checkpoints.at(-1);
+  return {
+    entries: size,
+    verifiedUpTo: walker.size,
+    intact: problems.length === 0,
+    problems,
+    checkpoint: newest ? { size: newest.size, rootHash: newest.root, signedAt: await signedAt(deps, newest.size), signature: signatureOf(newest, verifierKey) } : null,
+    checkedAt: now.toISOString(),
+    walkStartedAt: watch.startedAt.toISOString(),
+  };
+}
+
+/**
+ * What the rows alone cannot show, as the checkpointer checks it before signing: an entry cut off
+ * the end, the last one rewritten, or a checkpoint beyond the end of the log.
+ */
+function endOfLogDamage(walker: ChainWalker, size: number, headHash: string, checkpoints: readonly StoredCheckpoint[]): Damage[] {
+  const found: Damage[] = [];
+  if (walker.size < size) found.push({ kind: 'truncated', seq: walker.size + 1, detail: `the head records ${size} entries; the log ends at ${walker.size}` });
+  else if (size > 0 && (walker.verifier.lastHash !== headHash || !walker.verifier.lastRowHolds)) found.push({ kind: 'modified', seq: size, detail: 'the last entry is not the one the head records' });
+  const beyond = checkpoints.filter((c) => c.size > size).at(-1);
+  if (beyond) found.push({ kind: 'truncated', seq: null, detail: `a checkpoint was signed at size ${beyond.size}, but the log holds ${size} entries` });
+  return found;
+}
+
+function signatureOf(checkpoint: StoredCheckpoint, verifierKey: string | null): CheckpointView['signature'] {
+  if (!verifierKey) return 'unchecked';
+  try {
+    const signed = parseCheckpoint(openNote(checkpoint.note, verifierKey));
+    return signed.size === checkpoint.size && signed.rootHash.toString('hex') === checkpoint.root ? 'valid' : 'invalid';
+  } catch (error) {
+    if (!(error instanceof NoteError)) throw error;
+    return 'invalid';
+  }
+}
+
+async function signedAt(deps: DataDeps, size: number): Promise<string> {
+  return (await deps.db.selectFrom('audit_checkpoints').select('signed_at').where('tree_size', '=', size).executeTakeFirstOrThrow()).signed_at;
 }
 
 async function requireAuditReader(deps: DataDeps, ctx: ActorContext): Promise<void> {

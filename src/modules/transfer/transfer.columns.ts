@@ -46,11 +46,8 @@ export function exportColumns(schema: RecordSchema): ExportColumn[] {
   ];
 }
 
-/**
- * Maps a CSV header to fields. Every column must map somewhere: an unknown column fails the whole
- * import before anything is written, because silently dropping a column loses data.
- */
-export function mapHeader(schema: RecordSchema, type: RecordType, header: string[]): ColumnTarget[] {
+/** Every name a column may carry for each target, normalised; the first claim on a name wins. */
+function headerNames(schema: RecordSchema, type: RecordType): Map<string, ColumnTarget> {
   const names = new Map<string, ColumnTarget>();
   const add = (name: string, target: ColumnTarget): void => {
     const key = normaliseHeader(name);
@@ -72,7 +69,21 @@ export function mapHeader(schema: RecordSchema, type: RecordType, header: string
   for (const def of schema.custom) add(`custom.${def.key}`, { kind: 'custom', def });
   for (const def of schema.custom) add(def.key, { kind: 'custom', def });
   for (const def of schema.custom) add(def.label, { kind: 'custom', def });
+  return names;
+}
 
+/** What a column names, to tell two columns holding the same field apart from two skipped ones. */
+function targetIdentity(target: ColumnTarget): string | null {
+  if (target.kind === 'field' || target.kind === 'custom') return `${target.kind}:${target.def.key}`;
+  return target.kind === 'company' ? 'company' : null;
+}
+
+/**
+ * Maps a CSV header to fields. Every column must map somewhere: an unknown column fails the whole
+ * import before anything is written, because silently dropping a column loses data.
+ */
+export function mapHeader(schema: RecordSchema, type: RecordType, header: string[]): ColumnTarget[] {
+  const names = headerNames(schema, type);
   const targets: ColumnTarget[] = [];
   const unknown: string[] = [];
   const seen = new Map<string, number>();
@@ -82,7 +93,7 @@ export function mapHeader(schema: RecordSchema, type: RecordType, header: string
       unknown.push(raw.trim() === '' ? `(empty header in column ${index + 1})` : `"${printable(raw)}" (column ${index + 1})`);
       return;
     }
-    const identity = target.kind === 'field' || target.kind === 'custom' ? `${target.kind}:${target.def.key}` : target.kind === 'company' ? 'company' : null;
+    const identity = targetIdentity(target);
     if (identity !== null) {
       const earlier = seen.get(identity);
       if (earlier !== undefined) {
@@ -97,6 +108,71 @@ export function mapHeader(schema: RecordSchema, type: RecordType, header: string
     throw new AppError('import.unknown_column', `Unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; columns may be: ${known.join(', ')}`);
   }
   return targets;
+}
+
+/** The key a mapping names a target by: a field's key, `custom.<key>` for a custom field, `company`. */
+export function targetKey(target: ColumnTarget): string | null {
+  switch (target.kind) {
+    case 'field':
+      return target.def.key;
+    case 'custom':
+      return `custom.${target.def.key}`;
+    case 'company':
+      return 'company';
+    case 'ignored':
+      return null;
+  }
+}
+
+/**
+ * The mapping an import screen starts from: for each column, the key of the field its header
+ * names, or null when it names none or a value the system sets (which is then skipped). Never
+ * throws; a person fixes what it could not guess.
+ */
+export function suggestMapping(schema: RecordSchema, type: RecordType, header: string[]): (string | null)[] {
+  const names = headerNames(schema, type);
+  const taken = new Set<string>();
+  return header.map((raw) => {
+    const target = names.get(normaliseHeader(raw));
+    const key = target ? targetKey(target) : null;
+    // A second column naming the same field is left for the person to decide.
+    if (key === null || taken.has(key)) return null;
+    taken.add(key);
+    return key;
+  });
+}
+
+/** The targets an import may write, by mapping key: what a person chooses from for each column. */
+export function importTargets(schema: RecordSchema, type: RecordType): Map<string, ColumnTarget> {
+  const targets = new Map<string, ColumnTarget>();
+  if (type === 'contacts') targets.set('company', { kind: 'company' });
+  for (const def of [...SYSTEM_FIELDS, ...schema.fields]) {
+    const target: ColumnTarget = def.readOnly || (SYSTEM_FIELDS.includes(def) && !WRITABLE_SYSTEM_KEYS.has(def.key)) ? { kind: 'ignored' } : { kind: 'field', def };
+    if (target.kind === 'field') targets.set(def.key, target);
+  }
+  for (const def of schema.custom) targets.set(`custom.${def.key}`, { kind: 'custom', def });
+  return targets;
+}
+
+/**
+ * Targets from a mapping chosen by a person: one key (see `targetKey`) or null (skip) per column.
+ * A key that names nothing, or two columns feeding one field, refuse the import before it starts.
+ */
+export function mapColumns(schema: RecordSchema, type: RecordType, header: string[], keys: readonly (string | null)[]): ColumnTarget[] {
+  if (keys.length !== header.length) {
+    throw new AppError('import.invalid_mapping', `The mapping names ${keys.length} column${keys.length === 1 ? '' : 's'}; the file has ${header.length}`);
+  }
+  const known = importTargets(schema, type);
+  const seen = new Map<string, number>();
+  return keys.map((key, index) => {
+    if (key === null || key === '') return { kind: 'ignored' };
+    const target = known.get(key);
+    if (!target) throw new AppError('import.invalid_mapping', `Column ${index + 1} is mapped to ${printable(key)}, which is not a field that can be imported`);
+    const earlier = seen.get(key);
+    if (earlier !== undefined) throw new AppError('import.invalid_mapping', `Columns ${earlier + 1} and ${index + 1} are both mapped to ${key}; map one of them only`);
+    seen.set(key, index);
+    return target;
+  });
 }
 
 /** Header text goes into an error message: shorten it and drop control characters. */

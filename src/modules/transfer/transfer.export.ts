@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import { RECORD_TYPES, type RecordType } from '../../data/field-registry.js';
-import { countRecords, iterateRecords, visibleSchema, type DataDeps } from '../../data/record-store.js';
+import { countRecords, iterateRecords, visibleSchema, type DataDeps, type ListQuery } from '../../data/record-store.js';
 import { AppError } from '../../shared/errors.js';
 import type { ActorContext } from '../../shared/principal.js';
 import { exportColumns } from './transfer.columns.js';
@@ -20,8 +20,13 @@ export interface ExportProgress {
   total: number;
 }
 
+/** Which records an export holds: the filters, search and sort of a list (without paging). */
+export type ExportQuery = Omit<ListQuery, 'cursor' | 'limit' | 'purpose' | 'trash'>;
+
 export interface ExportOptions {
   onProgress?: (progress: ExportProgress) => void;
+  /** The list the export is of; without it, every live record the caller may export. */
+  query?: ExportQuery;
 }
 
 export interface ExportResult {
@@ -47,16 +52,19 @@ export async function exportCsv(deps: DataDeps, ctx: ActorContext, type: RecordT
     csv.on('error', reject);
     output.on('error', reject);
     output.on('finish', resolve);
+    // A download the client gave up on closes the output without finishing it.
+    output.on('close', () => reject(new AppError('export.invalid_request', 'The export was closed before it was complete')));
   });
+  piped.catch(() => undefined);
   const fingerprint = createHash('sha256');
   csv.on('data', (chunk: Buffer | string) => fingerprint.update(chunk));
   csv.pipe(output);
 
   let rows = 0;
   try {
-    for await (const record of iterateRecords(deps, ctx, type, { purpose: 'export' })) {
+    for await (const record of iterateRecords(deps, ctx, type, { ...options.query, purpose: 'export' })) {
       const line = columns.map((column) => csvCell(column.value(record)));
-      if (!csv.write(line)) await once(csv, 'drain');
+      if (!csv.write(line)) await Promise.race([once(csv, 'drain'), piped]);
       rows += 1;
       if (options.onProgress && rows % PROGRESS_EVERY === 0) options.onProgress({ done: rows, total: Math.max(total, rows) });
     }
@@ -69,7 +77,8 @@ export async function exportCsv(deps: DataDeps, ctx: ActorContext, type: RecordT
   options.onProgress?.({ done: rows, total: rows });
   const sha256 = fingerprint.digest('hex');
   // Each page read was recorded with its records as it was read; this entry closes the export.
-  await recordAudit(deps, ctx, { action: 'export.completed', recordType: type, fields: columns.map((c) => c.header), details: { format: 'csv', rows, sha256 } });
+  // Filter values can be personal data (an email, a name searched for): only which fields filtered is kept.
+  await recordAudit(deps, ctx, { action: 'export.completed', recordType: type, fields: columns.map((c) => c.header), details: { format: 'csv', rows, sha256, ...narrowing(options.query) } });
   return { rows, sha256 };
 }
 
@@ -79,6 +88,12 @@ export async function exportCsv(deps: DataDeps, ctx: ActorContext, type: RecordT
  */
 export async function exportCsvFile(deps: DataDeps, ctx: ActorContext, type: RecordType, file: string, options: ExportOptions & { overwrite?: boolean } = {}): Promise<ExportResult> {
   return writeFileAtomically(file, 'export.invalid_request', options, (stream) => exportCsv(deps, ctx, type, stream, options));
+}
+
+function narrowing(query: ExportQuery | undefined): Record<string, unknown> {
+  if (!query) return {};
+  const filteredBy = [...Object.keys(query.filters ?? {}), ...(query.ranges ?? []).map((r) => `${r.key}[${r.op}]`)];
+  return { ...(filteredBy.length > 0 ? { filteredBy } : {}), ...(query.q !== undefined && query.q.trim() !== '' ? { searched: true } : {}) };
 }
 
 /** One cell's text: empty for null, lists joined by semicolons, formulas defused. */

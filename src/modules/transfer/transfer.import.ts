@@ -1,12 +1,14 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse, type CsvError, type Info } from 'csv-parse';
-import { createRecords, listRecords, recordSchema, type DataDeps, type RecordInput } from '../../data/record-store.js';
+import { recordAudit } from '../../data/audit-trail.js';
+import { createRecords, getRecord, inTransaction, listRecords, recordSchema, type DataDeps, type RecordInput, type RecordView } from '../../data/record-store.js';
 import { AppError, type FieldProblem } from '../../shared/errors.js';
 import { isId } from '../../shared/ids.js';
 import type { ActorContext } from '../../shared/principal.js';
-import { mapHeader, type ColumnTarget } from './transfer.columns.js';
+import { mapColumns, mapHeader, suggestMapping, targetKey, type ColumnTarget } from './transfer.columns.js';
 
 /**
  * CSV import. The file is read twice: a first pass proves it is UTF-8 CSV with known columns and
@@ -20,7 +22,15 @@ export type ImportableType = (typeof IMPORTABLE_TYPES)[number];
 /** Where CSV bytes come from; `open` is called once per pass, so it must start over each time. */
 export interface CsvSource {
   open(): Readable;
+  /** At most this many records (the header included); more refuses the file with import.too_large. */
+  readonly maxRecords?: number;
 }
+
+/** The rows one uploaded file may hold: enough for any list people keep, and a bound on one request's work. */
+export const MAX_UPLOAD_ROWS = 100_000;
+
+/** The slices an upload is fed to the parser in, so it parses no further ahead than it is read. */
+const UPLOAD_SLICE = 64 * 1024;
 
 export interface RejectedLine {
   /** The line of the file the row starts on; the header is line 1. */
@@ -35,9 +45,19 @@ export interface ImportSummary {
   /** The first rejected lines, in file order; `rejectedLinesTruncated` says whether there were more. */
   rejectedLines: RejectedLine[];
   rejectedLinesTruncated: boolean;
-  /** Columns that hold system values (id, timestamps) and were skipped, as named in the header. */
+  /**
+   * Columns that were skipped, as named in the header: those holding system values (id,
+   * timestamps), and with a chosen mapping those mapped to nothing.
+   */
   ignoredColumns: string[];
+  /** Data rows in the file, written or rejected. */
+  total: number;
+  /** SHA-256 of the file's bytes, hex, as the audit entry of the import records it. */
+  sha256: string;
 }
+
+/** What became of one data row: the record written, or what is wrong with the row. */
+export type RowResult = { line: number; ok: true; id: string } | { line: number; ok: false; problems: FieldProblem[] };
 
 export interface ImportProgress {
   /** Data rows handled so far, written or rejected. */
@@ -49,9 +69,20 @@ export interface ImportOptions {
   /** Rows written per transaction. */
   batchSize?: number;
   onProgress?: (progress: ImportProgress) => void;
+  /**
+   * The field each column feeds, chosen by a person: one mapping key per column of the header
+   * (see `targetKey`), null to skip the column. Without it the header's names decide.
+   */
+  columns?: readonly (string | null)[];
+  /** Called once the file has been read through and found sound, before anything is written; awaited. */
+  onStart?: (total: number) => void | Promise<void>;
+  /** Called after each batch with what became of each of its rows, in file order; awaited. */
+  onRows?: (rows: RowResult[]) => void | Promise<void>;
 }
 
 const DEFAULT_BATCH = 1000;
+/** Rows a preview shows and tries. */
+export const PREVIEW_ROWS = 10;
 const MAX_REPORTED_LINES = 1000;
 const MAX_RECORD_BYTES = 1_000_000;
 const COMPANY_CACHE_LIMIT = 10_000;
@@ -86,16 +117,17 @@ export async function importCsv(deps: DataDeps, ctx: ActorContext, type: Importa
   let header: string[] | null = null;
   let targets: ColumnTarget[] = [];
   let total = 0;
-  await readCsv(source, delimiter, (cells) => {
+  const sha256 = await readCsv(source, delimiter, (cells) => {
     if (header === null) {
       header = cells;
-      targets = mapHeader(schema, type, cells);
+      targets = options.columns ? mapColumns(schema, type, cells, options.columns) : mapHeader(schema, type, cells);
     } else {
       total += 1;
     }
   });
-  if (header === null) throw new AppError('import.invalid_file', 'The file is empty; the first line must name the columns');
+  if (header === null) throw emptyFile();
   const columns: string[] = header;
+  await options.onStart?.(total);
 
   // Pass two: write.
   const summary: ImportSummary = {
@@ -104,6 +136,8 @@ export async function importCsv(deps: DataDeps, ctx: ActorContext, type: Importa
     rejectedLines: [],
     rejectedLinesTruncated: false,
     ignoredColumns: columns.filter((_, i) => targets[i]!.kind === 'ignored').map((name) => name.trim()),
+    total,
+    sha256,
   };
   const reject = (line: number, problems: FieldProblem[]): void => {
     summary.rejected += 1;
@@ -117,10 +151,13 @@ export async function importCsv(deps: DataDeps, ctx: ActorContext, type: Importa
     if (batch.length === 0) return;
     const rows = batch;
     batch = [];
-    await writeBatch(deps, ctx, type, rows, companies, reject, (n) => {
-      summary.imported += n;
-    });
+    const results = await writeBatch(deps, ctx, type, rows, companies);
+    for (const result of results) {
+      if (result.ok) summary.imported += 1;
+      else reject(result.line, result.problems);
+    }
     done += rows.length;
+    await options.onRows?.(results);
     options.onProgress?.({ done, total });
   };
 
@@ -142,7 +179,137 @@ export async function importCsv(deps: DataDeps, ctx: ActorContext, type: Importa
   await flush();
   options.onProgress?.({ done, total });
   summary.rejectedLines.sort((a, b) => a.line - b.line);
+  // Each written record has its own entry; this one closes the import with its counts and the
+  // file's fingerprint, as an export's does.
+  await recordAudit(deps, ctx, {
+    action: 'import.completed',
+    recordType: type,
+    fields: targets.map(targetKey).filter((key): key is string => key !== null),
+    details: { format: 'csv', rows: total, imported: summary.imported, rejected: summary.rejected, sha256 },
+  });
   return summary;
+}
+
+/** What an import screen shows before anything is written. */
+export interface ImportPreview {
+  /** The header's column names, in file order. */
+  header: string[];
+  /** For each column, the mapping key its name suggests, or null. */
+  suggested: (string | null)[];
+  /** Data rows in the file. */
+  total: number;
+  /** The first rows under the mapping (the given one, else the suggested one), tried but not written. */
+  rows: PreviewRow[];
+}
+
+export interface PreviewRow {
+  line: number;
+  /**
+   * By mapping key: the value as it would be stored and shown to the caller (normalised, masked
+   * where the caller's roles mask it) when the row is good, else the cell's text.
+   */
+  values: Record<string, string | null>;
+  problems: FieldProblem[];
+}
+
+/**
+ * Reads the file (refusing it as an import would), suggests a mapping and tries the first rows
+ * under the chosen one in a transaction that is rolled back: the problems shown are the ones the
+ * import would meet, and nothing is written or recorded.
+ */
+export async function previewCsv(deps: DataDeps, ctx: ActorContext, type: ImportableType, source: CsvSource, columns?: readonly (string | null)[]): Promise<ImportPreview> {
+  if (!(IMPORTABLE_TYPES as readonly string[]).includes(type)) throw new AppError('import.invalid_file', `Only ${IMPORTABLE_TYPES.join(' and ')} can be imported`);
+  const schema = await recordSchema(deps, type);
+  const delimiter = await detectDelimiter(source);
+  let header: string[] | null = null;
+  let total = 0;
+  const sample: { cells: string[]; line: number }[] = [];
+  await readCsv(source, delimiter, (cells, line) => {
+    if (header === null) header = cells;
+    else {
+      total += 1;
+      if (sample.length < PREVIEW_ROWS) sample.push({ cells, line });
+    }
+  });
+  if (header === null) throw emptyFile();
+  const names: string[] = header;
+  const suggested = suggestMapping(schema, type, names);
+  const targets = mapColumns(schema, type, names, columns ?? suggested);
+  const keyed = targets.map((target, i) => ({ target, key: targetKey(target), index: i })).filter((c): c is { target: ColumnTarget; key: string; index: number } => c.key !== null);
+  const cellValues = (cells: string[]): Record<string, string | null> => Object.fromEntries(keyed.map((c) => [c.key, blankToNull(cells[c.index])]));
+
+  const pending: PendingRow[] = sample.map(({ cells, line }) => {
+    const row = rowFromCells(cells, names.length, targets);
+    return 'problems' in row ? { line, input: {}, company: null, problems: row.problems } : { line, input: row.input, company: row.company, problems: null };
+  });
+  const rows = await tryWithoutWriting(deps, async (tx) => {
+    const results = await writeBatch(tx, ctx, type, pending, new CompanyResolver(tx, ctx));
+    const tried: PreviewRow[] = [];
+    for (const [i, result] of results.entries()) {
+      const cells = sample[i]!.cells;
+      if (!result.ok) {
+        tried.push({ line: result.line, values: cellValues(cells), problems: result.problems });
+        continue;
+      }
+      // The caller wrote these values a moment ago; reading them back is not a read of stored data.
+      const view = await getRecord(tx, ctx, type, result.id, { audited: false });
+      tried.push({ line: result.line, values: { ...cellValues(cells), ...storedValues(view, keyed) }, problems: [] });
+    }
+    return tried;
+  });
+  return { header: names, suggested, total, rows };
+}
+
+/** Runs `work` in a transaction and rolls it back, records, keys and audit entries alike. */
+async function tryWithoutWriting<T>(deps: DataDeps, work: (tx: DataDeps) => Promise<T>): Promise<T> {
+  // Inside a caller's transaction the rollback would take the caller's work with it.
+  if (deps.db.isTransaction) throw new Error('a trial write needs a transaction of its own');
+  const marker = { rolledBack: true as const, value: undefined as T | undefined };
+  try {
+    await inTransaction(deps, async (tx) => {
+      marker.value = await work(tx);
+      throw marker;
+    });
+  } catch (error) {
+    if (error === marker) return marker.value as T;
+    throw error;
+  }
+  throw new Error('unreachable: the trial transaction was not rolled back');
+}
+
+function storedValues(view: RecordView, columns: { target: ColumnTarget; key: string }[]): Record<string, string | null> {
+  const values: Record<string, string | null> = {};
+  for (const { target, key } of columns) {
+    if (target.kind === 'field') values[key] = displayText(view[target.def.key]);
+    else if (target.kind === 'custom') values[key] = displayText((view.customFields as Record<string, unknown> | undefined)?.[target.def.key]);
+  }
+  return values;
+}
+
+function displayText(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (Array.isArray(value)) return value.map(String).join(';');
+  return String(value);
+}
+
+function blankToNull(cell: string | undefined): string | null {
+  return cell === undefined || cell.trim() === '' ? null : cell;
+}
+
+/**
+ * A source over bytes already in memory, such as an uploaded file. Handed to the parser whole, the
+ * parser would build every row before the first is read (a 10 MB file of short lines took gigabytes);
+ * in slices it keeps pace with the reader.
+ */
+export function csvBytes(bytes: Buffer, maxRecords = MAX_UPLOAD_ROWS + 1): CsvSource {
+  function* slices() {
+    for (let at = 0; at < bytes.length; at += UPLOAD_SLICE) yield bytes.subarray(at, at + UPLOAD_SLICE);
+  }
+  return { open: () => Readable.from(slices(), { objectMode: false }), maxRecords };
+}
+
+function emptyFile(): AppError {
+  return new AppError('import.invalid_file', 'The file is empty; the first line must name the columns');
 }
 
 interface PendingRow {
@@ -183,44 +350,39 @@ function rowFromCells(cells: string[], width: number, targets: ColumnTarget[]): 
   return { input, company };
 }
 
-async function writeBatch(
-  deps: DataDeps,
-  ctx: ActorContext,
-  type: ImportableType,
-  rows: PendingRow[],
-  companies: CompanyResolver,
-  reject: (line: number, problems: FieldProblem[]) => void,
-  imported: (count: number) => void,
-): Promise<void> {
+/** Writes the good rows of a batch in one transaction; answers what became of every row, in order. */
+async function writeBatch(deps: DataDeps, ctx: ActorContext, type: ImportableType, rows: PendingRow[], companies: CompanyResolver): Promise<RowResult[]> {
   await companies.prefetch(rows.filter((r) => r.problems === null && r.company !== null).map((r) => r.company!));
-  const writable: PendingRow[] = [];
+  const results: RowResult[] = [];
+  const writable: { row: PendingRow; at: number }[] = [];
   for (const row of rows) {
     if (row.problems) {
-      reject(row.line, row.problems);
+      results.push({ line: row.line, ok: false, problems: row.problems });
       continue;
     }
     if (row.company !== null) {
       const resolved = companies.resolve(row.company);
       if (!resolved.ok) {
-        reject(row.line, [{ field: 'company', message: resolved.message }]);
+        results.push({ line: row.line, ok: false, problems: [{ field: 'company', message: resolved.message }] });
         continue;
       }
       if (row.input.companyId !== undefined && row.input.companyId !== resolved.id) {
-        reject(row.line, [{ field: 'company', message: 'names a different company than companyId' }]);
+        results.push({ line: row.line, ok: false, problems: [{ field: 'company', message: 'names a different company than companyId' }] });
         continue;
       }
       row.input.companyId = resolved.id;
     }
-    writable.push(row);
+    writable.push({ row, at: results.length });
+    // Filled in once the database has answered.
+    results.push({ line: row.line, ok: false, problems: [] });
   }
-  if (writable.length === 0) return;
-  const results = await createRecords(deps, ctx, type, writable.map((r) => r.input), [], { purpose: 'import' });
-  let ok = 0;
-  results.forEach((result, i) => {
-    if (result.ok) ok += 1;
-    else reject(writable[i]!.line, result.problems);
+  if (writable.length === 0) return results;
+  const written = await createRecords(deps, ctx, type, writable.map((w) => w.row.input), [], { purpose: 'import' });
+  written.forEach((result, i) => {
+    const { row, at } = writable[i]!;
+    results[at] = result.ok ? { line: row.line, ok: true, id: result.id } : { line: row.line, ok: false, problems: result.problems };
   });
-  imported(ok);
+  return results;
 }
 
 type Resolution = { ok: true; id: string } | { ok: false; message: string };
@@ -269,7 +431,7 @@ function isRecordId(text: string): boolean {
  * Streams the records of a CSV source with the line each starts on. Blank lines are skipped.
  * Invalid UTF-8, NUL bytes and broken quoting fail with `import.invalid_file`.
  */
-async function readCsv(source: CsvSource, delimiter: string, onRecord: (cells: string[], line: number) => void | Promise<void>): Promise<void> {
+async function readCsv(source: CsvSource, delimiter: string, onRecord: (cells: string[], line: number) => void | Promise<void>): Promise<string> {
   const guard = new CsvGuard();
   const parser = parse({
     bom: true,
@@ -284,17 +446,23 @@ async function readCsv(source: CsvSource, delimiter: string, onRecord: (cells: s
   // The pipeline's own rejection is the same error the loop below sees; it is awaited there.
   piping.catch(() => undefined);
   let start = 0;
+  let records = 0;
   try {
     for await (const item of parser as AsyncIterable<{ record: string[]; info: Info }>) {
       const line = guard.lineAt(start);
       start = item.info.bytes;
       if (item.record.every((cell) => cell.trim() === '')) continue;
+      records += 1;
+      if (source.maxRecords !== undefined && records > source.maxRecords) {
+        throw new AppError('import.too_large', `The file has more than ${source.maxRecords - 1} rows; split it into smaller files`);
+      }
       await onRecord(item.record, line);
     }
     await piping;
   } catch (error) {
     throw asFileError(error);
   }
+  return guard.sha256();
 }
 
 /** Looks at the first line: a header split by semicolons or tabs and no commas is read that way. */
@@ -343,6 +511,7 @@ function asFileError(error: unknown): unknown {
  */
 class CsvGuard extends Transform {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  private readonly fingerprint = createHash('sha256');
   private offset = 0;
   /** Byte offsets of line terminators not yet passed by `lineAt`. */
   private breaks: number[] = [];
@@ -375,6 +544,7 @@ class CsvGuard extends Transform {
       }
     }
     this.offset += chunk.length;
+    this.fingerprint.update(chunk);
     callback(null, chunk);
   }
 
@@ -386,6 +556,11 @@ class CsvGuard extends Transform {
       return;
     }
     callback();
+  }
+
+  /** SHA-256 of every byte passed, hex; once the file has been read through. */
+  sha256(): string {
+    return this.fingerprint.digest('hex');
   }
 
   /** The line a byte offset falls on. Offsets must be asked in increasing order. */

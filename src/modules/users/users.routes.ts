@@ -6,7 +6,7 @@ import { actorOf } from '../../http/authenticate.js';
 import { IdParams } from '../../http/record-schemas.js';
 import { errorResponses } from '../../http/schemas.js';
 import { createTeam, listTeams } from '../teams/teams.service.js';
-import { createUser, disableUser, listUsers, readUser, setUserAccess } from './users.service.js';
+import { createUser, disableUser, listUsers, readUser, setOwnLocale, setUserAccess } from './users.service.js';
 
 /** A user as the API shows it; no password hash, ever. */
 export const UserSchema = Type.Object(
@@ -28,6 +28,16 @@ export const UserSchema = Type.Object(
 const TeamSchema = Type.Object({ id: Type.String(), name: Type.String(), parentId: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String(), updatedAt: Type.String() }, { $id: 'Team' });
 
 export function registerUserRoutes(app: FastifyInstance, deps: DataDeps): void {
+  app.put('/api/v1/auth/locale', {
+    schema: {
+      tags: ['auth'],
+      summary: 'Your language: security notices and their mail are written in it',
+      body: Type.Object({ locale: Type.String({ enum: ['en', 'zh-CN'] }) }, { additionalProperties: false }),
+      response: { 200: UserSchema, ...errorResponses },
+    },
+    handler: async (request) => setOwnLocale(deps, actorOf(request), (request.body as { locale: 'en' | 'zh-CN' }).locale),
+  });
+
   app.get('/api/v1/users', {
     schema: { tags: ['users'], summary: 'List users (users.read)', response: { 200: Type.Object({ items: Type.Array(UserSchema), nextCursor: Type.Null() }), ...errorResponses } },
     handler: async (request) => ({ items: await listUsers(deps, actorOf(request)), nextCursor: null }),

@@ -148,6 +148,20 @@ export async function listUsers(deps: DataDeps, ctx: ActorContext): Promise<User
   return rows.map((row) => presentUser(row, roles.filter((r) => r.user_id === row.id).map((r) => r.role_id).sort()));
 }
 
+/**
+ * The signed-in user's own language, chosen with the web app's switch: security notices and the
+ * mail that carries them are written in it.
+ */
+export async function setOwnLocale(deps: DataDeps, ctx: ActorContext, locale: 'en' | 'zh-CN'): Promise<UserView> {
+  const userId = ctx.principal.kind === 'user' || ctx.principal.kind === 'token' ? ctx.principal.userId : null;
+  if (!userId) throw new AppError('auth.forbidden', 'Only a user has a language of their own');
+  await inTransaction(deps, async (tx) => {
+    await tx.db.updateTable('users').set({ locale, updated_at: tx.clock.now().toISOString() }).where('id', '=', userId).execute();
+    await recordAudit(tx, ctx, { action: 'user.update_own', recordType: 'users', recordIds: [userId], fields: ['locale'], details: { locale } });
+  });
+  return getUserById(deps, userId);
+}
+
 /** Disables a user; their sessions and tokens stop working on the next request. */
 export async function disableUser(deps: DataDeps, ctx: ActorContext, userId: string): Promise<UserView> {
   await requireAdmin(deps, ctx);

@@ -2832,6 +2832,103 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/locale": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Your language: security notices and their mail are written in it */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        locale: "en" | "zh-CN";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            email: string;
+                            name: string;
+                            roles: string[];
+                            teamId: string | null;
+                            /** @enum {string} */
+                            status: "active" | "disabled";
+                            locale: string;
+                            createdAt: string;
+                            updatedAt: string;
+                            lastLoginAt: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -12313,6 +12410,112 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How far the chain is verified, the newest signed checkpoint, and any damage found (checked incrementally) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Entries in the log, as its head records them. */
+                            entries: number;
+                            /** @description Entries walked and checked; when intact, the chain holds from entry 1 to this one. */
+                            verifiedUpTo: number;
+                            /** @description No damage found. */
+                            intact: boolean;
+                            /** @description Each kind of damage found, first first; as rampart audit verify names them. */
+                            problems: {
+                                /** @enum {string} */
+                                kind: "modified" | "deleted" | "inserted" | "reordered" | "truncated" | "rewritten" | "bad_signature";
+                                /** @description The entry it was found at, or null for the log as a whole. */
+                                seq: number | null;
+                                detail: string;
+                            }[];
+                            checkpoint: {
+                                size: number;
+                                rootHash: string;
+                                signedAt: string;
+                                /**
+                                 * @description unchecked: this server has no audit signing key to check it with.
+                                 * @enum {string}
+                                 */
+                                signature: "valid" | "invalid" | "unchecked";
+                            } | null;
+                            checkedAt: string;
+                            /** @description When the walk this check continues last started at entry 1; it starts again every ten minutes. */
+                            walkStartedAt: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit/entries": {
         parameters: {
             query?: never;
@@ -13166,6 +13369,1632 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Totals for the home page, each counting only the records you may read: pipeline value by stage, deals won and lost per month, tickets by status and priority, activities per user */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description The pipeline whose value to show; the default pipeline when left out. */
+                    pipelineId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Deal value by stage of the pipeline asked for, or the default one; null when your roles do not let you read deals and their amounts, or there is no pipeline. */
+                            pipeline: {
+                                /** @description Pipeline id. */
+                                id: string;
+                                /** @description Pipeline name. */
+                                name: string;
+                                /** @description Every stage in board order. */
+                                stages: {
+                                    stageId: string;
+                                    name: string;
+                                    /** @enum {string} */
+                                    outcome: "open" | "won" | "lost";
+                                    /** @description Live deals in the stage that you may read. */
+                                    count: number;
+                                    /** @description Their total amount per currency, largest first. */
+                                    amounts: {
+                                        currency: string;
+                                        /** @description Total in major units. */
+                                        amount: number;
+                                    }[];
+                                }[];
+                            } | null;
+                            /** @description Deals won and lost per month over the last twelve months, oldest first; null without read access to deals. */
+                            dealOutcomes: {
+                                /** @description YYYY-MM, UTC. */
+                                month: string;
+                                /** @description Deals won that month. */
+                                won: number;
+                                /** @description Deals lost that month. */
+                                lost: number;
+                            }[] | null;
+                            /** @description Every ticket status with its count; null without read access to tickets. */
+                            ticketsByStatus: {
+                                /** @enum {string} */
+                                value: "new" | "open" | "pending" | "solved" | "closed";
+                                /** @description Live tickets with this status. */
+                                count: number;
+                            }[] | null;
+                            /** @description Every ticket priority with its count; null without read access to tickets. */
+                            ticketsByPriority: {
+                                /** @enum {string} */
+                                value: "low" | "normal" | "high" | "urgent";
+                                /** @description Live tickets with this priority. */
+                                count: number;
+                            }[] | null;
+                            /** @description Activities created in the last 30 days, per owner, most first; null without read access to activities. */
+                            activitiesByUser: {
+                                userId: string;
+                                /** @description The user's display name. */
+                                name: string;
+                                /** @description Activities they own created in the period. */
+                                count: number;
+                            }[] | null;
+                            /** @description The start of the oldest month of dealOutcomes. */
+                            outcomesSince: string;
+                            /** @description The start of the period of activitiesByUser. */
+                            activitiesSince: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/keys/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Key versions, how much each holds, and the progress of a rotation (keys.manage); no key material */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The key-encryption key version that wraps every new key. */
+                            activeKek: string;
+                            kek: {
+                                /** @description The version, e.g. local:2. */
+                                id: string;
+                                /** @enum {string} */
+                                state: "active" | "decrypt-only" | "retired";
+                                createdAt: string;
+                                /** @description Data keys wrapped with it. */
+                                dataKeys: number;
+                                /** @description Blind-index keys wrapped with it. */
+                                indexKeys: number;
+                                /** @description Authenticator app secrets wrapped with it. */
+                                mfaSecrets: number;
+                            }[];
+                            dataKeyVersions: {
+                                version: number;
+                                /** @description People (and the organisation) with a key of this version. */
+                                subjects: number;
+                                /** @description Records sealed under it. */
+                                records: number;
+                                /** @description Custom values sealed under it. */
+                                customValues: number;
+                            }[];
+                            indexKeys: {
+                                version: number;
+                                state: string;
+                                bits: number;
+                                createdAt: string;
+                            }[];
+                            /** @description People erased for good (their data keys destroyed). */
+                            erasedSubjects: number;
+                            /** @description Values that failed to open: tampering or damage. */
+                            integrityEvents: number;
+                            /** @description Key jobs not finished yet. */
+                            pendingSealing: string[];
+                            /** @description Unfinished work of a rotation; empty when none. */
+                            rotations: {
+                                /** @enum {string} */
+                                step: "rewrap" | "reseal" | "reindex";
+                                done: number | null;
+                                total: number | null;
+                                /** @description The command that finishes it, run on the server. */
+                                command: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/companies.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export companies as CSV
+         * @description The companies the caller may export, narrowed by the same filters, search and sort as the list, as a CSV file. Recorded in the audit log with its row count and the file's SHA-256. More than 1,000 rows need a second factor proved in the last five minutes (auth.step_up_required).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description A sortable field, with a leading - for descending. */
+                    sort?: string;
+                    /** @description Full-text search over the searchable fields. */
+                    q?: string;
+                    /** @description Only records with this tag. */
+                    tagId?: string;
+                    /** @description Exact match on ownerId; empty matches no value. */
+                    ownerId?: string;
+                    /** @description Exact match on teamId; empty matches no value. */
+                    teamId?: string;
+                    /** @description Exact match on name; empty matches no value. */
+                    name?: string;
+                    /** @description Exact match on domain; empty matches no value. */
+                    domain?: string;
+                    /** @description Exact match on industry; empty matches no value. */
+                    industry?: string;
+                    /** @description Exact match on city; empty matches no value. */
+                    city?: string;
+                    /** @description Exact match on country; empty matches no value. */
+                    country?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The CSV file. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/contacts.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export contacts as CSV
+         * @description The contacts the caller may export, narrowed by the same filters, search and sort as the list, as a CSV file. Recorded in the audit log with its row count and the file's SHA-256. More than 1,000 rows need a second factor proved in the last five minutes (auth.step_up_required).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description A sortable field, with a leading - for descending. */
+                    sort?: string;
+                    /** @description Full-text search over the searchable fields. */
+                    q?: string;
+                    /** @description Only records with this tag. */
+                    tagId?: string;
+                    /** @description Exact match on ownerId; empty matches no value. */
+                    ownerId?: string;
+                    /** @description Exact match on teamId; empty matches no value. */
+                    teamId?: string;
+                    /** @description Exact match on email; empty matches no value. */
+                    email?: string;
+                    /** @description Exact match on phone; empty matches no value. */
+                    phone?: string;
+                    /** @description Exact match on mobile; empty matches no value. */
+                    mobile?: string;
+                    /** @description Exact match on companyId; empty matches no value. */
+                    companyId?: string;
+                    /** @description Exact match on city; empty matches no value. */
+                    city?: string;
+                    /** @description Exact match on country; empty matches no value. */
+                    country?: string;
+                    /** @description Exact match on idNumber; empty matches no value. */
+                    idNumber?: string;
+                    /** @description Exact match on source; empty matches no value. */
+                    source?: string;
+                    /** @description Exact match on lifecycleStage; empty matches no value. */
+                    lifecycleStage?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The CSV file. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/leads.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export leads as CSV
+         * @description The leads the caller may export, narrowed by the same filters, search and sort as the list, as a CSV file. Recorded in the audit log with its row count and the file's SHA-256. More than 1,000 rows need a second factor proved in the last five minutes (auth.step_up_required).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description A sortable field, with a leading - for descending. */
+                    sort?: string;
+                    /** @description Full-text search over the searchable fields. */
+                    q?: string;
+                    /** @description Only records with this tag. */
+                    tagId?: string;
+                    /** @description Exact match on ownerId; empty matches no value. */
+                    ownerId?: string;
+                    /** @description Exact match on teamId; empty matches no value. */
+                    teamId?: string;
+                    /** @description Exact match on email; empty matches no value. */
+                    email?: string;
+                    /** @description Exact match on phone; empty matches no value. */
+                    phone?: string;
+                    /** @description Exact match on source; empty matches no value. */
+                    source?: string;
+                    /** @description Exact match on status; empty matches no value. */
+                    status?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The CSV file. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/deals.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export deals as CSV
+         * @description The deals the caller may export, narrowed by the same filters, search and sort as the list, as a CSV file. Recorded in the audit log with its row count and the file's SHA-256. More than 1,000 rows need a second factor proved in the last five minutes (auth.step_up_required).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description A sortable field, with a leading - for descending. */
+                    sort?: string;
+                    /** @description Full-text search over the searchable fields. */
+                    q?: string;
+                    /** @description Only records with this tag. */
+                    tagId?: string;
+                    /** @description Exact match on ownerId; empty matches no value. */
+                    ownerId?: string;
+                    /** @description Exact match on teamId; empty matches no value. */
+                    teamId?: string;
+                    /** @description Exact match on companyId; empty matches no value. */
+                    companyId?: string;
+                    /** @description Exact match on contactId; empty matches no value. */
+                    contactId?: string;
+                    /** @description Exact match on pipelineId; empty matches no value. */
+                    pipelineId?: string;
+                    /** @description Exact match on stageId; empty matches no value. */
+                    stageId?: string;
+                    /** @description Exact match on currency; empty matches no value. */
+                    currency?: string;
+                    /** @description Exact match on expectedCloseDate; empty matches no value. */
+                    expectedCloseDate?: string;
+                    /** @description Exact match on status; empty matches no value. */
+                    status?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The CSV file. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/activities.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export activities as CSV
+         * @description The activities the caller may export, narrowed by the same filters, search and sort as the list, as a CSV file. Recorded in the audit log with its row count and the file's SHA-256. More than 1,000 rows need a second factor proved in the last five minutes (auth.step_up_required).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description A sortable field, with a leading - for descending. */
+                    sort?: string;
+                    /** @description Full-text search over the searchable fields. */
+                    q?: string;
+                    /** @description Only records with this tag. */
+                    tagId?: string;
+                    /** @description Exact match on ownerId; empty matches no value. */
+                    ownerId?: string;
+                    /** @description Exact match on teamId; empty matches no value. */
+                    teamId?: string;
+                    /** @description Exact match on kind; empty matches no value. */
+                    kind?: string;
+                    /** @description Exact match on completedAt; empty matches no value. */
+                    completedAt?: string;
+                    /** @description Exact match on relatedType; empty matches no value. */
+                    relatedType?: string;
+                    /** @description Exact match on relatedId; empty matches no value. */
+                    relatedId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The CSV file. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/tickets.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export tickets as CSV
+         * @description The tickets the caller may export, narrowed by the same filters, search and sort as the list, as a CSV file. Recorded in the audit log with its row count and the file's SHA-256. More than 1,000 rows need a second factor proved in the last five minutes (auth.step_up_required).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description A sortable field, with a leading - for descending. */
+                    sort?: string;
+                    /** @description Full-text search over the searchable fields. */
+                    q?: string;
+                    /** @description Only records with this tag. */
+                    tagId?: string;
+                    /** @description Exact match on ownerId; empty matches no value. */
+                    ownerId?: string;
+                    /** @description Exact match on teamId; empty matches no value. */
+                    teamId?: string;
+                    /** @description Exact match on status; empty matches no value. */
+                    status?: string;
+                    /** @description Exact match on priority; empty matches no value. */
+                    priority?: string;
+                    /** @description Exact match on channel; empty matches no value. */
+                    channel?: string;
+                    /** @description Exact match on assigneeId; empty matches no value. */
+                    assigneeId?: string;
+                    /** @description Exact match on contactId; empty matches no value. */
+                    contactId?: string;
+                    /** @description Exact match on companyId; empty matches no value. */
+                    companyId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The CSV file. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List your saved views */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description The record type whose list the view shapes. */
+                    recordType?: "companies" | "contacts" | "leads" | "deals" | "activities" | "tickets";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["def-18"][];
+                            nextCursor: null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Save a view of a list */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The record type whose list the view shapes.
+                         * @enum {string}
+                         */
+                        recordType: "companies" | "contacts" | "leads" | "deals" | "activities" | "tickets";
+                        /** @description What to call the view. */
+                        name: string;
+                        /** @description What the list shows. Filter values may be personal data: they are only ever sent back to their owner. */
+                        definition: {
+                            /** @description Column keys in display order. */
+                            columns: string[];
+                            /** @description The list's sort: a sortable field, with a leading - for descending. */
+                            sort: string | null;
+                            /** @description Field filters by field key, as the list takes them. */
+                            filters: {
+                                [key: string]: string;
+                            };
+                            /** @description Search words, as the list's q. */
+                            q: string | null;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Saved view id. */
+                            id: string;
+                            /**
+                             * @description The record type whose list the view shapes.
+                             * @enum {string}
+                             */
+                            recordType: "companies" | "contacts" | "leads" | "deals" | "activities" | "tickets";
+                            /** @description What the owner called the view. */
+                            name: string;
+                            /** @description What the list shows. Filter values may be personal data: they are only ever sent back to their owner. */
+                            definition: {
+                                /** @description Column keys in display order. */
+                                columns: string[];
+                                /** @description The list's sort: a sortable field, with a leading - for descending. */
+                                sort: string | null;
+                                /** @description Field filters by field key, as the list takes them. */
+                                filters: {
+                                    [key: string]: string;
+                                };
+                                /** @description Search words, as the list's q. */
+                                q: string | null;
+                            };
+                            /** @description Optimistic-concurrency version; send it back with an update. */
+                            version: number;
+                            /** @description When the view was saved. */
+                            createdAt: string;
+                            /** @description When the view last changed. */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/views/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete one of your saved views */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Record id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Rename or change one of your saved views */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Record id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The version you read; a stale version answers 409. */
+                        version: number;
+                        /** @description What to call the view. */
+                        name?: string;
+                        /** @description What the list shows. Filter values may be personal data: they are only ever sent back to their owner. */
+                        definition?: {
+                            /** @description Column keys in display order. */
+                            columns: string[];
+                            /** @description The list's sort: a sortable field, with a leading - for descending. */
+                            sort: string | null;
+                            /** @description Field filters by field key, as the list takes them. */
+                            filters: {
+                                [key: string]: string;
+                            };
+                            /** @description Search words, as the list's q. */
+                            q: string | null;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Saved view id. */
+                            id: string;
+                            /**
+                             * @description The record type whose list the view shapes.
+                             * @enum {string}
+                             */
+                            recordType: "companies" | "contacts" | "leads" | "deals" | "activities" | "tickets";
+                            /** @description What the owner called the view. */
+                            name: string;
+                            /** @description What the list shows. Filter values may be personal data: they are only ever sent back to their owner. */
+                            definition: {
+                                /** @description Column keys in display order. */
+                                columns: string[];
+                                /** @description The list's sort: a sortable field, with a leading - for descending. */
+                                sort: string | null;
+                                /** @description Field filters by field key, as the list takes them. */
+                                filters: {
+                                    [key: string]: string;
+                                };
+                                /** @description Search words, as the list's q. */
+                                q: string | null;
+                            };
+                            /** @description Optimistic-concurrency version; send it back with an update. */
+                            version: number;
+                            /** @description When the view was saved. */
+                            createdAt: string;
+                            /** @description When the view last changed. */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The configuration in effect, without secrets (settings.manage) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            groups: {
+                                /** @enum {string} */
+                                id: "server" | "database" | "sessions" | "signIn" | "mail" | "sso" | "audit" | "encryption" | "logging";
+                                settings: {
+                                    /** @description A stable name for the setting, unique across groups. */
+                                    id: string;
+                                    /** @description The RAMPART_* variable (or config file key) that sets it; null for a rule built into Rampart. */
+                                    key: string | null;
+                                    /** @description The value in effect; null when unset. Secrets never appear: for those, only whether they are set, or their kind. */
+                                    value: string | number | boolean | string[] | null;
+                                    /** @description What the setting does, in one line. */
+                                    description: string;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{type}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Read a CSV file and try its first rows without writing them
+         * @description Answers the columns, the mapping their names suggest, the fields a column may feed, the number of rows and the first rows as they would be stored, with their problems. Needs the import action.
+         */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description The field each column feeds, in column order, separated by commas: a field key, `custom.<key>` or `company`; empty to skip the column. Without it, the column names decide (unknown names refuse the import). */
+                    columns?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description What the file holds. */
+                    type: "contacts" | "companies";
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "text/csv": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The column names, in file order. */
+                            header: string[];
+                            /** @description For each column, the mapping key its name suggests, or null. */
+                            suggested: (string | null)[];
+                            /** @description The fields a column may feed: those the caller may write. */
+                            fields: {
+                                /** @description The mapping key. */
+                                key: string;
+                                label: string;
+                                /** @description Whether a record needs a value for it. */
+                                required: boolean;
+                            }[];
+                            /** @description Data rows in the file. */
+                            total: number;
+                            /** @description The first rows, tried and rolled back. */
+                            rows: {
+                                /** @description The line the row starts on; the header is line 1. */
+                                line: number;
+                                /** @description By mapping key: the value as it would be stored when the row is good, else the cell as given. */
+                                values: {
+                                    [key: string]: string | null;
+                                };
+                                /** @description What is wrong, field by field; never the value. */
+                                problems: {
+                                    /** @description The field (mapping key) or `row` for the row as a whole. */
+                                    field: string;
+                                    message: string;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{type}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a CSV file
+         * @description Writes every good row and reports every bad one by its line (the header is line 1); a row is written whole or not at all. A file that cannot be read, or a mapping that does not fit it, is refused before anything is written. The answer is newline-delimited JSON: a `started` line with the number of rows, a `rows` line per batch with what became of each row, and a `finished` line with the counts (or `failed`, should the server fail midway). Needs the import action.
+         */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description The field each column feeds, in column order, separated by commas: a field key, `custom.<key>` or `company`; empty to skip the column. Without it, the column names decide (unknown names refuse the import). */
+                    columns?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description What the file holds. */
+                    type: "contacts" | "companies";
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "text/csv": string;
+                };
+            };
+            responses: {
+                /** @description One JSON object per line. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/x-ndjson": {
+                            /** @enum {string} */
+                            kind: "started";
+                            /** @description Data rows in the file. */
+                            total: number;
+                        } | {
+                            /** @enum {string} */
+                            kind: "rows";
+                            /** @description What became of each row of a batch, in file order. */
+                            rows: ({
+                                line: number;
+                                /** @enum {boolean} */
+                                ok: true;
+                                /** @description The record written. */
+                                id: string;
+                            } | {
+                                line: number;
+                                /** @enum {boolean} */
+                                ok: false;
+                                /** @description What is wrong, field by field; never the value. */
+                                problems: {
+                                    /** @description The field (mapping key) or `row` for the row as a whole. */
+                                    field: string;
+                                    message: string;
+                                }[];
+                            })[];
+                        } | {
+                            /** @enum {string} */
+                            kind: "finished";
+                            imported: number;
+                            rejected: number;
+                            total: number;
+                            /** @description Columns skipped: system values, or mapped to nothing. */
+                            ignoredColumns: string[];
+                        } | {
+                            /** @enum {string} */
+                            kind: "failed";
+                            error: {
+                                code: string;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -13717,6 +15546,37 @@ export interface components {
             body: string;
             createdAt: string;
             readAt: string | null;
+        };
+        /** SavedView */
+        "def-18": {
+            /** @description Saved view id. */
+            id: string;
+            /**
+             * @description The record type whose list the view shapes.
+             * @enum {string}
+             */
+            recordType: "companies" | "contacts" | "leads" | "deals" | "activities" | "tickets";
+            /** @description What the owner called the view. */
+            name: string;
+            /** @description What the list shows. Filter values may be personal data: they are only ever sent back to their owner. */
+            definition: {
+                /** @description Column keys in display order. */
+                columns: string[];
+                /** @description The list's sort: a sortable field, with a leading - for descending. */
+                sort: string | null;
+                /** @description Field filters by field key, as the list takes them. */
+                filters: {
+                    [key: string]: string;
+                };
+                /** @description Search words, as the list's q. */
+                q: string | null;
+            };
+            /** @description Optimistic-concurrency version; send it back with an update. */
+            version: number;
+            /** @description When the view was saved. */
+            createdAt: string;
+            /** @description When the view last changed. */
+            updatedAt: string;
         };
     };
     responses: never;
