@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -10,17 +9,10 @@ import { insertUser } from '../../src/modules/users/users.service.js';
 import { cliContext } from '../../src/shared/principal.js';
 import { resetTokenFor } from '../support/mail.js';
 import { CLIENT_ID, CLIENT_SECRET, TestProvider } from '../support/test-provider.js';
-import { errorBeside, field, launchChromium, screenshot, watch } from './chromium.js';
+import { errorBeside, field, freePort, launchChromium, screenshot, watch } from './chromium.js';
 
 const SELLER = { email: 'sam.seller@example.com', name: 'Sam Seller', password: 'harbour violet engine tulip' };
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('the account in a browser: password, reset link, notices, single sign-on', () => {
   let rampart: RampartApp;

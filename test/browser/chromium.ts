@@ -1,7 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import net from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from 'playwright-core';
+import type { TestApp } from '../support/app.js';
+import { signInFully, type SignedIn } from '../support/sign-in.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 // Without the background-networking flags Chromium keeps trying hosts a closed network refuses.
@@ -56,4 +60,39 @@ export async function errorBeside(page: Page, input: Locator): Promise<string | 
 /** An input by its label, which Mantine ends with an asterisk when the field is required. */
 export function field(scope: Locator | Page, label: string): Locator {
   return scope.getByLabel(new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*\\*?$`));
+}
+
+/** A port free on loopback now, for a server whose public address must be known before it listens. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The user agent the browser tests give Chromium and the sign-ins they make through the API. */
+export const BROWSER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
+/**
+ * Signs in through the API, second factor and all (set up on the way when the role needs one), as
+ * the browser would: a session is tied to its browser, so the requests carry the browser's agent.
+ */
+export function signInAsBrowser(app: FastifyInstance, email: string, password: string): Promise<SignedIn> {
+  const asBrowser = {
+    call: (method: string, url: string, options: { body?: unknown; headers?: Record<string, string> } = {}) =>
+      app.inject({ method: method as 'GET', url, headers: { 'user-agent': BROWSER_AGENT, ...(options.headers ?? {}) }, ...(options.body !== undefined ? { payload: options.body as object } : {}) }),
+  } as unknown as TestApp;
+  return signInFully(asBrowser, email, password);
+}
+
+/** A browser context already signed in as `who`: the session made through the API, handed over as its cookie. */
+export async function signedInContext(browser: Browser, app: FastifyInstance, baseUrl: string, who: { email: string; password: string }, options: BrowserContextOptions = {}): Promise<{ context: BrowserContext; session: SignedIn }> {
+  const session = await signInAsBrowser(app, who.email, who.password);
+  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 }, ...options, userAgent: BROWSER_AGENT });
+  await context.addCookies([{ name: 'rampart_session', value: session.cookie.slice(session.cookie.indexOf('=') + 1), url: baseUrl }]);
+  return { context, session };
 }

@@ -104,7 +104,7 @@ describe('first run in a browser', () => {
     await field(login, 'Email').fill(ADMIN.email);
     await field(login, 'Password').fill('not the password at all');
     await login.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await expect.poll(() => login.getByRole('alert').first().textContent()).toBe('The email or password is wrong');
+    await expect.poll(() => login.getByRole('alert').first().textContent()).toBe('The email or password is wrong.');
 
     await field(login, 'Password').fill(ADMIN.password);
     await login.getByRole('button', { name: 'Sign in', exact: true }).click();

@@ -1,9 +1,8 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { field, launchChromium, watch } from './chromium.js';
+import { field, freePort, launchChromium, watch } from './chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type RampartApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
@@ -12,16 +11,6 @@ import { cliContext } from '../../src/shared/principal.js';
 
 const ADMIN = { email: 'passkey.admin@example.com', name: 'Pia Passkey', password: 'violet harbour cinnamon kite' };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Passkeys in a real browser: Chromium's own WebAuthn stack with a virtual authenticator (a

@@ -1,14 +1,15 @@
-import { lazy, Suspense } from 'react';
+import { lazy, Suspense, useState } from 'react';
 import { Center, Loader, MantineProvider } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { Redirect, Route, Switch } from 'wouter';
+import { Redirect, Route, Switch, useLocation } from 'wouter';
 import { ApiError } from './api/client';
 import { AccessPages } from './access/access-pages';
 import { SessionExpired } from './access/session-expired';
 import { StepUpProvider } from './access/step-up';
-import { SessionProvider, useSession } from './access/session';
+import { SessionProvider, takeReturnPath, useSession } from './access/session';
+import { ScreenErrorBoundary } from './shell/error-boundary';
 import { AppShell } from './shell/app-shell';
 import { Missing } from './shell/missing';
 import { RECORD_PATHS } from './records/records.nav';
@@ -54,6 +55,7 @@ export function App() {
 function Root() {
   const { state } = useSession();
   const { t } = useTranslation('shell');
+  const [location] = useLocation();
   if (state.status === 'loading') {
     return (
       <Center mih="100vh">
@@ -66,22 +68,30 @@ function Root() {
     <StepUpProvider>
       <AppShell>
         <SessionExpired />
-        <Suspense fallback={<Loader aria-label={t('loading')} />}>
-          <Switch>
-            <Route path="/"><DashboardPages /></Route>
-            {/* The pages before sign-in have done their work once the session is active. */}
-            <Route path="/login"><Redirect to="/" replace /></Route>
-            <Route path="/setup"><Redirect to="/" replace /></Route>
-            <Route path="/reset-password"><Redirect to="/" replace /></Route>
-            <Route path="/profile"><ProfilePage /></Route>
-            <Route path={RECORD_PATHS}><RecordsPages /></Route>
-            <Route path="/security" nest><SecurityPages /></Route>
-            <Route path="/admin" nest><AdminPages /></Route>
-            <Route path="/import" nest><TransferPages /></Route>
-            <Route><Missing /></Route>
-          </Switch>
-        </Suspense>
+        <ScreenErrorBoundary resetKey={location}>
+          <Suspense fallback={<Loader aria-label={t('loading')} />}>
+            <Switch>
+              <Route path="/"><DashboardPages /></Route>
+              {/* The pages before sign-in have done their work once the session is active. */}
+              <Route path="/login"><AfterSignIn /></Route>
+              <Route path="/setup"><AfterSignIn /></Route>
+              <Route path="/reset-password"><AfterSignIn /></Route>
+              <Route path="/profile"><ProfilePage /></Route>
+              <Route path={RECORD_PATHS}><RecordsPages /></Route>
+              <Route path="/security" nest><SecurityPages /></Route>
+              <Route path="/admin" nest><AdminPages /></Route>
+              <Route path="/import" nest><TransferPages /></Route>
+              <Route><Missing /></Route>
+            </Switch>
+          </Suspense>
+        </ScreenErrorBoundary>
       </AppShell>
     </StepUpProvider>
   );
+}
+
+/** Once signed in, on to the address the visitor first asked for, or home. */
+function AfterSignIn() {
+  const [to] = useState(takeReturnPath);
+  return <Redirect to={to} replace />;
 }

@@ -20,7 +20,7 @@ export function AccessLayout({ children }: { children: ReactNode }) {
             <Text size="sm" c="dimmed">{t('tagline')}</Text>
           </Box>
         </Group>
-        <Paper withBorder shadow="sm" p="xl" radius="md" component="main" aria-live="polite">
+        <Paper withBorder shadow="sm" p="xl" radius="md" component="main">
           {children}
         </Paper>
       </Stack>

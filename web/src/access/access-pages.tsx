@@ -5,6 +5,7 @@ import { useTranslation } from 'react-i18next';
 import { api, must, problemFrom } from '../api/client';
 import { passwordProps } from '../shared/forms';
 import { formProblem } from '../shared/problems';
+import { useFocusHeading } from '../shell/focus-heading';
 import { AccessLayout } from './access-layout';
 import { Enrolment } from './enrolment';
 import { useSession, type SessionView } from './session';
@@ -13,16 +14,22 @@ import { ForgotLink, PasskeySignIn, PasswordSignIn, SecondStep, ssoErrorText, Ss
 /**
  * Secrets that arrive in links (the setup token, a password reset token) travel in the fragment,
  * which browsers never send to a server or put in a Referer. They are taken into memory once and
- * dropped from the address bar and history; so is a refused single sign-on's ?sso_error= code.
+ * dropped from the address bar and history; so is a refused single sign-on's ?sso_error= code,
+ * which is shown once. Nothing else in the address is touched.
  */
 const arrival = (() => {
   const fragment = new URLSearchParams(location.hash.slice(1));
+  const query = new URLSearchParams(location.search);
   const taken = {
     setupToken: location.pathname === '/setup' ? fragment.get('token') : null,
     resetToken: location.pathname === '/reset-password' ? fragment.get('token') : null,
-    ssoError: new URLSearchParams(location.search).get('sso_error'),
+    ssoError: query.get('sso_error'),
   };
-  if (location.hash || location.search) history.replaceState(null, '', location.pathname);
+  if (taken.setupToken !== null || taken.resetToken !== null || taken.ssoError !== null) {
+    query.delete('sso_error');
+    const search = query.toString();
+    history.replaceState(null, '', `${location.pathname}${search ? `?${search}` : ''}`);
+  }
   return taken;
 })();
 
@@ -32,6 +39,8 @@ type View = 'login' | 'setup' | 'forgot' | 'reset';
 export function AccessPages() {
   const { state, adopt, showSignIn } = useSession();
   const [view, setView] = useState<View>(() => (location.pathname === '/setup' ? 'setup' : location.pathname === '/reset-password' ? (arrival.resetToken ? 'reset' : 'forgot') : 'login'));
+  const stage = state.status === 'signed-in' ? state.session.stage : 'none';
+  useFocusHeading(`${view}:${stage}`);
   const go = (next: View, path: string) => {
     if (location.pathname !== path) history.replaceState(null, '', path);
     setView(next);
@@ -64,6 +73,11 @@ export function AccessPages() {
 
 function SignInPage({ notice, onForgot, onSession }: { notice: string | undefined; onForgot: () => void; onSession: (s: SessionView) => void }) {
   const { t } = useTranslation('access');
+  const [ssoError] = useState(() => {
+    const code = arrival.ssoError;
+    arrival.ssoError = null;
+    return code;
+  });
   useEffect(() => {
     if (location.pathname !== '/login') history.replaceState(null, '', '/login');
   }, []);
@@ -71,7 +85,7 @@ function SignInPage({ notice, onForgot, onSession }: { notice: string | undefine
     <Stack gap="md">
       <Title order={1} size="h2">{t('loginHeading')}</Title>
       {notice && <Alert color="blue" role="status">{notice}</Alert>}
-      {arrival.ssoError && <Alert color="red" role="alert">{t(ssoErrorText(arrival.ssoError))}</Alert>}
+      {ssoError && <Alert color="red" role="alert">{t(ssoErrorText(ssoError))}</Alert>}
       <PasswordSignIn onSession={onSession} />
       <ForgotLink onClick={onForgot} />
       <Divider />

@@ -5,7 +5,7 @@ import { QRCodeSVG } from 'qrcode.react';
 import { useTranslation } from 'react-i18next';
 import { api, must, problemFrom } from '../api/client';
 import { formProblem, problemMessage } from '../shared/problems';
-import { passkeyCeremony } from './passkey';
+import { ceremonyFailureText, passkeyCeremony } from './passkey';
 import type { SessionView } from './session';
 
 interface Enrolled {
@@ -54,7 +54,7 @@ export function Enrolment({ onSession, onFailed }: { onSession: (session: Sessio
     try {
       const challenge = must(await api.POST('/api/v1/auth/passkeys/registration-options', { body: {} }));
       const ceremony = await passkeyCeremony('create', challenge.options);
-      if (!ceremony.ok) return setPasskeyError(t(ceremony.reason === 'unsupported' ? 'passkeyUnsupported' : 'passkeyCancelled'));
+      if (!ceremony.ok) return setPasskeyError(t(ceremonyFailureText(ceremony.reason)));
       setEnrolled(must(await api.POST('/api/v1/auth/passkeys', { body: { challengeId: challenge.challengeId, response: ceremony.response } as never })) as Enrolled);
     } catch (failure) {
       setPasskeyError(problemMessage(problemFrom(failure), t));

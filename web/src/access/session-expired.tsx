@@ -1,10 +1,10 @@
-import { Modal, Stack, Text } from '@mantine/core';
+import { Button, Divider, Modal, Stack, Text } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { setCsrfToken } from '../api/client';
 import { useSession, type SessionView } from './session';
-import { PasswordSignIn, SecondStep } from './sign-in';
+import { PasskeySignIn, PasswordSignIn, SecondStep } from './sign-in';
 
 /**
  * Shown over the page when its session has ended (expired, or ended from another device). The
@@ -43,6 +43,10 @@ export function SessionExpired() {
           <>
             <Text size="sm">{t('sessionExpiredIntro')}</Text>
             <PasswordSignIn onSession={carryOn} email={previous.email} lockedEmail />
+            <Divider />
+            <PasskeySignIn onSession={carryOn} />
+            {/* Single sign-on leaves the page; so does this, for anyone the above cannot serve. */}
+            <Button variant="subtle" onClick={() => showSignIn()}>{t('toSignInPage')}</Button>
           </>
         )}
       </Stack>

@@ -6,7 +6,7 @@ import { useTranslation } from 'react-i18next';
 import { api, must, problemFrom } from '../api/client';
 import { passwordProps } from '../shared/forms';
 import { formProblem, problemMessage } from '../shared/problems';
-import { passkeyCeremony } from './passkey';
+import { ceremonyFailureText, passkeyCeremony } from './passkey';
 import type { SessionView } from './session';
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
@@ -75,7 +75,7 @@ export function SecondStep({ onSession, onExpired }: { onSession: (session: Sess
     try {
       const challenge = must(await api.POST('/api/v1/auth/passkeys/challenge'));
       const ceremony = await passkeyCeremony('get', challenge.options);
-      if (!ceremony.ok) return setPasskeyError(t(ceremony.reason === 'unsupported' ? 'passkeyUnsupported' : 'passkeyCancelled'));
+      if (!ceremony.ok) return setPasskeyError(t(ceremonyFailureText(ceremony.reason)));
       await verify({ passkey: { challengeId: challenge.challengeId, response: ceremony.response } }, setPasskeyError);
     } catch (failure) {
       setPasskeyError(problemMessage(problemFrom(failure), t));
@@ -109,7 +109,7 @@ export function PasskeySignIn({ onSession }: { onSession: (session: SessionView)
     try {
       const challenge = must(await api.POST('/api/v1/auth/passkeys/sign-in-options'));
       const ceremony = await passkeyCeremony('get', challenge.options);
-      if (!ceremony.ok) return setError(t(ceremony.reason === 'unsupported' ? 'passkeyUnsupported' : 'passkeyCancelled'));
+      if (!ceremony.ok) return setError(t(ceremonyFailureText(ceremony.reason)));
       onSession(must(await api.POST('/api/v1/auth/passkeys/sign-in', { body: { challengeId: challenge.challengeId, response: ceremony.response } as never })) as SessionView);
     } catch (failure) {
       setError(problemMessage(problemFrom(failure), t));

@@ -5,7 +5,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError, must, problemFrom } from '../api/client';
 import { problemMessage } from '../shared/problems';
-import { passkeyCeremony } from './passkey';
+import { ceremonyFailureText, passkeyCeremony } from './passkey';
 
 type Pending = { resolve: (proved: boolean) => void };
 
@@ -75,7 +75,10 @@ function StepUpDialog({ onDone }: { onDone: (proved: boolean) => void }) {
       must(await api.POST('/api/v1/auth/step-up', { body: proof as never }));
       onDone(true);
     } catch (failure) {
-      setError(problemMessage(problemFrom(failure), t));
+      const problem = problemFrom(failure);
+      // Too many wrong codes end the session: the sign-in asks again, this prompt has no more to do.
+      if (problem.code === 'auth.session_expired') return onDone(false);
+      setError(problemMessage(problem, t));
     }
   };
   const submit = form.onSubmit(async ({ code }) => {
@@ -88,7 +91,7 @@ function StepUpDialog({ onDone }: { onDone: (proved: boolean) => void }) {
     try {
       const challenge = must(await api.POST('/api/v1/auth/passkeys/challenge'));
       const ceremony = await passkeyCeremony('get', challenge.options);
-      if (!ceremony.ok) return setError(t(ceremony.reason === 'unsupported' ? 'passkeyUnsupported' : 'passkeyCancelled'));
+      if (!ceremony.ok) return setError(t(ceremonyFailureText(ceremony.reason)));
       await prove({ passkey: { challengeId: challenge.challengeId, response: ceremony.response } });
     } catch (failure) {
       setError(problemMessage(problemFrom(failure), t));
@@ -96,7 +99,7 @@ function StepUpDialog({ onDone }: { onDone: (proved: boolean) => void }) {
   };
 
   return (
-    <Modal opened onClose={() => onDone(false)} title={t('stepUpHeading')} centered>
+    <Modal opened onClose={() => !form.submitting && onDone(false)} title={t('stepUpHeading')} centered>
       <Stack gap="md">
         <Text size="sm">{t('stepUpIntro')}</Text>
         <form onSubmit={submit} noValidate aria-busy={form.submitting}>

@@ -17,6 +17,9 @@ export interface UserAccess {
   steppedUp(): boolean;
 }
 
+/** The fields the data layer keeps on every record (SYSTEM_FIELDS on the server). */
+const SYSTEM_KEYS = new Set(['id', 'version', 'ownerId', 'teamId', 'createdAt', 'updatedAt', 'createdBy', 'updatedBy', 'deletedAt']);
+
 const NOTHING: UserAccess = { can: () => false, field: () => 'hidden', may: () => false, steppedUp: () => false };
 
 /**
@@ -32,7 +35,10 @@ export function useAccess(): { access: UserAccess; loading: boolean } {
 export function accessFrom(view: AccessView): UserAccess {
   return {
     can: (type, action) => Boolean((view.records[type]?.actions as Record<string, string> | undefined)?.[action]),
-    field: (type, key) => (view.records[type]?.fields[key] as FieldRule | undefined) ?? (view.records[type] ? 'write' : 'hidden'),
+    // The fields every record has read as they are for anyone who reaches the type. A field this
+    // view does not know (a custom field added since) is treated as hidden until the view is
+    // fetched again: offering less than allowed is the safe mistake.
+    field: (type, key) => (view.records[type]?.fields[key] as FieldRule | undefined) ?? (view.records[type] && SYSTEM_KEYS.has(key) ? 'read' : 'hidden'),
     may: (permission) => (view.permissions as string[]).includes(permission),
     steppedUp: () => view.stepUpUntil !== null && new Date(view.stepUpUntil).getTime() > Date.now(),
   };

@@ -6,7 +6,7 @@ import { QRCodeSVG } from 'qrcode.react';
 import { useTranslation } from 'react-i18next';
 import { api, must, problemFrom } from '../api/client';
 import { RecoveryCodes } from '../access/enrolment';
-import { passkeyCeremony } from '../access/passkey';
+import { ceremonyFailureText, passkeyCeremony } from '../access/passkey';
 import { useStepUp } from '../access/step-up';
 import { formatDate } from '../shared/format';
 import { formProblem, problemMessage } from '../shared/problems';
@@ -114,7 +114,7 @@ function AddFactor({ kind, needsPassword, onClose }: { kind: 'app' | 'passkey'; 
       }
       const challenge = must(await api.POST('/api/v1/auth/passkeys/registration-options', { body: withPassword(password) }));
       const ceremony = await passkeyCeremony('create', challenge.options);
-      if (!ceremony.ok) return setError(tAccess(ceremony.reason === 'unsupported' ? 'passkeyUnsupported' : 'passkeyCancelled'));
+      if (!ceremony.ok) return setError(tAccess(ceremonyFailureText(ceremony.reason)));
       const added = must(await api.POST('/api/v1/auth/passkeys', { body: { challengeId: challenge.challengeId, response: ceremony.response } as never }));
       onClose((added as { recoveryCodes?: string[] | null }).recoveryCodes);
     } catch (failure) {

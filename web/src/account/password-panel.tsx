@@ -4,6 +4,7 @@ import { useForm } from '@mantine/form';
 import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { api, must, problemFrom, setCsrfToken } from '../api/client';
+import { announceSessionChange } from '../access/session';
 import { passwordProps } from '../shared/forms';
 import { formProblem } from '../shared/problems';
 
@@ -30,6 +31,8 @@ export function PasswordPanel() {
     try {
       const result = must(await api.POST('/api/v1/auth/password', { body: values }));
       setCsrfToken(result.csrfToken);
+      // Other tabs of this browser hold the old token; they ask the server for the new one.
+      announceSessionChange();
       form.reset();
       setChanged(true);
       void queryClient.invalidateQueries({ queryKey: ['notices'] });

@@ -40,18 +40,27 @@ export function onSessionExpired(listener: ExpiryListener): () => void {
 }
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-/** Requests whose 401 is an answer about credentials, not an ended session. */
-const SIGN_IN_PATHS = /^\/api\/v1\/(auth\/(login|session|mfa|passkeys\/sign-in|password-reset)|setup)/;
+
+type CsrfListener = () => void;
+const csrfListeners = new Set<CsrfListener>();
+/** Called when a write is refused for its CSRF token: another tab may have moved the session on. */
+export function onCsrfRefused(listener: CsrfListener): () => void {
+  csrfListeners.add(listener);
+  return () => csrfListeners.delete(listener);
+}
 
 const csrf: Middleware = {
   onRequest({ request }) {
     if (csrfToken && WRITES.has(request.method)) request.headers.set('x-csrf-token', csrfToken);
     return request;
   },
-  async onResponse({ request, response }) {
-    if (response.status === 401 && csrfToken && !SIGN_IN_PATHS.test(new URL(request.url).pathname)) {
+  async onResponse({ response }) {
+    // Judged by the error's code, not the address: a wrong password is a 401 too, and must not
+    // read as a session that ended. Only a page that holds a session can lose one.
+    if ((response.status === 401 || response.status === 403) && csrfToken) {
       const problem = await problemOf(response.clone());
-      for (const listener of expiryListeners) listener(problem);
+      if (problem.code === 'auth.session_expired' || problem.code === 'auth.unauthenticated') for (const listener of expiryListeners) listener(problem);
+      if (problem.code === 'auth.csrf_failed') for (const listener of csrfListeners) listener();
     }
     return response;
   },

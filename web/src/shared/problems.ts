@@ -22,8 +22,15 @@ export function formProblem(problem: ApiProblem, t: TFunction, known: readonly s
   return { message: [problemMessage(problem, t), ...unplaced].join(' '), fields };
 }
 
-/** The message for a problem: the server's, or ours when the server could not be reached or said nothing usable. */
+/**
+ * The message for a problem in the reader's language: ours for the stable codes we know, else the
+ * server's own (in English), else a general one when the server could not be reached or said
+ * nothing usable.
+ */
 export function problemMessage(problem: ApiProblem, t: TFunction): string {
   if (problem.code === 'request.network') return t('shell:network');
+  const key = `shell:error.${problem.code}`;
+  const known = t(key, { defaultValue: '' });
+  if (known) return known;
   return problem.message || t('shell:unexpected');
 }

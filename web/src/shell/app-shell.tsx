@@ -4,9 +4,11 @@ import { useDisclosure } from '@mantine/hooks';
 import { useTranslation } from 'react-i18next';
 import { Link, useLocation } from 'wouter';
 import { useSession, useUser } from '../access/session';
+import { useAccess } from '../access/use-access';
 import { BrandMark } from './brand-mark';
 import { LanguageSwitch } from './language-switch';
 import { NAVIGATION } from './navigation';
+import { useFocusHeading } from './focus-heading';
 
 /**
  * The frame of every signed-in page: the brand and the user's menu on top, the sections on the
@@ -16,6 +18,10 @@ import { NAVIGATION } from './navigation';
 export function AppShell({ children }: { children: ReactNode }) {
   const { t } = useTranslation('shell');
   const [navOpen, nav] = useDisclosure(false);
+  const [location] = useLocation();
+  useFocusHeading(location, '#content');
+  const { state } = useSession();
+  const expired = state.status === 'signed-in' && state.expired !== null;
   return (
     <div className="app-frame">
       <a className="skip-link" href="#content">{t('skipToContent')}</a>
@@ -38,7 +44,9 @@ export function AppShell({ children }: { children: ReactNode }) {
         <nav id="main-nav" className="app-nav" data-open={navOpen} aria-label={t('mainNav')}>
           <Navigation onNavigate={nav.close} />
         </nav>
-        <main id="content" className="app-main" tabIndex={-1}>
+        {/* A session that ended hides the page (its data is no longer the reader's to see) but
+            keeps it mounted, so what was typed is still there after signing in again. */}
+        <main id="content" className="app-main" tabIndex={-1} data-hidden={expired} inert={expired || undefined}>
           {children}
         </main>
       </div>
@@ -50,9 +58,10 @@ function Navigation({ onNavigate }: { onNavigate: () => void }) {
   const { t } = useTranslation();
   const [location] = useLocation();
   const user = useUser();
+  const { access } = useAccess();
   return (
     <Stack gap={2}>
-      {NAVIGATION.filter((item) => item.visible(user)).map((item) => (
+      {NAVIGATION.filter((item) => item.visible(user, access)).map((item) => (
         <NavLink
           key={item.path}
           component={Link}

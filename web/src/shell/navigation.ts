@@ -1,4 +1,5 @@
 import type { User } from '../access/session';
+import type { UserAccess } from '../access/use-access';
 import { adminNav } from '../admin/admin.nav';
 import { dashboardNav } from '../dashboard/dashboard.nav';
 import { recordsNav } from '../records/records.nav';
@@ -7,12 +8,13 @@ import { transferNav } from '../transfer/transfer.nav';
 
 /**
  * The sections in the side navigation. `label` is an i18n key with its namespace; `visible`
- * hides a section from users whose roles cannot use it (the server refuses them anyway).
+ * hides a section from users whose access (GET /api/v1/auth/access) cannot use it; the server
+ * refuses them anyway.
  */
 export interface NavItem {
   path: string;
   label: string;
-  visible: (user: User) => boolean;
+  visible: (user: User, access: UserAccess) => boolean;
 }
 
 export const NAVIGATION: NavItem[] = [
