@@ -2,9 +2,9 @@ import { useEffect, useState } from 'react';
 import { Alert, Anchor, Button, Divider, Loader, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useTranslation } from 'react-i18next';
-import { api, must, problemFrom } from '../api/client';
+import { api, must } from '../api/client';
 import { passwordProps } from '../shared/forms';
-import { formProblem } from '../shared/problems';
+import { showFormProblem } from '../shared/problems';
 import { useFocusHeading } from '../shell/focus-heading';
 import { AccessLayout } from './access-layout';
 import { Enrolment } from './enrolment';
@@ -129,9 +129,7 @@ function SetupForm({ onSession, onDone }: { onSession: (s: SessionView) => void;
     try {
       onSession(must(await api.POST('/api/v1/setup', { body: { token: arrival.setupToken ?? '', ...values } })) as SessionView);
     } catch (failure) {
-      const problem = formProblem(problemFrom(failure), t, ['email', 'name', 'password']);
-      setError(problem.message);
-      form.setErrors(problem.fields);
+      showFormProblem(failure, t, form, setError);
     }
   });
   return (
@@ -161,9 +159,7 @@ function ForgotForm({ onBack }: { onBack: (message?: string) => void }) {
       must(await api.POST('/api/v1/auth/password-reset', { body: values }));
       onBack(t('linkSent'));
     } catch (failure) {
-      const problem = formProblem(problemFrom(failure), t, ['email']);
-      setError(problem.message);
-      form.setErrors(problem.fields);
+      showFormProblem(failure, t, form, setError);
     }
   });
   return (
@@ -193,9 +189,7 @@ function ResetForm({ onAgain, onDone }: { onAgain: () => void; onDone: (message:
       arrival.resetToken = null;
       onDone(t('passwordSet'));
     } catch (failure) {
-      const problem = formProblem(problemFrom(failure), t, ['newPassword']);
-      setError(problem.message);
-      form.setErrors(problem.fields);
+      showFormProblem(failure, t, form, setError);
     }
   });
   return (

@@ -4,7 +4,7 @@ import { useForm } from '@mantine/form';
 import { QRCodeSVG } from 'qrcode.react';
 import { useTranslation } from 'react-i18next';
 import { api, must, problemFrom } from '../api/client';
-import { formProblem, problemMessage } from '../shared/problems';
+import { problemMessage, showFormProblem } from '../shared/problems';
 import { ceremonyFailureText, passkeyCeremony } from './passkey';
 import type { SessionView } from './session';
 
@@ -43,9 +43,7 @@ export function Enrolment({ onSession, onFailed }: { onSession: (session: Sessio
       const result = must(await api.POST('/api/v1/auth/mfa/totp/confirm', { body: { factorId: secret?.factorId ?? '', code: code.replace(/\s+/g, '') } }));
       setEnrolled(result as Enrolled);
     } catch (failure) {
-      const problem = formProblem(problemFrom(failure), t, ['code']);
-      setError(problem.message);
-      form.setErrors(problem.fields);
+      showFormProblem(failure, t, form, setError);
     }
   });
 

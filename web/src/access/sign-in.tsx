@@ -5,7 +5,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { api, must, problemFrom } from '../api/client';
 import { passwordProps } from '../shared/forms';
-import { formProblem, problemMessage } from '../shared/problems';
+import { problemMessage, showFormProblem } from '../shared/problems';
 import { ceremonyFailureText, passkeyCeremony } from './passkey';
 import type { SessionView } from './session';
 
@@ -29,9 +29,7 @@ export function PasswordSignIn({ onSession, email = '', lockedEmail = false }: {
       form.setFieldValue('password', '');
       onSession(session);
     } catch (failure) {
-      const problem = formProblem(problemFrom(failure), t, ['email', 'password']);
-      setError(problem.message);
-      form.setErrors(problem.fields);
+      showFormProblem(failure, t, form, setError);
     }
   });
   return (

@@ -9,7 +9,7 @@ import { RecoveryCodes } from '../access/enrolment';
 import { ceremonyFailureText, passkeyCeremony } from '../access/passkey';
 import { useStepUp } from '../access/step-up';
 import { formatDate } from '../shared/format';
-import { formProblem, problemMessage } from '../shared/problems';
+import { problemMessage, showFormProblem } from '../shared/problems';
 
 type Adding = null | 'app' | 'passkey';
 
@@ -118,9 +118,7 @@ function AddFactor({ kind, needsPassword, onClose }: { kind: 'app' | 'passkey'; 
       const added = must(await api.POST('/api/v1/auth/passkeys', { body: { challengeId: challenge.challengeId, response: ceremony.response } as never }));
       onClose((added as { recoveryCodes?: string[] | null }).recoveryCodes);
     } catch (failure) {
-      const problem = formProblem(problemFrom(failure), t, ['password']);
-      setError(problem.message);
-      start.setErrors(problem.fields);
+      showFormProblem(failure, t, start, setError);
     }
   });
 
@@ -130,9 +128,7 @@ function AddFactor({ kind, needsPassword, onClose }: { kind: 'app' | 'passkey'; 
       const result = must(await api.POST('/api/v1/auth/mfa/totp/confirm', { body: { factorId: secret?.factorId ?? '', code: code.replace(/\s+/g, '') } }));
       onClose(result.recoveryCodes);
     } catch (failure) {
-      const problem = formProblem(problemFrom(failure), t, ['code']);
-      setError(problem.message);
-      confirm.setErrors(problem.fields);
+      showFormProblem(failure, t, confirm, setError);
     }
   });
 

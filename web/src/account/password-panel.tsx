@@ -3,10 +3,10 @@ import { Alert, Button, Paper, PasswordInput, Stack, Title } from '@mantine/core
 import { useForm } from '@mantine/form';
 import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { api, must, problemFrom, setCsrfToken } from '../api/client';
+import { api, must, setCsrfToken } from '../api/client';
 import { announceSessionChange } from '../access/session';
 import { passwordProps } from '../shared/forms';
-import { formProblem } from '../shared/problems';
+import { showFormProblem } from '../shared/problems';
 
 /**
  * Changing the password with the current one. The server ends every other session and gives this
@@ -38,9 +38,7 @@ export function PasswordPanel() {
       void queryClient.invalidateQueries({ queryKey: ['notices'] });
       void queryClient.invalidateQueries({ queryKey: ['auth', 'sessions'] });
     } catch (failure) {
-      const problem = formProblem(problemFrom(failure), t, ['currentPassword', 'newPassword']);
-      setError(problem.message);
-      form.setErrors(problem.fields);
+      showFormProblem(failure, t, form, setError);
     }
   });
   return (

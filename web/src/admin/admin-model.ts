@@ -13,12 +13,12 @@ export type ScopeChoice = RoleDefinition['records'][string]['actions'][string];
 export type FieldRule = RoleDefinition['records'][string]['fields'][string];
 
 /** The record types a role grants on, in the order the screens list them. */
-export const RECORD_TYPES = ['companies', 'contacts', 'leads', 'deals', 'activities', 'tickets'] as const;
+export { RECORD_TYPES } from '../records/record-types';
 export const ACTIONS = ['read', 'create', 'update', 'delete', 'restore', 'export', 'import', 'merge', 'assign', 'reveal'] as const;
 export const SCOPE_CHOICES: readonly ScopeChoice[] = ['none', 'own', 'team', 'subtree', 'all'];
 export const FIELD_RULES: readonly FieldRule[] = ['hidden', 'masked', 'read', 'write'];
 export const CLASSIFICATIONS = ['public', 'internal', 'personal', 'sensitive'] as const;
-export const PERMISSIONS: readonly Permission[] = [
+export const PERMISSIONS = [
   'users.read',
   'users.manage',
   'roles.manage',
@@ -32,6 +32,11 @@ export const PERMISSIONS: readonly Permission[] = [
   'alerts.handle',
   'incidents.handle',
   'privacy.handle',
-];
+] as const satisfies readonly Permission[];
+// Every permission the API declares must be offered: this stops compiling when the server adds one
+// the list above lacks.
+const everyPermission: Exclude<Permission, (typeof PERMISSIONS)[number]> extends never ? true : never = true;
+void everyPermission;
+
 export const CUSTOM_FIELD_TYPES = ['text', 'number', 'date', 'boolean', 'select', 'multiselect', 'email', 'phone', 'url'] as const;
 

@@ -1,5 +1,5 @@
 import type { TFunction } from 'i18next';
-import type { ApiProblem } from '../api/client';
+import { problemFrom, type ApiProblem } from '../api/client';
 
 /**
  * What a form shows for a failed request: the server's own message above the form, and each
@@ -33,4 +33,14 @@ export function problemMessage(problem: ApiProblem, t: TFunction): string {
   const known = t(key, { defaultValue: '' });
   if (known) return known;
   return problem.message || t('shell:unexpected');
+}
+
+/**
+ * Shows why a form's request failed: the message above the form (through `setError`) and each
+ * field's problem beside the field of the same name in `form`.
+ */
+export function showFormProblem(failure: unknown, t: TFunction, form: { values: object; setErrors(errors: Record<string, string>): void }, setError: (message: string) => void): void {
+  const problem = formProblem(problemFrom(failure), t, Object.keys(form.values));
+  setError(problem.message);
+  form.setErrors(problem.fields);
 }
