@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeSecretFileDurably } from '../shared/atomic-file.js';
 import { generateSigningKey, parseVerifierKey } from './checkpoint.js';
 
 /**
@@ -24,7 +25,7 @@ export function loadAuditSigningKey(file: string, origin: string, options: { cre
     if (!options.create) throw new AuditKeyError(`The audit signing key ${file} does not exist`);
     const made = { format: FORMAT, origin, ...generateSigningKey(origin) };
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(file, `${JSON.stringify(made, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    writeSecretFileDurably(file, `${JSON.stringify(made, null, 2)}\n`, { exclusive: true });
     return { origin, signerKey: made.signerKey, verifierKey: made.verifierKey };
   }
   if ((fs.statSync(file).mode & 0o077) !== 0) throw new AuditKeyError(`The audit signing key ${file} is open to other users; make it readable by its owner only (chmod 600)`);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes, scryptSync } from 'node:crypto';
 import { IntegrityError, KEY_BYTES, open, seal } from './aead.js';
+import { writeSecretFileDurably } from '../shared/atomic-file.js';
 import { KekUnavailableError, type KekAdapter, type KekState, type KekVersion } from './kek.js';
 
 /**
@@ -207,10 +208,8 @@ export class LocalKeyFile implements KekAdapter {
   }
 
   private write(): void {
-    const file = this.options.file;
-    const temporary = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(temporary, `${JSON.stringify(this.contents, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-    fs.renameSync(temporary, file);
+    // A key file lost to a power cut right after a rotation would lose every record it protects.
+    writeSecretFileDurably(this.options.file, `${JSON.stringify(this.contents, null, 2)}\n`, { exclusive: false });
   }
 }
 

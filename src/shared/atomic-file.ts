@@ -37,10 +37,49 @@ export async function writeFileAtomically<T>(file: string, code: ErrorCode, opti
       await written.close();
     }
     await fs.promises.rename(partial, target);
+    syncFolder(folder);
     return result;
   } catch (error) {
     stream.destroy();
     await fs.promises.rm(partial, { force: true });
     throw error;
+  }
+}
+
+/**
+ * Writes a small secret file (mode 0600) so that neither a killed process nor a power cut leaves it
+ * empty or half written: the contents go to a temporary file that is synced to disk, then take the
+ * target's name, then the folder is synced so the new name itself survives. With `exclusive`, an
+ * existing target is never replaced (the name is taken by a hard link, which fails if it exists).
+ */
+export function writeSecretFileDurably(file: string, contents: string, options: { exclusive: boolean }): void {
+  const folder = path.dirname(path.resolve(file));
+  const temporary = path.join(folder, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = fs.openSync(temporary, 'wx', 0o600);
+  try {
+    fs.writeFileSync(handle, contents);
+    fs.fsyncSync(handle);
+  } finally {
+    fs.closeSync(handle);
+  }
+  try {
+    if (options.exclusive) fs.linkSync(temporary, file);
+    else fs.renameSync(temporary, file);
+  } finally {
+    fs.rmSync(temporary, { force: true });
+  }
+  syncFolder(folder);
+}
+
+/** Makes a new or renamed entry in the folder durable; a no-op where folders cannot be opened (Windows). */
+function syncFolder(folder: string): void {
+  let handle: number | undefined;
+  try {
+    handle = fs.openSync(folder, 'r');
+    fs.fsyncSync(handle);
+  } catch {
+    // Some platforms and file systems refuse to sync a folder; the rename is then as durable as they make it.
+  } finally {
+    if (handle !== undefined) fs.closeSync(handle);
   }
 }
