@@ -6,6 +6,8 @@
  *   BENCH_ONLY=crypto                      only the field-encryption comparison (BENCH_CRYPTO_ROWS rows)
  *   BENCH_ONLY=audit                       the sample data and the audit log's costs only (BENCH_AUDIT_ENTRIES,
  *                                          BENCH_AUDIT_WRITES, BENCH_CHECKPOINT_SECONDS)
+ *   BENCH_ONLY=detection                   only the detection engine's throughput (BENCH_DETECTION_EVENTS,
+ *                                          BENCH_DETECTION_USERS)
  *   BENCH_SKIP_HTTP=1                      leave out the HTTP throughput runs
  *   BENCH_HTTP_SECONDS, BENCH_HTTP_CONNECTIONS, BENCH_LIST_ROUNDS tune the runs
  */
@@ -24,6 +26,7 @@ import { benchHttp } from './http-throughput.bench.js';
 import { benchListPage } from './list-page.bench.js';
 import { benchPolicy } from './policy.bench.js';
 import { benchAudit } from './audit.bench.js';
+import { benchDetection } from './detection.bench.js';
 import { envNumber } from './support.js';
 
 const contacts = envNumber('BENCH_CONTACTS', 1_000_000);
@@ -39,7 +42,8 @@ const database = openDatabase(config.database);
 try {
   const only = process.env.BENCH_ONLY;
   if (!only || only === 'crypto') await benchCrypto(LocalKeyFile.open({ file: path.join(dataDir, 'crypto-bench.key'), create: true }), envNumber('BENCH_CRYPTO_ROWS', 20_000));
-  if (only !== 'crypto') {
+  if (!only || only === 'detection') await benchDetection(dataDir);
+  if (only !== 'crypto' && only !== 'detection') {
     await migrateToLatest(database);
     const deps = { db: database.db, dialect: database.dialect, clock: systemClock, keyring: await loadKeyring(database.db, config) };
     await benchDemoLoad(deps, file, contacts);

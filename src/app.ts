@@ -12,15 +12,19 @@ import { loadKeyring } from './data/keys.js';
 import { sealExistingRecords } from './data/sealing-job.js';
 import type { Keyring } from './crypto/keyring.js';
 import { installAuthentication } from './http/authenticate.js';
-import { installNetworkRules } from './http/networks.js';
+import { installNetworkRules, trustProxyOption, trustProxyWarning } from './http/networks.js';
+import { installRequestEvents } from './http/request-events.js';
 import { answerFrameworkError, installErrorHandling, installJsonParser } from './http/errors.js';
 import { registerApiRoutes } from './http/routes.js';
 import { registerPages } from './http/pages.js';
 import { tlsMaterial } from './http/tls.js';
 import { systemClock, type Clock } from './shared/clock.js';
+import { SimulatedClock } from './shared/simulated-clock.js';
+import { resumeSimulatedClock } from './modules/simulation/simulation.service.js';
 import type { AuthDeps } from './modules/auth/auth.service.js';
 import { createMailer } from './modules/mail/mailer.js';
 import { BackgroundWork } from './shared/background.js';
+import { DetectionRunner } from './modules/detection/detection.runner.js';
 
 export interface AppParts {
   /** A database to use instead of opening the configured one (tests). */
@@ -56,7 +60,8 @@ export async function buildApp(config: Config, parts: AppParts = {}): Promise<Ra
   const keyring = parts.keyring ?? (await loadKeyring(database.db, config));
   let log: FastifyInstance['log'] | undefined;
   const background = new BackgroundWork((message) => log?.warn(message));
-  const deps: AuthDeps = { db: database.db, dialect: database.dialect, clock: parts.clock ?? systemClock, config, keyring, mailer: createMailer(config.mail), background };
+  const deps: AuthDeps = { db: database.db, dialect: database.dialect, clock: parts.clock ?? (config.simulatedClock ? new SimulatedClock() : systemClock), config, keyring, mailer: createMailer(config.mail), background };
+  if (config.simulatedClock) await resumeSimulatedClock(deps);
   // Whatever an earlier version stored in plaintext is sealed before the first request.
   await sealExistingRecords(deps);
 
@@ -65,7 +70,7 @@ export async function buildApp(config: Config, parts: AppParts = {}): Promise<Ra
     ...(https ? { https } : {}),
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel, serializers: { req: describeRequest }, ...(parts.logStream ? { stream: parts.logStream } : {}) },
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
     // Request ids are random, never derived from the request.
     genReqId: () => crypto.randomUUID(),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true } },
@@ -74,11 +79,17 @@ export async function buildApp(config: Config, parts: AppParts = {}): Promise<Ra
   });
 
   log = app.log;
+  const proxyWarning = trustProxyWarning(config.trustProxy);
+  if (proxyWarning) app.log.warn(proxyWarning);
+  if (config.simulatedClock) {
+    app.log.warn('RAMPART_SIMULATED_CLOCK is on: administrators can move this server\'s clock forward through the API, which ages sessions, tokens and links and stamps audit entries with simulated time. For rehearsal instances only; never run a production server like this.');
+  }
   // Closing waits for mails and deferred work, which need the database a little longer.
   app.addHook('onClose', () => background.drain());
   installJsonParser(app);
   installErrorHandling(app, deps);
   installNetworkRules(app, deps);
+  installRequestEvents(app, deps);
   await app.register(cookie);
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -113,8 +124,12 @@ export async function buildApp(config: Config, parts: AppParts = {}): Promise<Ra
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   registerApiRoutes(app, deps);
   registerPages(app);
+  // Breach detection reads what every process writes; it stops (and hands its lease on) before the database closes.
+  const detection = config.detection ? new DetectionRunner(deps, { log: { warn: (message) => app.log.warn(message) } }) : null;
+  if (detection) app.addHook('onClose', () => detection.stop());
 
   await app.ready();
+  detection?.start();
   return {
     app,
     deps,

@@ -3,6 +3,7 @@ import { buildApp, type RampartApp } from './app.js';
 import { ensureDataDir, type Config } from './config/config.js';
 import { AuditCheckpointer } from './data/audit-checkpointer.js';
 import { NoticeCourier } from './modules/notices/notices.service.js';
+import { AlertCourier } from './modules/detection/notify.js';
 import { auditOrigin, loadAuditSigningKey } from './audit/signing-key-file.js';
 import { issueSetupLink } from './modules/setup/setup.service.js';
 
@@ -62,6 +63,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   checkpointer.start();
   const courier = new NoticeCourier(rampart.deps, { warn: (message) => rampart.app.log.warn(message) });
   courier.start();
+  const alertCourier = new AlertCourier(rampart.deps, { warn: (message) => rampart.app.log.warn(message) });
+  alertCourier.start();
 
   const setupLink = await issueSetupLink(rampart.deps, publicUrl);
   if (setupLink) {
@@ -85,8 +88,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     // The last entries get their checkpoint before the database closes.
-    closing ??= courier
-      .stop()
+    closing ??= Promise.all([courier.stop(), alertCourier.stop()])
       .then(() => checkpointer.stop({ flush: true }))
       .then(() => rampart.close())
       .finally(resolveClosed);

@@ -4,8 +4,10 @@ import { openNote, parseCheckpoint } from '../src/audit/checkpoint.js';
 import { leafHash, verifyConsistency, verifyInclusion } from '../src/audit/merkle.js';
 import { loadAuditSigningKey } from '../src/audit/signing-key-file.js';
 import { sealCheckpoint } from '../src/data/audit-log.js';
+import { auditVisibility, blastRadius, findEntries } from '../src/data/audit-query.js';
 import { iterateRecords } from '../src/data/record-store.js';
 import { generateDemoData } from '../src/modules/demo/demo.service.js';
+import { plantHoneytokens } from '../src/modules/honeytokens/honeytokens.service.js';
 import { exportCsv } from '../src/modules/transfer/transfer.export.js';
 import { createToken } from '../src/modules/tokens/tokens.service.js';
 import { findUserByEmail } from '../src/modules/users/users.service.js';
@@ -127,6 +129,59 @@ describe(`querying the audit log (${testDialect})`, () => {
     const open = await t.call('GET', '/api/v1/audit/blast-radius', { token: auditor });
     expect(open.statusCode).toBe(400);
     expect(open.json().error.fields.map((f: { field: string }) => f.field).sort()).toEqual(['actor', 'from']);
+  });
+
+  it('records how each read reached the records: opened, a list or search page, a duplicate check, an export', async () => {
+    const contact = (await t.call('POST', '/api/v1/contacts', { token: manager.token, body: { lastName: 'Moded', email: 'moded.reads@example.com' } })).json();
+    const modes = async (work: () => Promise<unknown>) => {
+      const head = Number((await t.database.db.selectFrom('audit_head').select('seq').executeTakeFirstOrThrow()).seq);
+      await work();
+      const rows = await t.database.db.selectFrom('audit_entries').select(['action', 'details']).where('seq', '>', head).where('action', 'in', ['record.read', 'record.export']).where('record_type', '=', 'contacts').execute();
+      return rows.map((r) => [r.action, JSON.parse(r.details).mode]);
+    };
+    expect(await modes(() => t.call('GET', `/api/v1/contacts/${contact.id}`, { token: manager.token }))).toEqual([['record.read', 'open']]);
+    expect(await modes(() => t.call('GET', '/api/v1/contacts?limit=5', { token: manager.token }))).toEqual([['record.read', 'list']]);
+    expect(await modes(() => t.call('GET', '/api/v1/contacts?q=Moded', { token: manager.token }))).toEqual([['record.read', 'list']]);
+    expect(await modes(() => t.call('POST', '/api/v1/contacts/duplicates', { token: manager.token, body: { email: 'moded.reads@example.com' } }))).toEqual([['record.read', 'duplicates']]);
+    const sink = new PassThrough();
+    sink.resume();
+    const exported = await modes(() => exportCsv(t.deps, manager.ctx, 'contacts', sink));
+    expect(exported.length).toBeGreaterThan(0);
+    expect(exported.every(([action, mode]) => action === 'record.export' && mode === 'export')).toBe(true);
+  });
+
+  it('shows the entries about decoys only to those who handle alerts', async () => {
+    const since = new Date(Date.now() - 1000).toISOString();
+    const planted = await plantHoneytokens(t.deps, cliContext('officer'), { recordType: 'contacts', count: 3 });
+    const decoy = planted[0]!.recordId;
+    // A real contact made at the same time stays in view, as a control.
+    const real = (await t.call('POST', '/api/v1/contacts', { token: manager.token, body: { lastName: 'Control', email: 'control@example.com' } })).json();
+    const search = async (query: string) => {
+      const res = await t.call('GET', `/api/v1/audit/entries?${query}&limit=500`, { token: auditor });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json().items as { action: string; actorId: string | null; recordIds: string[] }[];
+    };
+    expect(await search(`record=${decoy}`)).toEqual([]);
+    expect(await search('actor=honeytokens')).toEqual([]);
+    expect((await search('action=detection.*')).filter((e) => e.action.startsWith('detection.honeytoken'))).toEqual([]);
+    const everything = await search(`from=${since}`);
+    expect(everything.some((e) => e.actorId === 'honeytokens' || e.action.startsWith('detection.honeytoken') || e.recordIds.some((id) => planted.some((p) => p.recordId === id)))).toBe(false);
+    expect((await search(`record=${real.id}`)).map((e) => e.action)).toEqual(['record.create']);
+    const radius = (await t.call('GET', `/api/v1/audit/blast-radius?actor=honeytokens&from=${since}`, { token: auditor })).json();
+    expect(radius).toMatchObject({ entries: 0, subjects: [] });
+
+    // Someone who handles alerts is shown them.
+    const officer = (await t.makeUser({ roles: ['security_officer'] })).user;
+    const officerCtx: ActorContext = { principal: { kind: 'user', userId: officer.id, email: officer.email, roles: officer.roles, teamId: null, sessionId: 'session-of-officer' }, channel: 'web', requestId: null, sourceAddress: null, userAgent: null };
+    const auditorUser = (await t.makeUser({ roles: ['auditor'] })).user;
+    const auditorCtx: ActorContext = { principal: { kind: 'user', userId: auditorUser.id, email: auditorUser.email, roles: auditorUser.roles, teamId: null, sessionId: 'session-of-auditor' }, channel: 'web', requestId: null, sourceAddress: null, userAgent: null };
+    expect(await auditVisibility(t.deps, officerCtx)).toEqual({ decoys: true });
+    expect(await auditVisibility(t.deps, auditorCtx)).toEqual({ decoys: false });
+    const shown = await findEntries(t.deps, { record: decoy }, { limit: 10 }, await auditVisibility(t.deps, officerCtx));
+    expect(shown.items.map((e) => [e.action, e.actorKind, e.actorId])).toEqual([['record.create', 'system', 'honeytokens']]);
+    expect((await findEntries(t.deps, { actions: ['detection.*'], from: since }, { limit: 10 }, { decoys: true })).items.map((e) => e.action)).toContain('detection.honeytokens_planted');
+    expect((await findEntries(t.deps, { record: decoy }, { limit: 10 })).items).toEqual([]);
+    expect((await blastRadius(t.deps, { actors: ['honeytokens'], from: since }, { decoys: true })).entries).toBe(3);
   });
 
   it('proves an entry is in a signed checkpoint, and that a later checkpoint extends an earlier one', async () => {

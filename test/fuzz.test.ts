@@ -36,10 +36,11 @@ const BASE_SEED = Number.isSafeInteger(Number(process.env.RAMPART_TEST_FUZZ_SEED
 const VOLATILE_COLUMNS = new Set(['last_used_at', 'last_seen_at', 'last_login_at']);
 /**
  * Tables that record refused requests by design and so may grow on a rejection: the audit log
- * keeps failed sign-ins and refusals, and the sign-in throttle counts failed sign-ins. What the
- * log gains is checked apart (only refusals and failures).
+ * keeps failed sign-ins and refusals, the sign-in throttle counts failed sign-ins, and request
+ * events note refusals and probes for detection. What the log gains is checked apart (only
+ * refusals and failures).
  */
-const APPENDS_ON_REJECTION = new Set<string>(['audit_entries', 'audit_head', 'sign_in_failures', 'sign_in_locks']);
+const APPENDS_ON_REJECTION = new Set<string>(['audit_entries', 'audit_head', 'sign_in_failures', 'sign_in_locks', 'request_events']);
 
 type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 type Schema = Record<string, unknown> & {

@@ -21,6 +21,7 @@ describe('the settings in effect', () => {
     const PASSPHRASE = 'key-passphrase-never-shown';
     const KEY_CONTENTS = 'key-file-contents-never-shown';
     const CHECKPOINT_TOKEN = 'checkpoint-token-never-shown';
+    const WEBHOOK_SECRET = 'webhook-secret-never-shown';
     let t: TestApp;
     let keyDir: string;
     let admin: string;
@@ -44,6 +45,9 @@ describe('the settings in effect', () => {
         RAMPART_AUDIT_CHECKPOINT_URL: `https://witness.example.com/in?token=${CHECKPOINT_TOKEN}`,
         RAMPART_AUDIT_CHECKPOINT_STDOUT: 'true',
         RAMPART_SESSION_IDLE_MINUTES: '20',
+        RAMPART_ALERT_WEBHOOK_URL: `https://hooks.alerts.example/in?key=${WEBHOOK_SECRET}`,
+        RAMPART_ALERT_WEBHOOK_SECRET: WEBHOOK_SECRET,
+        RAMPART_ALERT_SYSLOG: 'udp://syslog.internal.example:514',
       });
       ({ token: admin } = await t.makeUser({ roles: ['admin'] }));
     });
@@ -56,7 +60,7 @@ describe('the settings in effect', () => {
       const res = await t.call('GET', '/api/v1/settings', { token: admin });
       expect(res.statusCode, res.body).toBe(200);
       const body = res.json();
-      expect(body.groups.map((g: { id: string }) => g.id)).toEqual(['server', 'database', 'sessions', 'signIn', 'mail', 'sso', 'audit', 'encryption', 'logging']);
+      expect(body.groups.map((g: { id: string }) => g.id)).toEqual(['server', 'database', 'sessions', 'signIn', 'mail', 'sso', 'audit', 'encryption', 'detection', 'logging']);
       const settings = settingsOf(body);
       expect(settings.get('publicUrl')).toMatchObject({ key: 'RAMPART_PUBLIC_URL', value: 'https://crm.example.com' });
       expect(settings.get('databaseDialect')).toMatchObject({ key: 'RAMPART_DATABASE_URL', value: 'postgres' });
@@ -74,6 +78,8 @@ describe('the settings in effect', () => {
       expect(settings.get('keyPassphrase')).toMatchObject({ key: 'RAMPART_KEY_PASSPHRASE', value: true });
       expect(settings.get('kekAdapter')?.value).toBe('local');
       expect(settings.get('logLevel')?.value).toBe('silent');
+      expect(settings.get('alertWebhook')?.value).toBe(true);
+      expect(settings.get('alertSyslog')?.value).toBe(true);
       for (const s of settings.values()) {
         expect(s.description.length, s.id).toBeGreaterThan(0);
         if (s.key !== null) expect(s.key, s.id).toMatch(/^RAMPART_[A-Z_]+$/);
@@ -83,7 +89,7 @@ describe('the settings in effect', () => {
     it('never answers a secret, a credential-bearing URL or a key file, even when configured', async () => {
       const res = await t.call('GET', '/api/v1/settings', { token: admin });
       expect(res.statusCode, res.body).toBe(200);
-      for (const secret of [DB_PASSWORD, 'db.internal.example', 'postgres://', OIDC_SECRET, 'rampart-client', SMTP_PASSWORD, 'mail.internal.example', 'smtp://', PASSPHRASE, KEY_CONTENTS, keyDir, t.dataDir, CHECKPOINT_TOKEN, 'witness.example.com']) {
+      for (const secret of [DB_PASSWORD, 'db.internal.example', 'postgres://', OIDC_SECRET, 'rampart-client', SMTP_PASSWORD, 'mail.internal.example', 'smtp://', PASSPHRASE, KEY_CONTENTS, keyDir, t.dataDir, CHECKPOINT_TOKEN, 'witness.example.com', WEBHOOK_SECRET, 'hooks.alerts.example', 'syslog.internal.example']) {
         expect(res.body, secret).not.toContain(secret);
       }
     });

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { registerDemoCommand } from './demo.command.js';
+import { registerAlertCommands } from './alerts.command.js';
 import { registerAuditCommands } from './audit.command.js';
+import { registerBreakGlassCommands } from './break-glass.command.js';
 import { registerKeyCommands } from './keys.command.js';
 import { reportFailure } from './output.js';
 import { registerRoleCommands } from './role.command.js';
@@ -9,6 +11,7 @@ import { registerServerCommands } from './server.command.js';
 import { registerTokenCommands } from './token.command.js';
 import { registerTransferCommands } from './transfer.command.js';
 import { registerUserCommands } from './user.command.js';
+import { registerSimulateCommand } from './simulate.command.js';
 
 function packageVersion(): string {
   try {
@@ -36,6 +39,9 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerKeyCommands(program);
   registerAuditCommands(program);
+  registerSimulateCommand(program);
+  registerBreakGlassCommands(program);
+  registerAlertCommands(program);
   return program;
 }
 

@@ -27,7 +27,7 @@ export function registerUserCommands(program: Command): void {
     .description('Create a user; the password is read from standard input')
     .requiredOption('--email <email>', 'sign-in email address')
     .requiredOption('--name <name>', 'display name')
-    .requiredOption('--role <role>', 'a role (admin, manager, sales, support, marketing, auditor, privacy_officer); repeat for more', collect, [])
+    .requiredOption('--role <role>', 'a role (admin, manager, sales, support, marketing, auditor, privacy_officer, security_officer); repeat for more', collect, [])
     .option('--team <team>', 'team name or id')
     .option('--password-stdin', 'read the password from standard input (required: passwords never go in arguments)')
     .option('--json', 'print the user as JSON')

@@ -16,7 +16,12 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly session: { readonly idleMinutes: number; readonly absoluteHours: number };
   readonly authRateLimitPerMinute: number;
-  readonly trustProxy: boolean;
+  /**
+   * Which proxies in front of Rampart may name the client address (X-Forwarded-For): none (false),
+   * every hop (true: any client can then choose its own address), the nearest N hops, or the
+   * proxies' own addresses and ranges.
+   */
+  readonly trustProxy: boolean | number | string[];
   /** Address ranges every request must come from (allow, when set) and must not (deny). */
   readonly network: NetworkRule;
   /** HTTPS: a configured certificate, one generated for a first run, or none (loopback or behind a proxy). */
@@ -54,6 +59,24 @@ export interface Config {
   };
   /** OpenID Connect single sign-on; undefined when not configured. */
   readonly oidc: OidcSettings | undefined;
+  /** Where security alerts go besides the app and mail to the people who handle them. */
+  readonly alerts: {
+    /** A webhook that receives each new alert as signed JSON. */
+    readonly webhookUrl: string | undefined;
+    /** Signs the webhook's bodies (HMAC-SHA256). A secret: never print or log it. */
+    readonly webhookSecret: string | undefined;
+    /** A syslog collector that receives each new alert as an RFC 5424 message over UDP. */
+    readonly syslog: { readonly host: string; readonly port: number } | undefined;
+  };
+  /**
+   * Rehearsal instances only: the clock runs ahead of real time by an offset an administrator can
+   * grow through the API, so attack scenarios can span days. Never on a production server.
+   */
+  readonly simulatedClock: boolean;
+  /** Addresses and ranges automatic responses never block (offices, the proxies, monitoring). */
+  readonly detectionNeverBlock: readonly string[];
+  /** Whether this server runs the breach detection engine (one process among several evaluates at a time). */
+  readonly detection: boolean;
 }
 
 export interface OidcSettings {
@@ -116,6 +139,9 @@ const KNOWN_KEYS = [
   'MAIL_TRANSPORT',
   'MAIL_DIR',
   'MAIL_FROM',
+  'ALERT_WEBHOOK_URL',
+  'ALERT_WEBHOOK_SECRET',
+  'ALERT_SYSLOG',
   'OIDC_ISSUER',
   'OIDC_CLIENT_ID',
   'OIDC_CLIENT_SECRET',
@@ -126,6 +152,9 @@ const KNOWN_KEYS = [
   'OIDC_CREATE_USERS',
   'OIDC_MFA',
   'CONFIG_FILE',
+  'SIMULATED_CLOCK',
+  'DETECTION',
+  'DETECTION_NEVER_BLOCK',
 ] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -187,11 +216,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) problems.push('RAMPART_HOST is not a host name or address');
   const port = integer(value('PORT'), 8080, 'RAMPART_PORT', 0, 65535, problems);
   const tls = tlsSettings(value('TLS_CERT'), value('TLS_KEY'), value('TLS_SELF_SIGNED'), cwd, dataDir, problems);
-  const trustProxy = boolean(value('TRUST_PROXY'), false, 'RAMPART_TRUST_PROXY', problems);
+  const trustProxy = trustProxySetting(value('TRUST_PROXY'), problems);
   // Plain HTTP beyond this machine would carry passwords, sessions and customer data in the clear.
-  if (tls.mode === 'off' && !trustProxy && !isLoopback(host)) {
+  if (tls.mode === 'off' && trustProxy === false && !isLoopback(host)) {
     problems.push(
-      `RAMPART_HOST ${host} is reachable from other machines, so Rampart will not serve it over plain HTTP: give a certificate (RAMPART_TLS_CERT and RAMPART_TLS_KEY), ask for a generated one (RAMPART_TLS_SELF_SIGNED=true), or, behind a reverse proxy that terminates TLS, set RAMPART_TRUST_PROXY=true`,
+      `RAMPART_HOST ${host} is reachable from other machines, so Rampart will not serve it over plain HTTP: give a certificate (RAMPART_TLS_CERT and RAMPART_TLS_KEY), ask for a generated one (RAMPART_TLS_SELF_SIGNED=true), or, behind a reverse proxy that terminates TLS, set RAMPART_TRUST_PROXY to the proxy's address`,
     );
   }
   const publicUrl = value('PUBLIC_URL') ?? `${tls.mode === 'off' ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -242,9 +271,22 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       from: mailFrom(value('MAIL_FROM'), publicUrl, problems),
     },
     oidc: oidcSettings(value, problems),
+    alerts: alertSettings(value('ALERT_WEBHOOK_URL'), value('ALERT_WEBHOOK_SECRET'), value('ALERT_SYSLOG'), problems),
+    simulatedClock: boolean(value('SIMULATED_CLOCK'), false, 'RAMPART_SIMULATED_CLOCK', problems),
+    detection: onOff(value('DETECTION'), true, 'RAMPART_DETECTION', problems),
+    detectionNeverBlock: networkList(value('DETECTION_NEVER_BLOCK'), 'RAMPART_DETECTION_NEVER_BLOCK', problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+function onOff(raw: string | undefined, fallback: boolean, name: string, problems: string[]): boolean {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = raw.trim().toLowerCase();
+  if (value === 'on') return true;
+  if (value === 'off') return false;
+  problems.push(`${name} must be on or off`);
+  return fallback;
 }
 
 /** Checkpoints leave the server over HTTPS; plain HTTP only to this machine (a local log shipper). */
@@ -258,6 +300,36 @@ function checkpointUrl(raw: string | undefined, problems: string[]): string | un
   }
   problems.push('RAMPART_AUDIT_CHECKPOINT_URL must be an https:// URL (or http:// to this machine)');
   return undefined;
+}
+
+/**
+ * Alert channels. The webhook goes over HTTPS (plain HTTP only to this machine) and needs a secret
+ * to sign with, so the receiver can tell Rampart's alerts from forged ones; syslog is UDP.
+ */
+function alertSettings(webhook: string | undefined, secret: string | undefined, syslog: string | undefined, problems: string[]): Config['alerts'] {
+  let webhookUrl: string | undefined;
+  if (webhook !== undefined && webhook.trim() !== '') {
+    try {
+      const url = new URL(webhook.trim());
+      if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname))) webhookUrl = url.toString();
+    } catch {
+      // reported below; the URL may carry a credential, so it is not repeated
+    }
+    if (webhookUrl === undefined) problems.push('RAMPART_ALERT_WEBHOOK_URL must be an https:// URL (or http:// to this machine)');
+  }
+  const webhookSecret = secret === undefined || secret === '' ? undefined : secret;
+  // The message never repeats the secret.
+  if (webhookSecret !== undefined && [...webhookSecret].length < 16) problems.push('RAMPART_ALERT_WEBHOOK_SECRET must be at least 16 characters');
+  if (webhookUrl !== undefined && webhookSecret === undefined) problems.push('RAMPART_ALERT_WEBHOOK_URL needs RAMPART_ALERT_WEBHOOK_SECRET to sign with');
+  if (webhookUrl === undefined && webhookSecret !== undefined && !problems.some((p) => p.startsWith('RAMPART_ALERT_WEBHOOK_URL'))) problems.push('RAMPART_ALERT_WEBHOOK_SECRET needs RAMPART_ALERT_WEBHOOK_URL');
+  let collector: Config['alerts']['syslog'];
+  if (syslog !== undefined && syslog.trim() !== '') {
+    const match = /^udp:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?\/?$/.exec(syslog.trim());
+    const port = match?.[2] === undefined ? 514 : Number(match[2]);
+    if (!match || port < 1 || port > 65535) problems.push('RAMPART_ALERT_SYSLOG must be udp://host:port (the port defaults to 514)');
+    else collector = { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+  }
+  return { webhookUrl, webhookSecret, syslog: collector };
 }
 
 /**
@@ -337,6 +409,36 @@ function oidcSettings(value: (key: (typeof KNOWN_KEYS)[number]) => string | unde
     createUsers: boolean(value('OIDC_CREATE_USERS'), false, 'RAMPART_OIDC_CREATE_USERS', problems),
     mfa: mfa === 'provider' ? 'provider' : 'rampart',
   };
+}
+
+/** Names proxy-addr knows for whole ranges: 127.0.0.0/8 and ::1, link-local, unique-local and private. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * `true` or `false`, a hop count (1 to 10: trust that many proxies nearest to Rampart, whoever
+ * they are), or a comma-separated list of the proxies' addresses and ranges (and `loopback`,
+ * `linklocal`, `uniquelocal`). A list is the safe choice: only a request that really came through
+ * one of those proxies may name its client.
+ */
+function trustProxySetting(raw: string | undefined, problems: string[]): Config['trustProxy'] {
+  const text = raw?.trim() ?? '';
+  if (text === '') return false;
+  const lower = text.toLowerCase();
+  if (['true', 'yes', 'on'].includes(lower)) return true;
+  if (['false', 'no', 'off', '0'].includes(lower)) return false;
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    if (hops >= 1 && hops <= 10) return hops;
+    problems.push('RAMPART_TRUST_PROXY as a hop count must be 1 to 10');
+    return false;
+  }
+  const entries = text.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const bad = entries.filter((e) => !PROXY_RANGE_NAMES.includes(e.toLowerCase()) && !isNetworkRange(e));
+  if (entries.length === 0 || bad.length > 0) {
+    problems.push('RAMPART_TRUST_PROXY must be true, false, a hop count, or a comma-separated list of the proxies\' addresses and CIDR ranges (10.0.0.5, 10.1.0.0/16, loopback)');
+    return false;
+  }
+  return entries.map((e) => (PROXY_RANGE_NAMES.includes(e.toLowerCase()) ? e.toLowerCase() : e));
 }
 
 /** A comma-separated list of addresses and CIDR ranges. */

@@ -1,6 +1,9 @@
 import type { Kysely, SelectQueryBuilder } from 'kysely';
 import type { AuditEntry } from '../audit/entry.js';
+import type { Executor } from '../db/database.js';
 import type { DatabaseSchema } from '../db/schema.js';
+import type { ActorContext } from '../shared/principal.js';
+import { accessOf } from './access.js';
 import { storedEntry } from './audit-log.js';
 import type { KeyDeps } from './keys.js';
 
@@ -32,6 +35,38 @@ export interface AuditFilter {
 }
 
 type EntryQuery = SelectQueryBuilder<DatabaseSchema, 'audit_entries', {}>;
+
+/**
+ * What of the log a reader is shown. The entries about decoy records (planting, listing and
+ * removing them, and the job's writing of them) would tell anyone reading the log which customers
+ * are decoys; only those who handle alerts, who know the decoys anyway, see them.
+ */
+export interface AuditVisibility {
+  decoys: boolean;
+}
+
+/** The default: decoys hidden. */
+export const WITHOUT_DECOYS: AuditVisibility = { decoys: false };
+
+/** The actions about decoys, as a prefix; and the job that writes them (see honeytokens.service). */
+const DECOY_ACTIONS = 'detection.honeytoken';
+const DECOY_JOB = 'honeytokens';
+
+/** What a principal is shown: decoy entries only with `alerts.handle`. */
+export async function auditVisibility(deps: { readonly db: Executor }, ctx: ActorContext): Promise<AuditVisibility> {
+  return { decoys: (await accessOf(deps, ctx)).may('alerts.handle') };
+}
+
+function applyVisibility(qb: EntryQuery, visibility: AuditVisibility): EntryQuery {
+  if (visibility.decoys) return qb;
+  return qb.where((eb) =>
+    eb.and([
+      eb(eb.fn('substr', ['action', eb.val(1), eb.val(DECOY_ACTIONS.length)]), '<>', DECOY_ACTIONS),
+      // Written out with the nulls, so that an entry without an actor id is not dropped as unknown.
+      eb.or([eb('actor_kind', '<>', 'system'), eb('actor_id', 'is', null), eb('actor_id', '<>', DECOY_JOB)]),
+    ]),
+  );
+}
 
 /**
  * The SQL condition of a filter. Ids reach LIKE patterns only after the caller checked that they
@@ -72,9 +107,9 @@ export interface EntryPage {
   nextBefore: number | null;
 }
 
-/** Entries matching the filter, newest first, `limit` at a time. */
-export async function findEntries(deps: KeyDeps, filter: AuditFilter, page: { limit: number; before?: number }): Promise<EntryPage> {
-  let qb = applyFilter(entries(deps), filter);
+/** Entries matching the filter, newest first, `limit` at a time; those about decoys only if `visibility` says so. */
+export async function findEntries(deps: KeyDeps, filter: AuditFilter, page: { limit: number; before?: number }, visibility: AuditVisibility = WITHOUT_DECOYS): Promise<EntryPage> {
+  let qb = applyVisibility(applyFilter(entries(deps), filter), visibility);
   if (page.before !== undefined) qb = qb.where('seq', '<', page.before);
   const rows = await qb.selectAll().orderBy('seq', 'desc').limit(page.limit + 1).execute();
   const items = rows.slice(0, page.limit).map(storedEntry);
@@ -136,9 +171,10 @@ function touchOf(action: string): Touch | null {
 /**
  * Every data subject and field the selected actors read, changed, exported or revealed within the
  * window, with counts: the answer to "what did this account see" after a compromise. Walks the
- * matching entries once, oldest first, in batches.
+ * matching entries once, oldest first, in batches. Decoys' entries count only if `visibility` says
+ * so; reads of decoys by the selected actors are theirs, and stay.
  */
-export async function blastRadius(deps: KeyDeps, filter: AuditFilter): Promise<BlastRadius> {
+export async function blastRadius(deps: KeyDeps, filter: AuditFilter, visibility: AuditVisibility = WITHOUT_DECOYS): Promise<BlastRadius> {
   const bySubject = new Map<string, SubjectExposure & { recordSet: Set<string> }>();
   const organisation = new Map<string, { read: number; changed: number; exported: number; records: Set<string> }>();
   const exports: BlastRadius['exports'] = [];
@@ -146,7 +182,7 @@ export async function blastRadius(deps: KeyDeps, filter: AuditFilter): Promise<B
   let refused = 0;
   let after = 0;
   for (;;) {
-    const rows = await applyFilter(entries(deps), filter).selectAll().where('seq', '>', after).orderBy('seq').limit(BATCH).execute();
+    const rows = await applyVisibility(applyFilter(entries(deps), filter), visibility).selectAll().where('seq', '>', after).orderBy('seq').limit(BATCH).execute();
     if (rows.length === 0) break;
     for (const row of rows) {
       const entry = storedEntry(row);

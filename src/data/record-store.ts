@@ -3,7 +3,7 @@ import type { Dialect, Executor } from '../db/database.js';
 import { isForeignKeyViolation } from '../db/database.js';
 import type { Clock } from '../shared/clock.js';
 import { AppError, type FieldProblem } from '../shared/errors.js';
-import { newId, isId } from '../shared/ids.js';
+import { newId, newIdAt, isId } from '../shared/ids.js';
 import { actingUserId, type ActorContext } from '../shared/principal.js';
 import {
   SYSTEM_FIELDS,
@@ -153,7 +153,7 @@ export async function getRecord(deps: DataDeps, ctx: ActorContext, type: RecordT
   if (!row) throw notFound(schema.def);
   const [view] = await presentRows(deps, schema, [row]);
   if (options.raw) return view!;
-  if (options.audited !== false) await auditRead(deps, ctx, access, schema, [row], 'record.read');
+  if (options.audited !== false) await auditRead(deps, ctx, access, schema, [row], 'record.read', 'open');
   return shapeView(access, schema, view!);
 }
 
@@ -168,7 +168,7 @@ export interface ReadOptions {
 
 export async function listRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, query: ListQuery = {}, options: ReadOptions = {}): Promise<RecordPage> {
   const page = await listPage(deps, ctx, type, query);
-  if (options.audited !== false) await auditRead(deps, ctx, page.access, page.schema, page.rows, query.purpose === 'export' ? 'record.export' : 'record.read');
+  if (options.audited !== false) await auditRead(deps, ctx, page.access, page.schema, page.rows, query.purpose === 'export' ? 'record.export' : 'record.read', query.purpose === 'export' ? 'export' : 'list');
   return { items: page.items, nextCursor: page.nextCursor };
 }
 
@@ -428,7 +428,7 @@ export async function findDuplicates(deps: DataDeps, ctx: ActorContext, type: Re
     }
     if (matches.length === MAX_DUPLICATES) break;
   }
-  await auditRead(deps, ctx, access, schema, matchedRows, 'record.read');
+  await auditRead(deps, ctx, access, schema, matchedRows, 'record.read', 'duplicates');
   return matches;
 }
 
@@ -524,10 +524,28 @@ export async function createRecord(deps: DataDeps, ctx: ActorContext, type: Reco
 export type BulkResult = { ok: true; id: string } | { ok: false; problems: FieldProblem[] };
 
 /**
+ * When a record is to seem made, and by whom, instead of now by the principal: for decoy records,
+ * which must look as old as the records among which they are placed. Its id carries that time.
+ */
+export interface RecordOrigin {
+  createdAt: Date;
+  createdBy: string | null;
+}
+
+/**
  * Creates many records in one transaction: each input is validated on its own, the valid ones are
  * written together, and the invalid ones are reported. Imports and sample data use it.
+ * `origins[i]`, when given, dates input i (see RecordOrigin); the audit entry still records the
+ * principal and the time of writing.
  */
-export async function createRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, inputs: RecordInput[], derived: Record<string, unknown>[] = [], options: { purpose?: 'import' } = {}): Promise<BulkResult[]> {
+export async function createRecords(
+  deps: DataDeps,
+  ctx: ActorContext,
+  type: RecordType,
+  inputs: RecordInput[],
+  derived: Record<string, unknown>[] = [],
+  options: { purpose?: 'import'; origins?: readonly (RecordOrigin | undefined)[] } = {},
+): Promise<BulkResult[]> {
   return inTransaction(deps, async (tx) => {
     const access = await accessOf(tx, ctx);
     const schema = await recordSchema(tx, type);
@@ -547,7 +565,7 @@ export async function createRecords(deps: DataDeps, ctx: ActorContext, type: Rec
         results[i] = { ok: false, problems: prepared.problems };
         return;
       }
-      const row = newRow(tx, ctx, prepared.columns);
+      const row = newRow(tx, ctx, prepared.columns, options.origins?.[i]);
       const placement = ownershipProblem(access, schema.def, input, row);
       if (placement) {
         results[i] = { ok: false, problems: [placement] };
@@ -772,20 +790,21 @@ function prepareWrite(schema: RecordSchema, input: RecordInput, derived: Record<
   return { columns, custom, tagIds, problems };
 }
 
-function newRow(deps: DataDeps, ctx: ActorContext, columns: Record<string, unknown>): Record<string, unknown> {
-  const now = deps.clock.now().toISOString();
+function newRow(deps: DataDeps, ctx: ActorContext, columns: Record<string, unknown>, origin?: RecordOrigin): Record<string, unknown> {
+  const now = origin ? origin.createdAt.toISOString() : deps.clock.now().toISOString();
+  const author = origin ? origin.createdBy : actingUserId(ctx.principal);
   const userId = actingUserId(ctx.principal);
   const p = ctx.principal;
   const defaultTeam = p.kind === 'user' || p.kind === 'token' ? p.teamId : p.kind === 'cli' ? (p.actingAs?.teamId ?? null) : null;
   // Assigned one by one rather than spread: a bulk write builds a row per record.
   const row: Record<string, unknown> = { owner_id: userId, team_id: defaultTeam };
   for (const column in columns) row[column] = columns[column];
-  row.id = newId();
+  row.id = origin ? newIdAt(origin.createdAt.getTime()) : newId();
   row.version = 1;
   row.created_at = now;
   row.updated_at = now;
-  row.created_by = userId;
-  row.updated_by = userId;
+  row.created_by = author;
+  row.updated_by = author;
   row.deleted_at = null;
   return row;
 }
@@ -856,11 +875,18 @@ function subjectDetail(schema: { def: RecordTypeDef }, rows: readonly Record<str
 }
 
 /**
- * Records that personal data left the store: which records, which personal fields were in the
- * answer (masked ones named apart), through which channel. Nothing is recorded for an answer
- * without personal fields, or an empty one.
+ * How a read reached the records: one `open`ed by its id, a `list` page or search answer, the
+ * matches of a `duplicates` check, or a page of an `export`. Detection tells deliberate reads of a
+ * record from records that merely passed by in a list by it.
  */
-async function auditRead(deps: DataDeps, ctx: ActorContext, access: Access, schema: RecordSchema, rows: readonly Record<string, unknown>[], action: 'record.read' | 'record.export'): Promise<void> {
+export type ReadMode = 'open' | 'list' | 'duplicates' | 'export';
+
+/**
+ * Records that personal data left the store: which records, which personal fields were in the
+ * answer (masked ones named apart), through which channel and how (`details.mode`). Nothing is
+ * recorded for an answer without personal fields, or an empty one.
+ */
+async function auditRead(deps: DataDeps, ctx: ActorContext, access: Access, schema: RecordSchema, rows: readonly Record<string, unknown>[], action: 'record.read' | 'record.export', mode: ReadMode): Promise<void> {
   if (rows.length === 0) return;
   const fields: string[] = [];
   const masked: string[] = [];
@@ -885,7 +911,7 @@ async function auditRead(deps: DataDeps, ctx: ActorContext, access: Access, sche
     recordType: type,
     recordIds: rows.map((row) => String(row.id)),
     fields,
-    details: { ...(masked.length > 0 ? { masked } : {}), ...subjectDetail(schema, rows) },
+    details: { mode, ...(masked.length > 0 ? { masked } : {}), ...subjectDetail(schema, rows) },
   });
 }
 

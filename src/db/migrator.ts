@@ -17,6 +17,8 @@ import * as tokenAddresses from './migrations/0014-token-addresses.js';
 import * as accountMail from './migrations/0015-account-mail.js';
 import * as singleSignOn from './migrations/0016-single-sign-on.js';
 import * as savedViews from './migrations/0017-saved-views.js';
+import * as detection from './migrations/0018-detection.js';
+import * as securityOfficer from './migrations/0019-security-officer.js';
 
 /** Migrations are listed in code, in order, so a build carries them and nothing scans the disk. */
 function migrationsFor(database: Database): Record<string, Migration> {
@@ -38,6 +40,8 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0015-account-mail': { up: (db) => accountMail.up(db) },
     '0016-single-sign-on': { up: (db) => singleSignOn.up(db) },
     '0017-saved-views': { up: (db) => savedViews.up(db) },
+    '0018-detection': { up: (db) => detection.up(db) },
+    '0019-security-officer': { up: (db) => securityOfficer.up(db) },
   };
 }
 

@@ -32,6 +32,9 @@ export interface UsersTable {
   created_at: string;
   updated_at: string;
   last_login_at: string | null;
+  /** Set while detection or an administrator has locked the account; it signs in again once lifted. */
+  locked_at: string | null;
+  locked_reason: string | null;
 }
 
 export interface UserRolesTable {
@@ -155,7 +158,7 @@ export interface PasswordResetsTable {
   superseded_at: string | null;
 }
 
-export type NoticeKind = 'sign_in.new_device' | 'sign_in.locked' | 'mfa.changed' | 'password.changed' | 'token.new_address';
+export type NoticeKind = 'sign_in.new_device' | 'sign_in.locked' | 'mfa.changed' | 'password.changed' | 'token.new_address' | 'security.alert';
 
 export interface NoticesTable {
   id: string;
@@ -411,6 +414,152 @@ export interface SavedViewsTable {
   updated_at: string;
 }
 
+/** Something the HTTP layer saw go wrong or look hostile: a refusal, a missing address, a probe. */
+export interface RequestEventsTable {
+  /** UUIDv7: ordered by time. */
+  id: string;
+  occurred_at: string;
+  source_address: string | null;
+  user_agent: string | null;
+  method: string;
+  /** The matched route pattern, or the raw path without its query, cut to 200 characters. */
+  path: string;
+  status: number;
+  kind: 'refused' | 'not_found' | 'probe' | 'rate_limited' | 'blocked';
+  /** For probes: what the request tried (`sql`, `script`, `traversal`, `scanner`). */
+  probe: string | null;
+  actor_kind: string | null;
+  actor_id: string | null;
+  session_id: string | null;
+  /** How many more like it from the same address were only counted, not stored. */
+  repeats: number;
+}
+
+/** Where the detection engine has read up to in each stream, and which process holds it. */
+export interface DetectionProgressTable {
+  consumer: string;
+  audit_seq: number | string;
+  request_event_id: string;
+  lease_holder: string | null;
+  lease_until: string | null;
+  updated_at: string;
+}
+
+/** An administrator's settings for one rule; a rule without a row runs on its shipped defaults. */
+export interface DetectionRulesTable {
+  key: string;
+  enabled: number;
+  severity: AlertSeverity;
+  /** JSON: the rule's thresholds. */
+  settings: string;
+  /** JSON `{ automatic, suggested }`: the response kinds taken at once and those offered to a person. */
+  responses: string;
+  version: number;
+  updated_by: string | null;
+  updated_at: string;
+}
+
+/** What the engine learned of a user's (or a role's) ordinary behaviour, per metric. */
+export interface DetectionBaselinesTable {
+  /** Whose behaviour: a user's or a role's; or whom a false-positive tolerance is for (an address, a token, the audit log). */
+  subject_kind: 'user' | 'role' | 'address' | 'token' | 'audit';
+  subject_id: string;
+  metric: string;
+  /** JSON: the metric's statistics. */
+  data: string;
+  updated_at: string;
+}
+
+export type AlertSeverity = 'low' | 'medium' | 'high' | 'critical';
+export type AlertStatus = 'open' | 'acknowledged' | 'resolved' | 'false_positive';
+
+export interface AlertsTable {
+  id: string;
+  rule: string;
+  severity: AlertSeverity;
+  status: AlertStatus;
+  /** A sentence without personal data: what happened, in figures. */
+  summary: string;
+  /** The rule and what it fired on (an account, an address): repeats fold into one open alert. */
+  subject_key: string;
+  actor_kind: string | null;
+  actor_id: string | null;
+  source_address: string | null;
+  /** JSON: `{ auditSeqs, requestEventIds, figures }`. */
+  evidence: string;
+  event_count: number;
+  first_seen_at: string;
+  last_seen_at: string;
+  created_at: string;
+  updated_at: string;
+  handled_by: string | null;
+  handled_at: string | null;
+  note: string | null;
+  incident_id: string | null;
+  version: number;
+}
+
+export type ResponseKind = 'notify' | 'step_up' | 'end_sessions' | 'lock_account' | 'block_address' | 'lockdown';
+
+export interface AlertResponsesTable {
+  id: string;
+  alert_id: string;
+  kind: ResponseKind;
+  /** What it acted on: a user id, an address; null for organisation-wide ones. */
+  target: string | null;
+  state: 'done' | 'suggested' | 'failed' | 'reversed';
+  /** JSON: what it did (sessions ended, until when). */
+  details: string;
+  created_at: string;
+  executed_at: string | null;
+  reversed_at: string | null;
+  reversed_by: string | null;
+}
+
+/** An alert on its way out through one channel, retried until sent. */
+export interface AlertDeliveriesTable {
+  id: string;
+  alert_id: string;
+  channel: 'webhook' | 'email' | 'syslog';
+  state: 'pending' | 'sent' | 'failed';
+  attempts: number;
+  next_at: string;
+  /** An error code, never a message that could carry an address or a secret. */
+  last_error: string | null;
+  created_at: string;
+}
+
+export interface AddressBlocksTable {
+  id: string;
+  address: string;
+  reason: string;
+  alert_id: string | null;
+  created_by: string;
+  created_at: string;
+  until: string;
+  lifted_at: string | null;
+  lifted_by: string | null;
+}
+
+/** Organisation-wide read-only mode; the one without `lifted_at` is in force. */
+export interface LockdownsTable {
+  id: string;
+  reason: string;
+  alert_id: string | null;
+  started_by: string;
+  started_at: string;
+  lifted_at: string | null;
+  lifted_by: string | null;
+}
+
+/** A decoy customer record: it sits in ordinary lists, and nobody's real work touches it. */
+export interface HoneytokensTable {
+  record_id: string;
+  record_type: string;
+  planted_by: string;
+  planted_at: string;
+}
+
 export interface DatabaseSchema {
   teams: TeamsTable;
   roles: RolesTable;
@@ -450,4 +599,14 @@ export interface DatabaseSchema {
   sso_sign_ins: SsoSignInsTable;
   sso_identities: SsoIdentitiesTable;
   saved_views: SavedViewsTable;
+  request_events: RequestEventsTable;
+  detection_progress: DetectionProgressTable;
+  detection_rules: DetectionRulesTable;
+  detection_baselines: DetectionBaselinesTable;
+  alerts: AlertsTable;
+  alert_responses: AlertResponsesTable;
+  alert_deliveries: AlertDeliveriesTable;
+  address_blocks: AddressBlocksTable;
+  lockdowns: LockdownsTable;
+  honeytokens: HoneytokensTable;
 }

@@ -1,13 +1,14 @@
 import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { resolveSession, type AuthDeps } from '../modules/auth/auth.service.js';
-import { resolveToken, scopeAllows } from '../modules/tokens/tokens.service.js';
+import { accountLocked, checkToken, scopeAllows } from '../modules/tokens/tokens.service.js';
 import { accessOf } from '../data/access.js';
 import { AppError } from '../shared/errors.js';
 import type { ActorContext } from '../shared/principal.js';
 import { recordAnonymousAudit, type AnonymousRequest } from '../data/audit-trail.js';
 import { RefusalCounter } from './refusal-counter.js';
 import { safeEqual } from '../shared/secrets.js';
+import { refuseWriteInLockdown } from '../modules/detection/containment.service.js';
 
 export const SESSION_COOKIE = 'rampart_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -48,10 +49,22 @@ export function installAuthentication(app: FastifyInstance, deps: AuthDeps): voi
     const authorization = request.headers.authorization;
     if (authorization !== undefined) {
       const match = /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(authorization);
-      const principal = match ? await resolveToken(deps, match[1]!, anonymousRequest(request, 'api')) : null;
+      const checked = match ? await checkToken(deps, match[1]!, anonymousRequest(request, 'api')) : null;
+      const principal = checked?.principal ?? null;
       if (!principal) {
-        const unrecorded = refusedTokens.count(request.ip ?? '', Date.now());
-        if (unrecorded !== null) await recordAnonymousAudit(deps, anonymousRequest(request, 'api'), { action: 'auth.token_refused', outcome: 'failure', details: { alsoRefusedBefore: unrecorded } });
+        // A token that exists names whose it is and why it was refused: a revoked token or a
+        // disabled user's still in use is something detection looks for.
+        const refusal = checked?.refusal ?? null;
+        const unrecorded = refusedTokens.count(refusal ? `token:${refusal.tokenId}` : (request.ip ?? ''), Date.now());
+        if (unrecorded !== null) {
+          await recordAnonymousAudit(deps, anonymousRequest(request, 'api'), {
+            action: 'auth.token_refused',
+            outcome: 'failure',
+            ...(refusal ? { actorId: refusal.userId, recordType: 'api_tokens', recordIds: [refusal.tokenId] } : {}),
+            details: { alsoRefusedBefore: unrecorded, ...(refusal ? { reason: refusal.reason } : {}) },
+          });
+        }
+        if (refusal?.reason === 'account locked') throw accountLocked();
         throw new AppError('auth.unauthenticated', 'The API token is invalid, expired or revoked');
       }
       // Known before the scopes are checked, so a refusal is recorded against the token.
@@ -60,6 +73,7 @@ export function installAuthentication(app: FastifyInstance, deps: AuthDeps): voi
       const access = request.routeOptions.config?.access ?? (SAFE_METHODS.has(request.method) ? 'read' : 'write');
       if (!scopeAllows(principal.scopes, resource, access)) throw new AppError('auth.forbidden', `The token's scopes do not allow ${access} access to ${resource}`);
       await refuseOutsideRoleNetworks(deps, request.actor);
+      await refuseWritesInLockdown(deps, request, request.actor);
       return;
     }
     const cookie = request.cookies[SESSION_COOKIE];
@@ -76,7 +90,43 @@ export function installAuthentication(app: FastifyInstance, deps: AuthDeps): voi
         : new AppError('auth.mfa_enrolment_required', 'Your role requires a second factor: set up an authenticator app first');
     }
     await refuseOutsideRoleNetworks(deps, request.actor);
+    await refuseWritesInLockdown(deps, request, request.actor);
   });
+}
+
+/**
+ * Routes that stay open for writes in lockdown: a person's own sign-in, second factors, password
+ * and sessions, reading their notices, and revoking a token. Lockdown stops changes to the data,
+ * not people securing their own accounts (adding a second factor from a session already signed in
+ * is refused by the second-factor service: a stolen session must not make itself a way back).
+ */
+const OPEN_IN_LOCKDOWN = [/^\/api\/v1\/auth\//, /^\/api\/v1\/notices(\/|$)/, /^\/api\/v1\/tokens\/:id\/revoke$/];
+
+/**
+ * What those who handle alerts may still write in lockdown: the alerts and detection themselves
+ * (lifting it among them), decoys, and shutting accounts out (ending sessions, disabling users).
+ * Everything else waits, for them too: a stolen administrator session is what a lockdown is for.
+ * The rehearsal clock (a server started with RAMPART_SIMULATED_CLOCK only) keeps moving.
+ */
+const HANDLERS_IN_LOCKDOWN = [
+  /^\/api\/v1\/alerts(\/|$)/,
+  /^\/api\/v1\/detection(\/|$)/,
+  /^\/api\/v1\/honeytokens(\/|$)/,
+  /^\/api\/v1\/users\/:id\/sessions\/end$/,
+  /^\/api\/v1\/users\/:id\/disable$/,
+  /^\/api\/v1\/simulation\//,
+];
+
+/**
+ * During lockdown only those who handle alerts may write, and only to contain the attack and to
+ * lift the lockdown; routes that only read go on. Costs nothing while there is no lockdown: the
+ * state is cached per process.
+ */
+async function refuseWritesInLockdown(deps: AuthDeps, request: FastifyRequest, actor: ActorContext): Promise<void> {
+  if (SAFE_METHODS.has(request.method) || request.routeOptions.config?.access === 'read') return;
+  const route = request.routeOptions.url ?? '';
+  if (OPEN_IN_LOCKDOWN.some((open) => open.test(route))) return;
+  await refuseWriteInLockdown(deps, async () => HANDLERS_IN_LOCKDOWN.some((open) => open.test(route)) && (await accessOf(deps, actor)).may('alerts.handle'));
 }
 
 /**

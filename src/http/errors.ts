@@ -8,7 +8,7 @@ import { anonymousRequest } from './authenticate.js';
 import { RefusalCounter } from './refusal-counter.js';
 
 /** Refusals the audit log keeps: who was refused what, from where. */
-const DENIALS: ReadonlySet<ErrorCode> = new Set(['auth.forbidden', 'auth.network_refused', 'request.network_refused', 'auth.throttled', 'auth.locked']);
+const DENIALS: ReadonlySet<ErrorCode> = new Set(['auth.forbidden', 'auth.network_refused', 'request.network_refused', 'auth.throttled', 'auth.locked', 'auth.account_locked', 'system.lockdown']);
 
 /** The one place errors become HTTP answers: `{ error: { code, message, fields? } }`. */
 export function installErrorHandling(app: FastifyInstance, deps: KeyDeps): void {

@@ -25,6 +25,10 @@ import { registerKeysRoutes } from '../modules/keys/keys.routes.js';
 import { registerTransferRoutes } from '../modules/transfer/transfer.routes.js';
 import { registerViewsRoutes } from '../modules/views/views.routes.js';
 import { registerSettingsRoutes } from '../modules/settings/settings.routes.js';
+import { registerAlertRoutes } from '../modules/alerts/alerts.routes.js';
+import { registerDetectionRoutes } from '../modules/detection/detection.routes.js';
+import { registerHoneytokenRoutes } from '../modules/honeytokens/honeytokens.routes.js';
+import { registerSimulationRoutes } from '../modules/simulation/simulation.routes.js';
 
 /** Every API route, in one list. */
 export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
@@ -52,4 +56,8 @@ export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
   registerTransferRoutes(app, deps);
   registerViewsRoutes(app, deps);
   registerSettingsRoutes(app, deps);
+  registerAlertRoutes(app, deps);
+  registerDetectionRoutes(app, deps);
+  registerHoneytokenRoutes(app, deps);
+  registerSimulationRoutes(app, deps);
 }

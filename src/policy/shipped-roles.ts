@@ -6,8 +6,8 @@ import type { Action, FieldRule, FieldTarget, Permission, RoleDefinition, Scope,
  * `sensitive` values (ID numbers and the like, PIPL Art. 28) read masked to everyone but the privacy
  * officer; the roles that serve customers may reveal one, with a reason, and the reveal is recorded.
  * The administrator runs the system, not the customer relationship: it cannot reveal.
- * The roles with the widest reach (administrator, manager, auditor, privacy officer) require a
- * second factor; each site may require it of the others too.
+ * The roles with the widest reach (administrator, manager, auditor, privacy officer, security
+ * officer) require a second factor; each site may require it of the others too.
  */
 export interface ShippedRole {
   readonly id: string;
@@ -97,6 +97,12 @@ export const SHIPPED_ROLES: readonly ShippedRole[] = [
     name: 'Auditor',
     description: 'Reads audit evidence; no customer data.',
     definition: { records: {}, permissions: ['audit.read'], mfaRequired: true },
+  },
+  {
+    id: 'security_officer',
+    name: 'Security officer',
+    description: 'Watches for breaches: handles alerts and incidents, contains attacks (blocks, locks, lockdown), reads the audit log and the list of users; no customer data.',
+    definition: { records: {}, permissions: ['alerts.handle', 'incidents.handle', 'audit.read', 'users.read'], mfaRequired: true },
   },
   {
     id: 'privacy_officer',

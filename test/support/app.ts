@@ -29,7 +29,7 @@ export async function createTestApp(env: Record<string, string> = {}, parts: { c
   // The keyring follows the settings that size blind indexes, as a configured one would.
   const testDb = await createTestDatabase(env.RAMPART_EXPECTED_PEOPLE ? { expectedPeople: Number(env.RAMPART_EXPECTED_PEOPLE) } : {});
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rampart-data-'));
-  const config = loadConfig({ env: { RAMPART_DATA_DIR: dataDir, RAMPART_LOG_LEVEL: 'silent', ...env }, cwd: dataDir });
+  const config = loadConfig({ env: { RAMPART_DATA_DIR: dataDir, RAMPART_LOG_LEVEL: 'silent', RAMPART_DETECTION: 'off', ...env }, cwd: dataDir });
   const built = await buildApp(config, { database: testDb.database, migrated: true, keyring: testDb.keyring, ...parts });
   const testApp: TestApp = {
     ...built,

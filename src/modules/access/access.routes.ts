@@ -16,6 +16,7 @@ const AccessSchema = Type.Object(
     permissions: Type.Array(Type.String({ enum: [...PERMISSIONS] }), { description: 'The system permissions held now, after network rules and token scopes.' }),
     records: Type.Record(Type.String(), RecordAccessSchema, { description: 'Per record type that can be reached at all.' }),
     stepUpUntil: Type.Union([Type.String(), Type.Null()], { description: 'Until when the last second-factor check counts for operations that ask for a recent one; null when it does not now.' }),
+    lockdown: Type.Boolean({ description: 'The organisation is in lockdown: read-only for everyone but those who handle alerts, and no exports. Screens show a banner.' }),
   },
   { $id: 'Access' },
 );

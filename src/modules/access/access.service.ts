@@ -4,6 +4,7 @@ import { RECORD_TYPES, SYSTEM_FIELDS, type FieldDef, type RecordType } from '../
 import { RECORD_TYPE_DEFS } from '../../data/record-types.js';
 import type { DataDeps } from '../../data/record-store.js';
 import { STEP_UP_WINDOW_MS } from '../../data/step-up.js';
+import { currentLockdown } from '../detection/containment.service.js';
 import { ACTIONS, PERMISSIONS, type Action, type FieldRule, type Permission, type Scope } from '../../policy/model.js';
 import type { ActorContext } from '../../shared/principal.js';
 
@@ -19,6 +20,8 @@ export interface AccessView {
   records: Partial<Record<RecordType, RecordAccess>>;
   /** Until when the last second-factor check counts for a step-up; null when it does not now. */
   stepUpUntil: string | null;
+  /** Whether the organisation is in lockdown (read-only but for those who handle alerts, no exports). */
+  lockdown: boolean;
 }
 
 /**
@@ -48,7 +51,7 @@ export async function describeAccess(deps: DataDeps, ctx: ActorContext): Promise
     for (const def of await loadCustomFieldDefs(deps.db, type)) fields[`customFields.${def.key}`] = rule(def);
     records[type] = { actions, fields };
   }
-  return { permissions: PERMISSIONS.filter((p) => access.may(p)), records, stepUpUntil: await stepUpUntil(deps, ctx) };
+  return { permissions: PERMISSIONS.filter((p) => access.may(p)), records, stepUpUntil: await stepUpUntil(deps, ctx), lockdown: (await currentLockdown(deps)) !== null };
 }
 
 async function stepUpUntil(deps: DataDeps, ctx: ActorContext): Promise<string | null> {

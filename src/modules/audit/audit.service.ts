@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { AuditEntry } from '../../audit/entry.js';
 import { consistencyProof, inclusionProof, leafHash, rootHash } from '../../audit/merkle.js';
 import { requirePermission } from '../../data/access.js';
-import { blastRadius, findEntries, type AuditFilter, type BlastRadius, type EntryPage } from '../../data/audit-query.js';
+import { auditVisibility, blastRadius, findEntries, type AuditFilter, type BlastRadius, type EntryPage } from '../../data/audit-query.js';
 import { recordAudit } from '../../data/audit-trail.js';
 import { writeAuditBundle, type BundleWritten } from '../../data/audit-export.js';
 import { ChainWalker, storedCheckpoints, type StoredCheckpoint } from '../../data/audit-log.js';
@@ -99,7 +99,7 @@ export async function searchAudit(deps: DataDeps, ctx: ActorContext, filter: Aud
   const limit = page.limit ?? 100;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_AUDIT_PAGE) throw new AppError('request.invalid', `limit must be 1 to ${MAX_AUDIT_PAGE}`, [{ field: 'limit', message: `must be 1 to ${MAX_AUDIT_PAGE}` }]);
   if (page.before !== undefined && (!Number.isSafeInteger(page.before) || page.before < 1)) throw new AppError('request.invalid', 'before must be an entry number', [{ field: 'before', message: 'must be an entry number' }]);
-  const found = await findEntries(deps, filter, { limit, ...(page.before !== undefined ? { before: page.before } : {}) });
+  const found = await findEntries(deps, filter, { limit, ...(page.before !== undefined ? { before: page.before } : {}) }, await auditVisibility(deps, ctx));
   await recordAudit(deps, ctx, { action: 'audit.read', details: { filter, returned: found.items.length } });
   return found;
 }
@@ -114,7 +114,7 @@ export async function auditBlastRadius(deps: DataDeps, ctx: ActorContext, filter
   if (!filter.actors && !filter.tokens && !filter.sessions && !filter.addresses) problems.push({ field: 'actor', message: 'name at least one actor, token, session or address' });
   if (!filter.from) problems.push({ field: 'from', message: 'is required: the start of the window' });
   if (problems.length > 0) throw new AppError('request.invalid', 'The blast radius needs whose actions and since when', problems);
-  const radius = await blastRadius(deps, filter);
+  const radius = await blastRadius(deps, filter, await auditVisibility(deps, ctx));
   await recordAudit(deps, ctx, { action: 'audit.blast_radius', details: { filter, entries: radius.entries, subjects: radius.subjects.length } });
   return radius;
 }

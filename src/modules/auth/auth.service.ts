@@ -106,6 +106,10 @@ export interface SessionStart {
  * session that only the second-factor routes accept.
  */
 export async function startSession(deps: AuthDeps, user: UserView, request: AnonymousRequest, options: SessionStart = {}): Promise<LoginResult> {
+  // Every way of signing in ends here once its credentials were checked, so a locked account is
+  // told so only to someone who proved they hold it.
+  const lock = await deps.db.selectFrom('users').select('locked_at').where('id', '=', user.id).executeTakeFirst();
+  if (lock?.locked_at) throw accountLocked();
   const { sourceAddress, userAgent } = request;
   const stage = options.stage ?? 'active';
   const now = deps.clock.now();
@@ -216,6 +220,11 @@ async function withSsoEffects(tx: DataDeps, sessionId: string, user: UserView, r
   return row?.sso_pending ? applySsoEffects(tx, user.id, JSON.parse(row.sso_pending) as SsoEffects, request) : user;
 }
 
+/** An account that detection or a person who handles alerts has locked until they unlock it. */
+export function accountLocked(): AppError {
+  return new AppError('auth.account_locked', 'This account is locked; someone who handles security alerts can unlock it');
+}
+
 /** Ends a session that has not ended yet; answers whether this call ended it. */
 async function endSession(deps: DataDeps, sessionId: string): Promise<boolean> {
   const ended = await deps.db.updateTable('sessions').set({ revoked_at: deps.clock.now().toISOString() }).where('id_hash', '=', sessionId).where('revoked_at', 'is', null).executeTakeFirst();
@@ -233,10 +242,11 @@ export async function resolveSession(deps: AuthDeps, sessionToken: string, reque
   const row = await deps.db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(['sessions.user_id', 'sessions.csrf_token', 'sessions.last_seen_at', 'sessions.expires_at', 'sessions.revoked_at', 'sessions.stage', 'sessions.browser', 'sessions.idle_minutes', 'users.status'])
+    .select(['sessions.user_id', 'sessions.csrf_token', 'sessions.last_seen_at', 'sessions.expires_at', 'sessions.revoked_at', 'sessions.stage', 'sessions.browser', 'sessions.idle_minutes', 'users.status', 'users.locked_at'])
     .where('sessions.id_hash', '=', idHash)
     .executeTakeFirst();
   if (!row || row.revoked_at !== null || row.status !== 'active') return null;
+  if (row.locked_at !== null) throw accountLocked();
   const now = deps.clock.now().getTime();
   const idleLimit = new Date(row.last_seen_at).getTime() + (row.idle_minutes ?? deps.config.session.idleMinutes) * 60_000;
   if (now >= new Date(row.expires_at).getTime() || now >= idleLimit) return null;

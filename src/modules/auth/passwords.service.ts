@@ -172,7 +172,8 @@ export async function resetLinkFor(deps: AuthDeps, ctx: ActorContext, email: str
 
 /**
  * Sets a new password with a reset link's secret. The link works once and not after it expired,
- * a newer link was made or the password changed. Every session of the user ends; the second
+ * a newer link was made or the password changed; not at all while the account is locked
+ * (`auth.account_locked`, the link left unspent). Every session of the user ends; the second
  * factor is still asked at the next sign-in: for an account with one, a mailbox alone does not
  * open it.
  */
@@ -189,6 +190,9 @@ export async function completePasswordReset(deps: AuthDeps, input: { token: unkn
   const newHash = await acceptablePasswordHash(deps, user, input.newPassword);
   await inTransaction(deps, async (tx) => {
     await lockUser(tx, user.id);
+    // A locked account stays shut until someone who handles alerts opens it; the link stays unspent.
+    const lock = await tx.db.selectFrom('users').select('locked_at').where('id', '=', user.id).executeTakeFirstOrThrow();
+    if (lock.locked_at !== null) throw new AppError('auth.account_locked', 'This account is locked; someone who handles security alerts can unlock it');
     const now = tx.clock.now().toISOString();
     // Spent in the same statement that checks it, so two uses at once cannot both pass.
     const spent = await tx.db.updateTable('password_resets').set({ used_at: now }).where('token_hash', '=', link.token_hash).where('used_at', 'is', null).where('superseded_at', 'is', null).executeTakeFirst();

@@ -17,6 +17,7 @@ import { checkSignInAllowed, recordSignInFailure, signInAccountKey } from '../au
 import { verifyPassword } from '../auth/passwords.js';
 import { addNotice } from '../notices/notices.service.js';
 import { lockUser } from '../users/users.service.js';
+import { currentLockdown } from '../detection/containment.service.js';
 
 export const RECOVERY_CODE_COUNT = 10;
 /** Second-factor codes one session may try, right or wrong, before it is ended. */
@@ -246,9 +247,18 @@ async function mayAddFactor(deps: DataDeps, ctx: ActorContext, password: unknown
   const stage = await sessionStage(deps, sessionId);
   const enrolled = await hasSecondFactor(deps, userId);
   if (stage === 'mfa' || (stage === 'enrol' && enrolled)) throw new AppError('auth.mfa_required', 'Sign in with your second factor first');
+  if (stage === 'active') await refuseNewFactorInLockdown(deps);
   if (stage === 'active' && enrolled) await requireStepUp(deps, ctx);
   if (stage === 'active' && !enrolled) await requireCurrentPassword(deps, userId, sessionId, password);
   return { userId, sessionId };
+}
+
+/**
+ * In lockdown a session already signed in adds no second factor: a stolen session would otherwise
+ * make itself a lasting way back in. Setting up the factor a role requires at sign-in goes on.
+ */
+async function refuseNewFactorInLockdown(deps: DataDeps): Promise<void> {
+  if ((await currentLockdown(deps)) !== null) throw new AppError('system.lockdown', 'Rampart is in lockdown: second factors can be added again once it is lifted');
 }
 
 /**
@@ -281,7 +291,9 @@ export async function completePasskeyRegistration(
   input: { challengeId: unknown; response: unknown; label?: unknown },
 ): Promise<{ recoveryCodes: string[] | null; passkey: { id: string; label: string } }> {
   const { userId, sessionId } = sessionUser(ctx);
-  if ((await sessionStage(deps, sessionId)) === 'mfa') throw new AppError('auth.mfa_required', 'Sign in with your second factor first');
+  const stage = await sessionStage(deps, sessionId);
+  if (stage === 'mfa') throw new AppError('auth.mfa_required', 'Sign in with your second factor first');
+  if (stage === 'active') await refuseNewFactorInLockdown(deps);
   return inTransaction(deps, async (tx) => {
     const first = !(await hasSecondFactor(tx, userId));
     const passkey = await registerPasskey(tx, rp, userId, sessionId, input);
@@ -305,7 +317,9 @@ export async function passkeyChallenge(deps: DataDeps, ctx: ActorContext, rp: Re
 export async function confirmTotp(deps: DataDeps, ctx: ActorContext, factorId: unknown, code: unknown): Promise<{ recoveryCodes: string[] | null }> {
   const { userId, sessionId } = sessionUser(ctx);
   if (!isId(factorId) || typeof code !== 'string') throw new AppError('auth.mfa_invalid', 'The code is wrong, expired or already used');
-  if ((await sessionStage(deps, sessionId)) === 'mfa') throw new AppError('auth.mfa_required', 'Sign in with your second factor first');
+  const stage = await sessionStage(deps, sessionId);
+  if (stage === 'mfa') throw new AppError('auth.mfa_required', 'Sign in with your second factor first');
+  if (stage === 'active') await refuseNewFactorInLockdown(deps);
   return inTransaction(deps, async (tx) => {
     const factor = await tx.db.selectFrom('mfa_factors').selectAll().where('id', '=', factorId).where('user_id', '=', userId).where('confirmed_at', 'is', null).executeTakeFirst();
     if (!factor) throw new AppError('auth.mfa_invalid', 'There is no authenticator app being set up; start again');

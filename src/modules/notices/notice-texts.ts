@@ -24,6 +24,13 @@ const NOT_YOU: Record<Locale, string> = {
   'zh-CN': '如果这不是您本人的操作，请立即修改密码并通知管理员。',
 };
 
+const SEVERITIES: Record<string, Record<Locale, string>> = {
+  low: { en: 'low', 'zh-CN': '低' },
+  medium: { en: 'medium', 'zh-CN': '中' },
+  high: { en: 'high', 'zh-CN': '高' },
+  critical: { en: 'critical', 'zh-CN': '严重' },
+};
+
 function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
@@ -81,5 +88,14 @@ export function describeNotice(kind: NoticeKind, details: Details, locale: Local
           ? `您的 API 令牌“${text(details.tokenName)}”首次从地址 ${text(details.address)} 使用。若非预期，请立即吊销该令牌。`
           : `Your API token "${text(details.tokenName)}" was used from address ${text(details.address)} for the first time. If you did not expect this, revoke the token now.`,
       };
+    case 'security.alert': {
+      const severity = SEVERITIES[text(details.severity)]?.[locale] ?? text(details.severity);
+      return {
+        title: zh ? `安全警报（${severity}）：${text(details.rule)}` : `Security alert (${severity}): ${text(details.rule)}`,
+        body: zh
+          ? `Rampart 于 ${when(details.at)} 发出警报：${text(details.summary)}。请在安全中心的警报页面查看证据和已采取的措施：${text(details.link)}`
+          : `Rampart raised an alert on ${when(details.at)}: ${text(details.summary)}. Review the evidence and the responses taken on the alerts page of the security center: ${text(details.link)}`,
+      };
+    }
   }
 }

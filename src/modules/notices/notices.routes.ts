@@ -9,7 +9,7 @@ import { listNotices, markNoticesRead } from './notices.service.js';
 const NoticeSchema = Type.Object(
   {
     id: Type.String(),
-    kind: Type.String({ enum: ['sign_in.new_device', 'sign_in.locked', 'mfa.changed', 'password.changed', 'token.new_address'] }),
+    kind: Type.String({ enum: ['sign_in.new_device', 'sign_in.locked', 'mfa.changed', 'password.changed', 'token.new_address', 'security.alert'] }),
     title: Type.String({ description: "In the user's language." }),
     body: Type.String(),
     createdAt: Type.String(),

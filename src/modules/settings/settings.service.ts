@@ -25,7 +25,7 @@ export interface SettingView {
   description: string;
 }
 
-export const SETTINGS_GROUPS = ['server', 'database', 'sessions', 'signIn', 'mail', 'sso', 'audit', 'encryption', 'logging'] as const;
+export const SETTINGS_GROUPS = ['server', 'database', 'sessions', 'signIn', 'mail', 'sso', 'audit', 'encryption', 'detection', 'logging'] as const;
 export type SettingsGroupId = (typeof SETTINGS_GROUPS)[number];
 
 export interface SettingsGroupView {
@@ -102,6 +102,14 @@ function settingsGroups(config: Config, kekAdapter: string): SettingsGroupView[]
       setting('keyPassphrase', 'RAMPART_KEY_PASSPHRASE', config.keys.passphrase !== undefined, 'Whether the key file is protected by a passphrase.'),
       setting('keyCacheSize', 'RAMPART_KEY_CACHE_SIZE', config.keys.cacheSize, "How many people's data keys stay unwrapped in memory."),
       setting('expectedPeople', 'RAMPART_EXPECTED_PEOPLE', config.keys.expectedPeople, 'How many people the database is expected to hold; sizes new blind indexes.'),
+    ],
+    detection: [
+      setting('detection', 'RAMPART_DETECTION', config.detection, 'Whether this server runs the breach detection engine (one process at a time evaluates).'),
+      setting('detectionNeverBlock', 'RAMPART_DETECTION_NEVER_BLOCK', [...config.detectionNeverBlock], 'Addresses and ranges automatic responses never block.'),
+      // Whether each channel is set, never where it points or with what secret.
+      setting('alertWebhook', 'RAMPART_ALERT_WEBHOOK_URL', config.alerts.webhookUrl !== undefined, 'Whether new alerts are sent to a webhook, signed.'),
+      setting('alertSyslog', 'RAMPART_ALERT_SYSLOG', config.alerts.syslog !== undefined, 'Whether new alerts are sent to a syslog collector.'),
+      setting('simulatedClock', 'RAMPART_SIMULATED_CLOCK', config.simulatedClock, 'Whether the clock can be moved ahead for rehearsals; never on a production server.'),
     ],
     logging: [setting('logLevel', 'RAMPART_LOG_LEVEL', config.logLevel, 'The least severe kind of event the server log records.')],
   };

@@ -15,7 +15,7 @@ import { getUserById } from '../users/users.service.js';
  * A scope is `<resource>:<read|write>`, or `*:read` / `*:write` for every resource. Scopes only
  * narrow what the token's owner may do; they never add to it.
  */
-export const TOKEN_RESOURCES = ['companies', 'contacts', 'leads', 'deals', 'pipelines', 'activities', 'tickets', 'tags', 'custom-fields', 'users', 'teams', 'roles', 'tokens', 'search'] as const;
+export const TOKEN_RESOURCES = ['companies', 'contacts', 'leads', 'deals', 'pipelines', 'activities', 'tickets', 'tags', 'custom-fields', 'users', 'teams', 'roles', 'tokens', 'search', 'audit', 'alerts', 'detection', 'honeytokens'] as const;
 const SCOPE = new RegExp(`^(\\*|${TOKEN_RESOURCES.join('|')}):(read|write)$`);
 export const DEFAULT_SCOPES = ['*:read', '*:write'];
 const MAX_LIFETIME_DAYS = 366;
@@ -100,22 +100,45 @@ export async function revokeToken(deps: DataDeps, ctx: ActorContext, id: string)
 }
 
 /** The principal behind a bearer token, or null when it is unknown, expired, revoked or its user disabled. */
+type TokenPrincipal = Extract<Principal, { kind: 'token' }>;
+
 /**
- * The principal behind a bearer token, or null when it is unknown, expired, revoked or its user
- * disabled. Each use keeps when and where from (to the minute); the first use from an address the
+ * Why a token that exists was refused, and whose it is: the refusal the audit log keeps names the
+ * user and the reason, so someone still using what was taken away (a revoked token, the token of a
+ * disabled or locked account) shows as that user's doing.
+ */
+export interface TokenRefusal {
+  userId: string;
+  tokenId: string;
+  reason: 'token revoked' | 'account disabled' | 'token expired' | 'account locked';
+}
+
+/** A bearer token checked: its principal, or why it was refused (null for a token that does not exist). */
+export type TokenCheck = { principal: TokenPrincipal; refusal: null } | { principal: null; refusal: TokenRefusal | null };
+
+/**
+ * Checks a bearer token: the principal behind it, or, for a token that exists but may not be
+ * used, whose it is and why not (revoked, its user disabled, expired, its user locked, in that
+ * order). Each use keeps when and where from (to the minute); the first use from an address the
  * token has never been seen at is written to the audit log as `token.new_address`, the second
  * time onwards that a token turns up somewhere new.
  */
-export async function resolveToken(deps: DataDeps, raw: string, request: AnonymousRequest | null = null): Promise<Extract<Principal, { kind: 'token' }> | null> {
-  if (typeof raw !== 'string' || raw.length > 200 || !raw.startsWith('rpt_')) return null;
+export async function checkToken(deps: DataDeps, raw: string, request: AnonymousRequest | null = null): Promise<TokenCheck> {
+  if (typeof raw !== 'string' || raw.length > 200 || !raw.startsWith('rpt_')) return { principal: null, refusal: null };
   const row = await deps.db
     .selectFrom('api_tokens')
     .innerJoin('users', 'users.id', 'api_tokens.user_id')
-    .select(['api_tokens.id', 'api_tokens.user_id', 'api_tokens.scopes', 'api_tokens.expires_at', 'api_tokens.revoked_at', 'api_tokens.last_used_at', 'api_tokens.last_used_address', 'users.status'])
+    .select(['api_tokens.id', 'api_tokens.user_id', 'api_tokens.scopes', 'api_tokens.expires_at', 'api_tokens.revoked_at', 'api_tokens.last_used_at', 'api_tokens.last_used_address', 'users.status', 'users.locked_at'])
     .where('api_tokens.token_hash', '=', hashSecret(raw))
     .executeTakeFirst();
+  if (!row) return { principal: null, refusal: null };
   const now = deps.clock.now();
-  if (!row || row.revoked_at !== null || row.status !== 'active' || new Date(row.expires_at).getTime() <= now.getTime()) return null;
+  const refused = (reason: TokenRefusal['reason']): TokenCheck => ({ principal: null, refusal: { userId: row.user_id, tokenId: row.id, reason } });
+  if (row.revoked_at !== null) return refused('token revoked');
+  if (row.status !== 'active') return refused('account disabled');
+  if (new Date(row.expires_at).getTime() <= now.getTime()) return refused('token expired');
+  // A locked account's tokens are kept, not revoked: they work again once it is unlocked.
+  if (row.locked_at !== null) return refused('account locked');
   const address = request?.sourceAddress ?? null;
   if (!row.last_used_at || now.getTime() - new Date(row.last_used_at).getTime() > 60_000 || (address !== null && address !== row.last_used_address)) {
     await deps.db.updateTable('api_tokens').set({ last_used_at: now.toISOString(), ...(address !== null ? { last_used_address: address } : {}) }).where('id', '=', row.id).execute();
@@ -123,7 +146,23 @@ export async function resolveToken(deps: DataDeps, raw: string, request: Anonymo
   const user = await getUserById(deps, row.user_id);
   const principal = { kind: 'token' as const, userId: user.id, email: user.email, roles: user.roles, teamId: user.teamId, tokenId: row.id, scopes: JSON.parse(row.scopes) as string[] };
   if (request && address !== null && address !== row.last_used_address) await noteTokenAddress(deps, principal, request, address, now.toISOString());
-  return principal;
+  return { principal, refusal: null };
+}
+
+/**
+ * The principal behind a bearer token, or null when it is unknown, expired, revoked or its user
+ * disabled; a locked user's token is refused with `auth.account_locked`. `checkToken` also says
+ * whose a refused token is and why.
+ */
+export async function resolveToken(deps: DataDeps, raw: string, request: AnonymousRequest | null = null): Promise<TokenPrincipal | null> {
+  const checked = await checkToken(deps, raw, request);
+  if (checked.refusal?.reason === 'account locked') throw accountLocked();
+  return checked.principal;
+}
+
+/** The answer to a locked account's token. */
+export function accountLocked(): AppError {
+  return new AppError('auth.account_locked', 'The account this token belongs to is locked; someone who handles security alerts can unlock it');
 }
 
 async function noteTokenAddress(deps: DataDeps, principal: Extract<Principal, { kind: 'token' }>, request: AnonymousRequest, address: string, now: string): Promise<void> {

@@ -9,6 +9,7 @@ import type { ActorContext } from '../../shared/principal.js';
 import { exportColumns } from './transfer.columns.js';
 import { recordAudit } from '../../data/audit-trail.js';
 import { writeFileAtomically } from '../../shared/atomic-file.js';
+import { refuseExportInLockdown } from '../detection/containment.service.js';
 
 /**
  * CSV export. Records are read through the protected data layer page by page (never by SQL of
@@ -43,6 +44,7 @@ const PROGRESS_EVERY = 1000;
 /** Writes every live record of a type as CSV to `output`, header first. Answers the row count. */
 export async function exportCsv(deps: DataDeps, ctx: ActorContext, type: RecordType, output: Writable, options: ExportOptions = {}): Promise<ExportResult> {
   if (!(RECORD_TYPES as readonly string[]).includes(type)) throw new AppError('export.invalid_request', `Exports are of ${RECORD_TYPES.join(', ')}`);
+  await refuseExportInLockdown(deps);
   // Columns the caller's roles hide are left out altogether, header included.
   const schema = await visibleSchema(deps, ctx, type);
   const columns = exportColumns(schema);

@@ -5,6 +5,7 @@ import { requireStepUp } from '../../data/step-up.js';
 import { AppError } from '../../shared/errors.js';
 import type { ActorContext } from '../../shared/principal.js';
 import { requireScope } from '../tokens/tokens.service.js';
+import { refuseExportInLockdown } from '../detection/containment.service.js';
 import { importTargets } from './transfer.columns.js';
 import type { ExportQuery } from './transfer.export.js';
 import type { ImportableType } from './transfer.import.js';
@@ -61,6 +62,7 @@ export async function importFields(deps: DataDeps, ctx: ActorContext, type: Impo
  */
 export async function checkExport(deps: DataDeps, ctx: ActorContext, type: RecordType, query: ExportQuery): Promise<void> {
   requireScope(ctx, type, 'read');
+  await refuseExportInLockdown(deps);
   let rows = 0;
   for await (const _ of iterateRecords(deps, ctx, type, { ...query, purpose: 'export' }, { audited: false })) {
     rows += 1;

@@ -13314,6 +13314,8 @@ export interface paths {
                             };
                             /** @description Until when the last second-factor check counts for operations that ask for a recent one; null when it does not now. */
                             stepUpUntil: string | null;
+                            /** @description The organisation is in lockdown: read-only for everyone but those who handle alerts, and no exports. Screens show a banner. */
+                            lockdown: boolean;
                         };
                     };
                 };
@@ -14675,7 +14677,7 @@ export interface paths {
                         "application/json": {
                             groups: {
                                 /** @enum {string} */
-                                id: "server" | "database" | "sessions" | "signIn" | "mail" | "sso" | "audit" | "encryption" | "logging";
+                                id: "server" | "database" | "sessions" | "signIn" | "mail" | "sso" | "audit" | "encryption" | "detection" | "logging";
                                 settings: {
                                     /** @description A stable name for the setting, unique across groups. */
                                     id: string;
@@ -14737,6 +14739,2420 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List alerts, newest first, with filters (alerts.handle; a token needs alerts:read) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Statuses, comma-separated (open, acknowledged, resolved, false_positive). */
+                    status?: string;
+                    /** @description Severities, comma-separated (low, medium, high, critical). */
+                    severity?: string;
+                    /** @description Rule keys, comma-separated. */
+                    rule?: string;
+                    /** @description Only alerts about this user (or actor id). */
+                    actorId?: string;
+                    /** @description Raised at or after: a date or ISO-8601 time. */
+                    since?: string;
+                    /** @description Raised before: a date or ISO-8601 time. */
+                    until?: string;
+                    /** @description Page size, 1 to 200 (default 50). */
+                    limit?: string;
+                    /** @description The nextCursor of the previous page. */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["def-19"][];
+                            /** @description Pass as cursor for the next page; null on the last page. */
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One alert with its evidence and the responses taken or offered (alerts.handle; a token needs alerts:read) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Alert id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Alert id. */
+                            id: string;
+                            /** @description The key of the rule that raised it, such as auth.brute_force. */
+                            rule: string;
+                            /**
+                             * @description low, medium, high or critical.
+                             * @enum {string}
+                             */
+                            severity: "low" | "medium" | "high" | "critical";
+                            /**
+                             * @description open, acknowledged, resolved or false_positive.
+                             * @enum {string}
+                             */
+                            status: "open" | "acknowledged" | "resolved" | "false_positive";
+                            /** @description What happened, in figures and ids; never names or email addresses. */
+                            summary: string;
+                            /** @description user, token, anonymous…, as in the audit log; null when the alert is about an address only. */
+                            actorKind: string | null;
+                            /** @description The user acting or attacked, when there is one. */
+                            actorId: string | null;
+                            /** @description The address the evidence came from, when there is one. */
+                            sourceAddress: string | null;
+                            /** @description How many times the rule fired on the same subject while the alert was open: repeats fold into it. */
+                            eventCount: number;
+                            /** @description The time of the first evidence. */
+                            firstSeenAt: string;
+                            /** @description The time of the latest evidence. */
+                            lastSeenAt: string;
+                            /** @description When the alert was raised. */
+                            createdAt: string;
+                            /** @description When the alert last changed. */
+                            updatedAt: string;
+                            /** @description Who last changed its status: a user id, or cli:<operator> for the command line. */
+                            handledBy: string | null;
+                            /** @description When its status was last changed by a person. */
+                            handledAt: string | null;
+                            /** @description What the handler wrote. */
+                            note: string | null;
+                            /** @description The incident it is linked to: a free reference. */
+                            incidentId: string | null;
+                            /** @description Optimistic-concurrency version; send it back with a change. */
+                            version: number;
+                            evidence: {
+                                /** @description Numbers of the audit entries that made the rule fire (capped); search the audit log for them. */
+                                auditSeqs: number[];
+                                /** @description Ids of the refused or hostile requests that made it fire (capped). */
+                                requestEventIds: string[];
+                                /** @description The rule's figures: counts, thresholds, baselines. */
+                                figures: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                            /** @description Responses taken or offered, oldest first. */
+                            responses: components["schemas"]["def-20"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/{id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Acknowledge an open alert: someone is on it (alerts.handle, a recent second factor; not an alert about yourself) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Alert id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The version you read; a stale version answers 409 record.version_conflict. */
+                        version: number;
+                        /** @description Replaces the alert's note; null clears it. */
+                        note?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Alert id. */
+                            id: string;
+                            /** @description The key of the rule that raised it, such as auth.brute_force. */
+                            rule: string;
+                            /**
+                             * @description low, medium, high or critical.
+                             * @enum {string}
+                             */
+                            severity: "low" | "medium" | "high" | "critical";
+                            /**
+                             * @description open, acknowledged, resolved or false_positive.
+                             * @enum {string}
+                             */
+                            status: "open" | "acknowledged" | "resolved" | "false_positive";
+                            /** @description What happened, in figures and ids; never names or email addresses. */
+                            summary: string;
+                            /** @description user, token, anonymous…, as in the audit log; null when the alert is about an address only. */
+                            actorKind: string | null;
+                            /** @description The user acting or attacked, when there is one. */
+                            actorId: string | null;
+                            /** @description The address the evidence came from, when there is one. */
+                            sourceAddress: string | null;
+                            /** @description How many times the rule fired on the same subject while the alert was open: repeats fold into it. */
+                            eventCount: number;
+                            /** @description The time of the first evidence. */
+                            firstSeenAt: string;
+                            /** @description The time of the latest evidence. */
+                            lastSeenAt: string;
+                            /** @description When the alert was raised. */
+                            createdAt: string;
+                            /** @description When the alert last changed. */
+                            updatedAt: string;
+                            /** @description Who last changed its status: a user id, or cli:<operator> for the command line. */
+                            handledBy: string | null;
+                            /** @description When its status was last changed by a person. */
+                            handledAt: string | null;
+                            /** @description What the handler wrote. */
+                            note: string | null;
+                            /** @description The incident it is linked to: a free reference. */
+                            incidentId: string | null;
+                            /** @description Optimistic-concurrency version; send it back with a change. */
+                            version: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/{id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resolve an open or acknowledged alert: it was real and is dealt with (alerts.handle, a recent second factor; not an alert about yourself) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Alert id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The version you read; a stale version answers 409 record.version_conflict. */
+                        version: number;
+                        /** @description Replaces the alert's note; null clears it. */
+                        note?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Alert id. */
+                            id: string;
+                            /** @description The key of the rule that raised it, such as auth.brute_force. */
+                            rule: string;
+                            /**
+                             * @description low, medium, high or critical.
+                             * @enum {string}
+                             */
+                            severity: "low" | "medium" | "high" | "critical";
+                            /**
+                             * @description open, acknowledged, resolved or false_positive.
+                             * @enum {string}
+                             */
+                            status: "open" | "acknowledged" | "resolved" | "false_positive";
+                            /** @description What happened, in figures and ids; never names or email addresses. */
+                            summary: string;
+                            /** @description user, token, anonymous…, as in the audit log; null when the alert is about an address only. */
+                            actorKind: string | null;
+                            /** @description The user acting or attacked, when there is one. */
+                            actorId: string | null;
+                            /** @description The address the evidence came from, when there is one. */
+                            sourceAddress: string | null;
+                            /** @description How many times the rule fired on the same subject while the alert was open: repeats fold into it. */
+                            eventCount: number;
+                            /** @description The time of the first evidence. */
+                            firstSeenAt: string;
+                            /** @description The time of the latest evidence. */
+                            lastSeenAt: string;
+                            /** @description When the alert was raised. */
+                            createdAt: string;
+                            /** @description When the alert last changed. */
+                            updatedAt: string;
+                            /** @description Who last changed its status: a user id, or cli:<operator> for the command line. */
+                            handledBy: string | null;
+                            /** @description When its status was last changed by a person. */
+                            handledAt: string | null;
+                            /** @description What the handler wrote. */
+                            note: string | null;
+                            /** @description The incident it is linked to: a free reference. */
+                            incidentId: string | null;
+                            /** @description Optimistic-concurrency version; send it back with a change. */
+                            version: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/{id}/false-positive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark an open or acknowledged alert a false positive; the baselines learn from it (alerts.handle, a recent second factor; not an alert about yourself) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Alert id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The version you read; a stale version answers 409 record.version_conflict. */
+                        version: number;
+                        /** @description Replaces the alert's note; null clears it. */
+                        note?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Alert id. */
+                            id: string;
+                            /** @description The key of the rule that raised it, such as auth.brute_force. */
+                            rule: string;
+                            /**
+                             * @description low, medium, high or critical.
+                             * @enum {string}
+                             */
+                            severity: "low" | "medium" | "high" | "critical";
+                            /**
+                             * @description open, acknowledged, resolved or false_positive.
+                             * @enum {string}
+                             */
+                            status: "open" | "acknowledged" | "resolved" | "false_positive";
+                            /** @description What happened, in figures and ids; never names or email addresses. */
+                            summary: string;
+                            /** @description user, token, anonymous…, as in the audit log; null when the alert is about an address only. */
+                            actorKind: string | null;
+                            /** @description The user acting or attacked, when there is one. */
+                            actorId: string | null;
+                            /** @description The address the evidence came from, when there is one. */
+                            sourceAddress: string | null;
+                            /** @description How many times the rule fired on the same subject while the alert was open: repeats fold into it. */
+                            eventCount: number;
+                            /** @description The time of the first evidence. */
+                            firstSeenAt: string;
+                            /** @description The time of the latest evidence. */
+                            lastSeenAt: string;
+                            /** @description When the alert was raised. */
+                            createdAt: string;
+                            /** @description When the alert last changed. */
+                            updatedAt: string;
+                            /** @description Who last changed its status: a user id, or cli:<operator> for the command line. */
+                            handledBy: string | null;
+                            /** @description When its status was last changed by a person. */
+                            handledAt: string | null;
+                            /** @description What the handler wrote. */
+                            note: string | null;
+                            /** @description The incident it is linked to: a free reference. */
+                            incidentId: string | null;
+                            /** @description Optimistic-concurrency version; send it back with a change. */
+                            version: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/{id}/incident": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Link an alert to an incident, or unlink it with null (alerts.handle) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Alert id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The incident to link the alert to (a free reference, up to 100 characters), or null to unlink. */
+                        incidentId: string | null;
+                        /** @description The version you read; when given, a stale one answers 409. */
+                        version?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Alert id. */
+                            id: string;
+                            /** @description The key of the rule that raised it, such as auth.brute_force. */
+                            rule: string;
+                            /**
+                             * @description low, medium, high or critical.
+                             * @enum {string}
+                             */
+                            severity: "low" | "medium" | "high" | "critical";
+                            /**
+                             * @description open, acknowledged, resolved or false_positive.
+                             * @enum {string}
+                             */
+                            status: "open" | "acknowledged" | "resolved" | "false_positive";
+                            /** @description What happened, in figures and ids; never names or email addresses. */
+                            summary: string;
+                            /** @description user, token, anonymous…, as in the audit log; null when the alert is about an address only. */
+                            actorKind: string | null;
+                            /** @description The user acting or attacked, when there is one. */
+                            actorId: string | null;
+                            /** @description The address the evidence came from, when there is one. */
+                            sourceAddress: string | null;
+                            /** @description How many times the rule fired on the same subject while the alert was open: repeats fold into it. */
+                            eventCount: number;
+                            /** @description The time of the first evidence. */
+                            firstSeenAt: string;
+                            /** @description The time of the latest evidence. */
+                            lastSeenAt: string;
+                            /** @description When the alert was raised. */
+                            createdAt: string;
+                            /** @description When the alert last changed. */
+                            updatedAt: string;
+                            /** @description Who last changed its status: a user id, or cli:<operator> for the command line. */
+                            handledBy: string | null;
+                            /** @description When its status was last changed by a person. */
+                            handledAt: string | null;
+                            /** @description What the handler wrote. */
+                            note: string | null;
+                            /** @description The incident it is linked to: a free reference. */
+                            incidentId: string | null;
+                            /** @description Optimistic-concurrency version; send it back with a change. */
+                            version: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/{id}/responses/{responseId}/execute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Take a response the rule only suggested (alerts.handle and a recent second factor) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Alert id. */
+                    id: string;
+                    /** @description Response id. */
+                    responseId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Response id. */
+                            id: string;
+                            /**
+                             * @description notify, step_up, end_sessions, lock_account, block_address or lockdown.
+                             * @enum {string}
+                             */
+                            kind: "notify" | "step_up" | "end_sessions" | "lock_account" | "block_address" | "lockdown";
+                            /** @description What it acts on: a user id or an address; null for organisation-wide ones. */
+                            target: string | null;
+                            /**
+                             * @description done: taken; suggested: offered, for a person to execute; failed: tried and failed; reversed: undone.
+                             * @enum {string}
+                             */
+                            state: "done" | "suggested" | "failed" | "reversed";
+                            /** @description What it did: sessions ended, tokens revoked, until when an address is blocked, why it failed. */
+                            details: {
+                                /** @description The error code, when it failed. */
+                                error?: string;
+                                /**
+                                 * @description step_up: second_factor (the sessions must prove a second factor again) or ended (the user has none, so they were ended).
+                                 * @enum {string}
+                                 */
+                                mode?: "ended" | "second_factor";
+                                /** @description Sessions ended, or sent back to the second factor. */
+                                sessions?: number;
+                                /** @description API tokens revoked. */
+                                tokens?: number;
+                                /** @description lock_account: the account was locked already. */
+                                alreadyLocked?: boolean;
+                                /** @description block_address: when the block ends by itself. */
+                                until?: string;
+                                /** @description lockdown: a lockdown was in force already. */
+                                alreadyInForce?: boolean;
+                                /** @description notify: how many people who handle alerts were told. */
+                                handlers?: number;
+                                /** @description notify: the channels besides the app. */
+                                channels?: ("email" | "webhook" | "syslog")[];
+                                /** @description What undoing it did. */
+                                reversal?: {
+                                    /** @description Sessions returned from the second factor. */
+                                    sessionsRestored?: number;
+                                    /** @description Revoked API tokens given back. */
+                                    tokensRestored?: number;
+                                    /** @description The account was unlocked. */
+                                    unlocked?: boolean;
+                                    /** @description The address block was lifted. */
+                                    blockLifted?: boolean;
+                                    /** @description The lockdown was lifted. */
+                                    lockdownLifted?: boolean;
+                                };
+                            };
+                            /** @description When it was recorded. */
+                            createdAt: string;
+                            /** @description When it was taken. */
+                            executedAt: string | null;
+                            /** @description When it was undone. */
+                            reversedAt: string | null;
+                            /** @description Who undid it. */
+                            reversedBy: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/{id}/responses/{responseId}/reverse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Undo a response that was taken: unlock the account, lift the block or the lockdown, give back revoked tokens (alerts.handle and a recent second factor); a notification cannot be undone */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Alert id. */
+                    id: string;
+                    /** @description Response id. */
+                    responseId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Response id. */
+                            id: string;
+                            /**
+                             * @description notify, step_up, end_sessions, lock_account, block_address or lockdown.
+                             * @enum {string}
+                             */
+                            kind: "notify" | "step_up" | "end_sessions" | "lock_account" | "block_address" | "lockdown";
+                            /** @description What it acts on: a user id or an address; null for organisation-wide ones. */
+                            target: string | null;
+                            /**
+                             * @description done: taken; suggested: offered, for a person to execute; failed: tried and failed; reversed: undone.
+                             * @enum {string}
+                             */
+                            state: "done" | "suggested" | "failed" | "reversed";
+                            /** @description What it did: sessions ended, tokens revoked, until when an address is blocked, why it failed. */
+                            details: {
+                                /** @description The error code, when it failed. */
+                                error?: string;
+                                /**
+                                 * @description step_up: second_factor (the sessions must prove a second factor again) or ended (the user has none, so they were ended).
+                                 * @enum {string}
+                                 */
+                                mode?: "ended" | "second_factor";
+                                /** @description Sessions ended, or sent back to the second factor. */
+                                sessions?: number;
+                                /** @description API tokens revoked. */
+                                tokens?: number;
+                                /** @description lock_account: the account was locked already. */
+                                alreadyLocked?: boolean;
+                                /** @description block_address: when the block ends by itself. */
+                                until?: string;
+                                /** @description lockdown: a lockdown was in force already. */
+                                alreadyInForce?: boolean;
+                                /** @description notify: how many people who handle alerts were told. */
+                                handlers?: number;
+                                /** @description notify: the channels besides the app. */
+                                channels?: ("email" | "webhook" | "syslog")[];
+                                /** @description What undoing it did. */
+                                reversal?: {
+                                    /** @description Sessions returned from the second factor. */
+                                    sessionsRestored?: number;
+                                    /** @description Revoked API tokens given back. */
+                                    tokensRestored?: number;
+                                    /** @description The account was unlocked. */
+                                    unlocked?: boolean;
+                                    /** @description The address block was lifted. */
+                                    blockLifted?: boolean;
+                                    /** @description The lockdown was lifted. */
+                                    lockdownLifted?: boolean;
+                                };
+                            };
+                            /** @description When it was recorded. */
+                            createdAt: string;
+                            /** @description When it was taken. */
+                            executedAt: string | null;
+                            /** @description When it was undone. */
+                            reversedAt: string | null;
+                            /** @description Who undid it. */
+                            reversedBy: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/detection/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The detection rules: settings, severity, responses, and what shipped (alerts.handle) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["def-21"][];
+                            nextCursor: null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/detection/rules/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One detection rule (alerts.handle) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Rule key. */
+                    key: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The rule's stable key, such as auth.brute_force. */
+                            key: string;
+                            /** @description What the rule looks for. */
+                            description: string;
+                            enabled: boolean;
+                            /**
+                             * @description low, medium, high or critical.
+                             * @enum {string}
+                             */
+                            severity: "low" | "medium" | "high" | "critical";
+                            /** @description The thresholds as they are now, by name. */
+                            settings: {
+                                [key: string]: unknown;
+                            };
+                            /** @description Responses taken at once when the rule fires. */
+                            automatic: ("notify" | "step_up" | "end_sessions" | "lock_account" | "block_address" | "lockdown")[];
+                            /** @description Responses offered to a person, to execute from the alert. */
+                            suggested: ("notify" | "step_up" | "end_sessions" | "lock_account" | "block_address" | "lockdown")[];
+                            /** @description 0 while the rule runs on its shipped defaults; send it back with a change. */
+                            version: number;
+                            /** @description When an administrator last changed the rule. */
+                            updatedAt: string | null;
+                            /** @description Who changed it: a user id, or cli:<operator>. */
+                            updatedBy: string | null;
+                            /** @description The rule as it shipped, to go back to. */
+                            defaults: {
+                                enabled: boolean;
+                                /**
+                                 * @description low, medium, high or critical.
+                                 * @enum {string}
+                                 */
+                                severity: "low" | "medium" | "high" | "critical";
+                                /** @description The shipped thresholds. */
+                                settings: {
+                                    [key: string]: unknown;
+                                };
+                                /** @description The shipped automatic responses. */
+                                automatic: ("notify" | "step_up" | "end_sessions" | "lock_account" | "block_address" | "lockdown")[];
+                                /** @description The shipped suggested responses. */
+                                suggested: ("notify" | "step_up" | "end_sessions" | "lock_account" | "block_address" | "lockdown")[];
+                            };
+                            /** @description What each setting means and its bounds. */
+                            schema: {
+                                [key: string]: {
+                                    /**
+                                     * @description integer and number: within min and max; choice: one of values; timeZone: an IANA zone; weekdays: ISO days 1 (Monday) to 7; roleCaps: a whole number per role id, within min and max.
+                                     * @enum {string}
+                                     */
+                                    kind: "integer" | "number" | "boolean" | "choice" | "timeZone" | "weekdays" | "roleCaps";
+                                    description: string;
+                                    min?: number;
+                                    max?: number;
+                                    values?: string[];
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        /** Change a rule: on or off, severity, thresholds (checked against its schema) and responses; the engine applies it within a second (alerts.handle and a recent second factor) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Rule key. */
+                    key: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        enabled: boolean;
+                        /**
+                         * @description low, medium, high or critical.
+                         * @enum {string}
+                         */
+                        severity: "low" | "medium" | "high" | "critical";
+                        /** @description Thresholds by name; those left out take their shipped value. Checked against the rule's schema. */
+                        settings: {
+                            [key: string]: unknown;
+                        };
+                        /** @description Responses to take at once. */
+                        automatic: ("notify" | "step_up" | "end_sessions" | "lock_account" | "block_address" | "lockdown")[];
+                        /** @description Responses to offer to a person. */
+                        suggested: ("notify" | "step_up" | "end_sessions" | "lock_account" | "block_address" | "lockdown")[];
+                        /** @description The version read (0 for a rule never changed); a stale one answers 409. */
+                        version: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The rule's stable key, such as auth.brute_force. */
+                            key: string;
+                            /** @description What the rule looks for. */
+                            description: string;
+                            enabled: boolean;
+                            /**
+                             * @description low, medium, high or critical.
+                             * @enum {string}
+                             */
+                            severity: "low" | "medium" | "high" | "critical";
+                            /** @description The thresholds as they are now, by name. */
+                            settings: {
+                                [key: string]: unknown;
+                            };
+                            /** @description Responses taken at once when the rule fires. */
+                            automatic: ("notify" | "step_up" | "end_sessions" | "lock_account" | "block_address" | "lockdown")[];
+                            /** @description Responses offered to a person, to execute from the alert. */
+                            suggested: ("notify" | "step_up" | "end_sessions" | "lock_account" | "block_address" | "lockdown")[];
+                            /** @description 0 while the rule runs on its shipped defaults; send it back with a change. */
+                            version: number;
+                            /** @description When an administrator last changed the rule. */
+                            updatedAt: string | null;
+                            /** @description Who changed it: a user id, or cli:<operator>. */
+                            updatedBy: string | null;
+                            /** @description The rule as it shipped, to go back to. */
+                            defaults: {
+                                enabled: boolean;
+                                /**
+                                 * @description low, medium, high or critical.
+                                 * @enum {string}
+                                 */
+                                severity: "low" | "medium" | "high" | "critical";
+                                /** @description The shipped thresholds. */
+                                settings: {
+                                    [key: string]: unknown;
+                                };
+                                /** @description The shipped automatic responses. */
+                                automatic: ("notify" | "step_up" | "end_sessions" | "lock_account" | "block_address" | "lockdown")[];
+                                /** @description The shipped suggested responses. */
+                                suggested: ("notify" | "step_up" | "end_sessions" | "lock_account" | "block_address" | "lockdown")[];
+                            };
+                            /** @description What each setting means and its bounds. */
+                            schema: {
+                                [key: string]: {
+                                    /**
+                                     * @description integer and number: within min and max; choice: one of values; timeZone: an IANA zone; weekdays: ISO days 1 (Monday) to 7; roleCaps: a whole number per role id, within min and max.
+                                     * @enum {string}
+                                     */
+                                    kind: "integer" | "number" | "boolean" | "choice" | "timeZone" | "weekdays" | "roleCaps";
+                                    description: string;
+                                    min?: number;
+                                    max?: number;
+                                    values?: string[];
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/detection/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How far the engine has read the audit log, which process runs it, and the lockdown in force (alerts.handle) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The server process running the engine now, or null when none is. */
+                            leaseHolder: string | null;
+                            /** @description Until when its lease runs unless renewed. */
+                            leaseUntil: string | null;
+                            /** @description The last audit entry the engine has read. */
+                            auditSeq: number;
+                            /** @description The newest audit entry. */
+                            auditHead: number;
+                            /** @description How many audit entries the engine has yet to read. */
+                            lagEntries: number;
+                            /** @description When the engine last moved on. */
+                            lastRunAt: string | null;
+                            /** @description The lockdown in force, or null. */
+                            lockdown: components["schemas"]["def-22"] | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/detection/blocks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Address blocks in force, or with all=true the latest in any state (alerts.handle) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description true: the latest 500 blocks in any state, not only those in force. */
+                    all?: "true" | "false";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["def-23"][];
+                            nextCursor: null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Block an address: every request from it is refused until the block ends (alerts.handle) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description An IPv4 or IPv6 address. */
+                        address: string;
+                        /** @description How long the block lasts (default 60 minutes, at most a year). */
+                        minutes?: number;
+                        /** @description Why, 1 to 500 characters. */
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Block id. */
+                            id: string;
+                            /** @description The blocked IPv4 or IPv6 address. */
+                            address: string;
+                            /** @description Why: the alert and rule, or what the person who blocked it wrote. */
+                            reason: string;
+                            /** @description The alert whose response made the block, if one did. */
+                            alertId: string | null;
+                            /** @description Who blocked it: a user id, cli:<operator> or system:detection. */
+                            createdBy: string;
+                            /** @description When it was blocked. */
+                            createdAt: string;
+                            /** @description When the block ends by itself. */
+                            until: string;
+                            /** @description When it was lifted early. */
+                            liftedAt: string | null;
+                            /** @description Who lifted it. */
+                            liftedBy: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/detection/blocks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Lift an address block early (alerts.handle and a recent second factor) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Block id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Block id. */
+                            id: string;
+                            /** @description The blocked IPv4 or IPv6 address. */
+                            address: string;
+                            /** @description Why: the alert and rule, or what the person who blocked it wrote. */
+                            reason: string;
+                            /** @description The alert whose response made the block, if one did. */
+                            alertId: string | null;
+                            /** @description Who blocked it: a user id, cli:<operator> or system:detection. */
+                            createdBy: string;
+                            /** @description When it was blocked. */
+                            createdAt: string;
+                            /** @description When the block ends by itself. */
+                            until: string;
+                            /** @description When it was lifted early. */
+                            liftedAt: string | null;
+                            /** @description Who lifted it. */
+                            liftedBy: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/detection/lockdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The lockdown in force, if any (alerts.handle) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The lockdown in force, or null when there is none. */
+                            lockdown: components["schemas"]["def-22"] | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        /** Start a lockdown: read-only for everyone but those who handle alerts, and no exports; answers the one in force if there is one (alerts.handle) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Why, 1 to 500 characters. */
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Lockdown id. */
+                            id: string;
+                            /** @description Why it was started. */
+                            reason: string;
+                            /** @description The alert whose response started it, if one did. */
+                            alertId: string | null;
+                            /** @description Who started it: a user id, cli:<operator> or system:detection. */
+                            startedBy: string;
+                            /** @description When it started. */
+                            startedAt: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Lift the lockdown (alerts.handle and a recent second factor) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Whether there was a lockdown to lift. */
+                            lifted: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/detection/locked-accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Accounts locked by detection or by hand (alerts.handle) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["def-24"][];
+                            nextCursor: null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/detection/locked-accounts/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Unlock an account: it signs in again (alerts.handle and a recent second factor) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The locked user's id. */
+                    userId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Whether the account was locked and is no longer. */
+                            unlocked: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/honeytokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the decoy records (alerts.handle) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["def-25"][];
+                            nextCursor: null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Plant decoy contacts or companies that look like any other; opening, revealing or exporting one raises an alert (alerts.handle) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description contacts or companies.
+                         * @enum {string}
+                         */
+                        recordType: "contacts" | "companies";
+                        /** @description How many decoys to plant, 1 to 50. */
+                        count: number;
+                        /** @description The user to own every decoy. By default (or null) decoys have no personal owner: they sit in a team's pool, in nobody's own list (only where the type's records are in no team do they get owners, spread as those records' are). */
+                        ownerId?: string | null;
+                        /** @description The team the decoys belong to; by default the owner's, or teams drawn as the type's records are spread. */
+                        teamId?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["def-25"][];
+                            nextCursor: null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/honeytokens/{recordId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Take a decoy away: a contact is erased, a company moved to the trash (alerts.handle and a recent second factor) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The decoy record's id. */
+                    recordId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -15540,7 +17956,7 @@ export interface components {
         "def-17": {
             id: string;
             /** @enum {string} */
-            kind: "sign_in.new_device" | "sign_in.locked" | "mfa.changed" | "password.changed" | "token.new_address";
+            kind: "sign_in.new_device" | "sign_in.locked" | "mfa.changed" | "password.changed" | "token.new_address" | "security.alert";
             /** @description In the user's language. */
             title: string;
             body: string;
@@ -15577,6 +17993,234 @@ export interface components {
             createdAt: string;
             /** @description When the view last changed. */
             updatedAt: string;
+        };
+        /** Alert */
+        "def-19": {
+            /** @description Alert id. */
+            id: string;
+            /** @description The key of the rule that raised it, such as auth.brute_force. */
+            rule: string;
+            /**
+             * @description low, medium, high or critical.
+             * @enum {string}
+             */
+            severity: "low" | "medium" | "high" | "critical";
+            /**
+             * @description open, acknowledged, resolved or false_positive.
+             * @enum {string}
+             */
+            status: "open" | "acknowledged" | "resolved" | "false_positive";
+            /** @description What happened, in figures and ids; never names or email addresses. */
+            summary: string;
+            /** @description user, token, anonymous…, as in the audit log; null when the alert is about an address only. */
+            actorKind: string | null;
+            /** @description The user acting or attacked, when there is one. */
+            actorId: string | null;
+            /** @description The address the evidence came from, when there is one. */
+            sourceAddress: string | null;
+            /** @description How many times the rule fired on the same subject while the alert was open: repeats fold into it. */
+            eventCount: number;
+            /** @description The time of the first evidence. */
+            firstSeenAt: string;
+            /** @description The time of the latest evidence. */
+            lastSeenAt: string;
+            /** @description When the alert was raised. */
+            createdAt: string;
+            /** @description When the alert last changed. */
+            updatedAt: string;
+            /** @description Who last changed its status: a user id, or cli:<operator> for the command line. */
+            handledBy: string | null;
+            /** @description When its status was last changed by a person. */
+            handledAt: string | null;
+            /** @description What the handler wrote. */
+            note: string | null;
+            /** @description The incident it is linked to: a free reference. */
+            incidentId: string | null;
+            /** @description Optimistic-concurrency version; send it back with a change. */
+            version: number;
+        };
+        /** AlertResponse */
+        "def-20": {
+            /** @description Response id. */
+            id: string;
+            /**
+             * @description notify, step_up, end_sessions, lock_account, block_address or lockdown.
+             * @enum {string}
+             */
+            kind: "notify" | "step_up" | "end_sessions" | "lock_account" | "block_address" | "lockdown";
+            /** @description What it acts on: a user id or an address; null for organisation-wide ones. */
+            target: string | null;
+            /**
+             * @description done: taken; suggested: offered, for a person to execute; failed: tried and failed; reversed: undone.
+             * @enum {string}
+             */
+            state: "done" | "suggested" | "failed" | "reversed";
+            /** @description What it did: sessions ended, tokens revoked, until when an address is blocked, why it failed. */
+            details: {
+                /** @description The error code, when it failed. */
+                error?: string;
+                /**
+                 * @description step_up: second_factor (the sessions must prove a second factor again) or ended (the user has none, so they were ended).
+                 * @enum {string}
+                 */
+                mode?: "ended" | "second_factor";
+                /** @description Sessions ended, or sent back to the second factor. */
+                sessions?: number;
+                /** @description API tokens revoked. */
+                tokens?: number;
+                /** @description lock_account: the account was locked already. */
+                alreadyLocked?: boolean;
+                /** @description block_address: when the block ends by itself. */
+                until?: string;
+                /** @description lockdown: a lockdown was in force already. */
+                alreadyInForce?: boolean;
+                /** @description notify: how many people who handle alerts were told. */
+                handlers?: number;
+                /** @description notify: the channels besides the app. */
+                channels?: ("email" | "webhook" | "syslog")[];
+                /** @description What undoing it did. */
+                reversal?: {
+                    /** @description Sessions returned from the second factor. */
+                    sessionsRestored?: number;
+                    /** @description Revoked API tokens given back. */
+                    tokensRestored?: number;
+                    /** @description The account was unlocked. */
+                    unlocked?: boolean;
+                    /** @description The address block was lifted. */
+                    blockLifted?: boolean;
+                    /** @description The lockdown was lifted. */
+                    lockdownLifted?: boolean;
+                };
+            };
+            /** @description When it was recorded. */
+            createdAt: string;
+            /** @description When it was taken. */
+            executedAt: string | null;
+            /** @description When it was undone. */
+            reversedAt: string | null;
+            /** @description Who undid it. */
+            reversedBy: string | null;
+        };
+        /** DetectionRule */
+        "def-21": {
+            /** @description The rule's stable key, such as auth.brute_force. */
+            key: string;
+            /** @description What the rule looks for. */
+            description: string;
+            enabled: boolean;
+            /**
+             * @description low, medium, high or critical.
+             * @enum {string}
+             */
+            severity: "low" | "medium" | "high" | "critical";
+            /** @description The thresholds as they are now, by name. */
+            settings: {
+                [key: string]: unknown;
+            };
+            /** @description Responses taken at once when the rule fires. */
+            automatic: ("notify" | "step_up" | "end_sessions" | "lock_account" | "block_address" | "lockdown")[];
+            /** @description Responses offered to a person, to execute from the alert. */
+            suggested: ("notify" | "step_up" | "end_sessions" | "lock_account" | "block_address" | "lockdown")[];
+            /** @description 0 while the rule runs on its shipped defaults; send it back with a change. */
+            version: number;
+            /** @description When an administrator last changed the rule. */
+            updatedAt: string | null;
+            /** @description Who changed it: a user id, or cli:<operator>. */
+            updatedBy: string | null;
+            /** @description The rule as it shipped, to go back to. */
+            defaults: {
+                enabled: boolean;
+                /**
+                 * @description low, medium, high or critical.
+                 * @enum {string}
+                 */
+                severity: "low" | "medium" | "high" | "critical";
+                /** @description The shipped thresholds. */
+                settings: {
+                    [key: string]: unknown;
+                };
+                /** @description The shipped automatic responses. */
+                automatic: ("notify" | "step_up" | "end_sessions" | "lock_account" | "block_address" | "lockdown")[];
+                /** @description The shipped suggested responses. */
+                suggested: ("notify" | "step_up" | "end_sessions" | "lock_account" | "block_address" | "lockdown")[];
+            };
+            /** @description What each setting means and its bounds. */
+            schema: {
+                [key: string]: {
+                    /**
+                     * @description integer and number: within min and max; choice: one of values; timeZone: an IANA zone; weekdays: ISO days 1 (Monday) to 7; roleCaps: a whole number per role id, within min and max.
+                     * @enum {string}
+                     */
+                    kind: "integer" | "number" | "boolean" | "choice" | "timeZone" | "weekdays" | "roleCaps";
+                    description: string;
+                    min?: number;
+                    max?: number;
+                    values?: string[];
+                };
+            };
+        };
+        /** Lockdown */
+        "def-22": {
+            /** @description Lockdown id. */
+            id: string;
+            /** @description Why it was started. */
+            reason: string;
+            /** @description The alert whose response started it, if one did. */
+            alertId: string | null;
+            /** @description Who started it: a user id, cli:<operator> or system:detection. */
+            startedBy: string;
+            /** @description When it started. */
+            startedAt: string;
+        };
+        /** AddressBlock */
+        "def-23": {
+            /** @description Block id. */
+            id: string;
+            /** @description The blocked IPv4 or IPv6 address. */
+            address: string;
+            /** @description Why: the alert and rule, or what the person who blocked it wrote. */
+            reason: string;
+            /** @description The alert whose response made the block, if one did. */
+            alertId: string | null;
+            /** @description Who blocked it: a user id, cli:<operator> or system:detection. */
+            createdBy: string;
+            /** @description When it was blocked. */
+            createdAt: string;
+            /** @description When the block ends by itself. */
+            until: string;
+            /** @description When it was lifted early. */
+            liftedAt: string | null;
+            /** @description Who lifted it. */
+            liftedBy: string | null;
+        };
+        /** LockedAccount */
+        "def-24": {
+            /** @description The locked user. */
+            userId: string;
+            email: string;
+            name: string;
+            /** @description When it was locked. */
+            lockedAt: string;
+            /** @description Why: the alert and rule, or what the person who locked it wrote. */
+            lockedReason: string | null;
+        };
+        /** Honeytoken */
+        "def-25": {
+            /** @description The decoy record's id. */
+            recordId: string;
+            /**
+             * @description contacts or companies.
+             * @enum {string}
+             */
+            recordType: "contacts" | "companies";
+            /** @description The decoy's name as lists show it. */
+            label: string;
+            /** @description Someone moved the decoy to the trash. */
+            inTrash: boolean;
+            /** @description Who planted it: a user id, or cli:<operator>. */
+            plantedBy: string;
+            /** @description When it was planted. */
+            plantedAt: string;
         };
     };
     responses: never;

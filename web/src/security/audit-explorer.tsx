@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Alert, Button, Code, Drawer, Group, Loader, Stack, Table, Text, Title } from '@mantine/core';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -22,20 +22,30 @@ export function outcomeColor(outcome: string): string {
 /**
  * Searching the audit log: the chain's status on top, the filters, a page of entries newest
  * first, and one entry in full in a drawer. Filters and paging live in this component's state:
- * actor ids, addresses and times say who did what, and stay out of the address bar.
+ * actor ids, addresses and times say who did what, and stay out of the address bar. An entry
+ * number (an alert's evidence links here) starts the page at that entry and opens it.
  */
-export function AuditExplorer() {
+export function AuditExplorer({ focusSeq = null }: { focusSeq?: number | null }) {
   const { t, i18n } = useTranslation('security');
   const [filter, setFilter] = useState<AuditFilterValues>(NO_FILTER);
   // The `before` of each page opened so far; the first page has none.
-  const [pages, setPages] = useState<(number | undefined)[]>([undefined]);
+  const [pages, setPages] = useState<(number | undefined)[]>([focusSeq === null ? undefined : focusSeq + 1]);
   const [open, setOpen] = useState<AuditEntry | null>(null);
+  const [focused, setFocused] = useState(false);
   const before = pages.at(-1);
   const entries = useQuery({
     queryKey: ['audit', 'entries', filter, before],
     queryFn: async () => must(await api.GET('/api/v1/audit/entries', { params: { query: { ...auditQuery(filter), limit: String(PAGE_SIZE), ...(before ? { before: String(before) } : {}) } } })),
     placeholderData: keepPreviousData,
   });
+  // Opened once, when the entry asked for arrives; closing it leaves the page as it is.
+  const focusEntry = focusSeq !== null && !focused ? entries.data?.items.find((entry) => entry.seq === focusSeq) : undefined;
+  useEffect(() => {
+    if (focusEntry) {
+      setFocused(true);
+      setOpen(focusEntry);
+    }
+  }, [focusEntry]);
   const search = (values: AuditFilterValues) => {
     setFilter(values);
     setPages([undefined]);

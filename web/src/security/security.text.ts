@@ -1,6 +1,7 @@
 import { texts } from '../i18n/texts';
+import { detectionText } from './detection.text';
 
-export const securityText = texts(
+const auditAndKeysText = texts(
   {
     heading: 'Security',
     navAudit: 'Audit log',
@@ -312,3 +313,9 @@ export const securityText = texts(
     stillSealing: '仍在加密：{{jobs}}。',
   },
 );
+
+/** The security namespace: the audit, sessions and keys screens, and the alerts and detection screens. */
+export const securityText = {
+  en: { ...auditAndKeysText.en, ...detectionText.en },
+  'zh-CN': { ...auditAndKeysText['zh-CN'], ...detectionText['zh-CN'] },
+};

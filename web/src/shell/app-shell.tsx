@@ -7,6 +7,7 @@ import { useSession, useUser } from '../access/session';
 import { useAccess } from '../access/use-access';
 import { BrandMark } from './brand-mark';
 import { LanguageSwitch } from './language-switch';
+import { LockdownBanner } from './lockdown-banner';
 import { NAVIGATION } from './navigation';
 import { useFocusHeading } from './focus-heading';
 
@@ -40,6 +41,7 @@ export function AppShell({ children }: { children: ReactNode }) {
           <UserMenu />
         </Group>
       </header>
+      <LockdownBanner />
       <div className="app-body">
         <nav id="main-nav" className="app-nav" data-open={navOpen} aria-label={t('mainNav')}>
           <Navigation onNavigate={nav.close} />
