@@ -8,6 +8,8 @@
  *                                          BENCH_AUDIT_WRITES, BENCH_CHECKPOINT_SECONDS)
  *   BENCH_ONLY=detection                   only the detection engine's throughput (BENCH_DETECTION_EVENTS,
  *                                          BENCH_DETECTION_USERS)
+ *   BENCH_ONLY=backup                      the sample data, then backup create, verify and restore (BENCH_BACKUP_PG_URL
+ *                                          also restores into a new schema of that PostgreSQL database)
  *   BENCH_SKIP_HTTP=1                      leave out the HTTP throughput runs
  *   BENCH_HTTP_SECONDS, BENCH_HTTP_CONNECTIONS, BENCH_LIST_ROUNDS tune the runs
  */
@@ -26,6 +28,7 @@ import { benchHttp } from './http-throughput.bench.js';
 import { benchListPage } from './list-page.bench.js';
 import { benchPolicy } from './policy.bench.js';
 import { benchAudit } from './audit.bench.js';
+import { benchBackup } from './backup.bench.js';
 import { benchDetection } from './detection.bench.js';
 import { envNumber } from './support.js';
 
@@ -52,7 +55,8 @@ try {
       await benchPolicy(deps, contacts);
       if (!process.env.BENCH_SKIP_HTTP) await benchHttp(deps, dataDir);
     }
-    await benchAudit(deps);
+    if (only !== 'backup') await benchAudit(deps);
+    if (!only || only === 'backup') await benchBackup(dataDir, contacts);
   }
 } finally {
   await database.close();

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerDemoCommand } from './demo.command.js';
 import { registerAlertCommands } from './alerts.command.js';
 import { registerAuditCommands } from './audit.command.js';
+import { registerBackupCommands } from './backup.command.js';
 import { registerBreakGlassCommands } from './break-glass.command.js';
 import { registerKeyCommands } from './keys.command.js';
 import { reportFailure } from './output.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerKeyCommands(program);
   registerAuditCommands(program);
+  registerBackupCommands(program);
   registerSimulateCommand(program);
   registerBreakGlassCommands(program);
   registerAlertCommands(program);
