@@ -112,7 +112,7 @@ function backupPath(name: string): string {
 }
 
 function restoreOptions(target: TestDb | null, extra: Partial<RestoreOptions> = {}): RestoreOptions {
-  return { keyring: keyringOf(), target: target?.database ?? null, targetDialect: target?.dialect ?? 'sqlite', clock: systemClock, ctx, recordRestore: false, ...extra };
+  return { keyring: keyringOf(), target: target?.database ?? null, targetDialect: target?.dialect ?? 'sqlite', clock: systemClock, ctx, recordRestore: false, checkContent: true, ...extra };
 }
 
 async function tableCount(db: TestDb): Promise<number> {

@@ -154,10 +154,11 @@ export function registerBackupCommands(program: Command): void {
     .option('--dry-run', 'verify the file and check the target, and write nothing')
     .option('--passphrase-stdin', 'the backup passphrase, from standard input')
     .option('--erasures-from <source>', 'also keep erased everyone erased in this newer source: a database URL (sqlite:FILE or postgres://…), or a newer backup file opened with the same key file or passphrase')
+    .option('--check-content', 'read the restored database back and compare it with the backup table by table before committing (slower; row counts are always compared)')
     .option('--accept-audit-damage', 'restore even when the audit log in the backup does not verify (the damage is reported and recorded)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nThe key file of the installation that made the backup must be in place (RAMPART_KEY_FILE): the restored data is sealed under it.')
-    .action(async (file: string, opts: { dryRun?: boolean; passphraseStdin?: boolean; erasuresFrom?: string; acceptAuditDamage?: boolean; json?: boolean }, command: Command) => {
+    .action(async (file: string, opts: { dryRun?: boolean; passphraseStdin?: boolean; erasuresFrom?: string; checkContent?: boolean; acceptAuditDamage?: boolean; json?: boolean }, command: Command) => {
       const passphrase = await passphraseFromStdin(opts.passphraseStdin);
       const config = await withPassphrase(configFor(command));
       const keyring = (await existingKeyring(config, true))!;
@@ -187,6 +188,7 @@ export function registerBackupCommands(program: Command): void {
           ctx: cliContext(operatorName()),
           dryRun: Boolean(opts.dryRun),
           acceptAuditDamage: Boolean(opts.acceptAuditDamage),
+          checkContent: Boolean(opts.checkContent),
           onProgress: progress.onProgress,
           ...(passphrase !== undefined ? { passphrase } : {}),
           ...(later ? { laterErasures: later } : {}),

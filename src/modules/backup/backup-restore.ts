@@ -30,7 +30,8 @@ import { canonicalContent, countRows, describeTables, quoteIdentifier, storedVal
  * 2. The target must be empty (no table holds more than the migrations themselves put there) and
  *    at most at the backup's schema version; it is migrated to exactly the backup's version.
  * 3. In one transaction: the rows are loaded (foreign keys checked and secondary indexes built once
- *    everything is in), the target's canonical content is compared with the manifest, the
+ *    everything is in), each table's rows are counted (or, asked to, the target's canonical content
+ *    is read back and compared with the manifest), the
  *    search index is made again from the records, the erasure ledger is applied again (with
  *    erasures made after the backup, when given), the restore is recorded in the audit log and the
  *    whole chain is verified. Any failure rolls everything back.
@@ -65,6 +66,12 @@ export interface RestoreOptions {
   readonly laterErasures?: readonly ErasureEntry[];
   /** Commit even when the restored audit chain shows damage (reported all the same). */
   readonly acceptAuditDamage?: boolean;
+  /**
+   * Read the restored database back and compare its canonical content with the manifest, table by
+   * table, before committing (restore drills do); otherwise row counts are compared. The file
+   * itself is always verified in full first.
+   */
+  readonly checkContent?: boolean;
   /** Append a `backup.restore` entry to the restored audit log (default true). */
   readonly recordRestore?: boolean;
   /** The verifier key the restored log's checkpoints must be signed by, when known. */
@@ -190,12 +197,15 @@ async function restoreOpened(opened: OpenedBackupFile, fileKey: Buffer, options:
     return { erasures, searchDocuments, auditChain: audit };
   };
   const finished: { value?: Pick<RestoreSummary, 'erasures' | 'searchDocuments' | 'auditChain'> } = {};
-  // SQLite: checkpoints spaced out during the load and one at the end (see withBulkLoad).
-  await withBulkLoad(target.db, target.dialect, () =>
-    target.db.transaction().execute(async (trx) => {
-      await loadRows(trx, target.dialect, opened, fileKey, begin!, manifest!, onProgress);
-      if (plan.after.length === 0) finished.value = await finishing(trx);
-    }),
+  // SQLite: checkpoints spaced out during the load and one at the end (see withBulkLoad), and the
+  // sorts that build indexes over millions of rows in temporary files rather than in memory.
+  await withTempFiles(target, () =>
+    withBulkLoad(target.db, target.dialect, () =>
+      target.db.transaction().execute(async (trx) => {
+        await loadRows(trx, target.dialect, opened, fileKey, begin!, manifest!, Boolean(options.checkContent), onProgress);
+        if (plan.after.length === 0) finished.value = await finishing(trx);
+      }),
+    ),
   );
   if (plan.after.length > 0) {
     await migrateToLatest(target);
@@ -204,6 +214,18 @@ async function restoreOpened(opened: OpenedBackupFile, fileKey: Buffer, options:
     });
   }
   return { ...summary, ...finished.value! };
+}
+
+/** Runs `work` with SQLite's temporary storage in files, as it was afterwards. */
+async function withTempFiles<T>(target: Database, work: () => Promise<T>): Promise<T> {
+  if (target.dialect !== 'sqlite') return work();
+  const [before] = await query<{ temp_store: number }>(target.db, 'pragma temp_store');
+  await query(target.db, 'pragma temp_store = file');
+  try {
+    return await work();
+  } finally {
+    await query(target.db, `pragma temp_store = ${Math.max(0, Math.min(2, Math.trunc(Number(before?.temp_store ?? 0))))}`);
+  }
 }
 
 /** The key file must open the backup's keys: otherwise every restored value would be unreadable. */
@@ -284,11 +306,12 @@ function migrationPlan(begin: DumpBegin, facts: TargetFacts): { before: string[]
 }
 
 /**
- * Loads every table of the dump into the target in the caller's transaction, then compares the
- * target's canonical content with the manifest. Foreign keys are checked once everything is in:
- * tables go in name order, and a table may refer to itself.
+ * Loads every table of the dump into the target in the caller's transaction, then checks each
+ * table's row count against the manifest or, with `checkContent`, reads everything back and
+ * compares its canonical content. Foreign keys are checked once everything is in: tables go in
+ * name order, and a table may refer to itself.
  */
-async function loadRows(trx: Executor, dialect: Dialect, opened: OpenedBackupFile, fileKey: Buffer, begin: DumpBegin, manifest: DumpManifest, onProgress?: (progress: BackupProgress) => void): Promise<void> {
+async function loadRows(trx: Executor, dialect: Dialect, opened: OpenedBackupFile, fileKey: Buffer, begin: DumpBegin, manifest: DumpManifest, checkContent: boolean, onProgress?: (progress: BackupProgress) => void): Promise<void> {
   const targetTables = new Map((await describeTables(trx, dialect)).map((t) => [t.name, t]));
   const missing = begin.tables.filter((t) => !targetTables.has(t.name)).map((t) => t.name);
   const extra = [...targetTables.keys()].filter((name) => !begin.tables.some((t) => t.name === name));
@@ -325,6 +348,13 @@ async function loadRows(trx: Executor, dialect: Dialect, opened: OpenedBackupFil
   // Statistics now, inside the transaction: without them PostgreSQL plans the paging queries that
   // follow (the search index, the audit chain) as if the tables were empty, scanning whole tables.
   if (dialect === 'postgres') await query(trx, `analyze ${begin.tables.map((t) => quoteIdentifier(t.name)).join(', ')}`);
+  if (!checkContent) {
+    for (const [name, expected] of Object.entries(manifest.tables)) {
+      const rows = await countRows(trx, name);
+      if (rows !== expected.rows) throw incompatible(`The restored table ${name} holds ${rows} rows where the backup holds ${expected.rows}. Nothing was restored.`);
+    }
+    return;
+  }
   let checkedBefore = 0;
   let checking = '';
   const restored = await canonicalContent(trx, dialect, {

@@ -21,7 +21,7 @@ import { countRows, describeTables, withSnapshot, type TableContent } from './ca
  * the erasure ledger among them; never the key-encryption key), read from one snapshot while
  * Rampart keeps serving, streamed through gzip and sealed in authenticated chunks (backup-format.ts)
  * under a key of its own, wrapped by the KEK or by a backup passphrase. Restoring is in
- * backup-restore.ts. These functions write no file names and take no schedule: a command, a
+ * backup-restore.ts. These functions keep no schedule and choose no file names: a command, a
  * scheduled job or a restore drill decides where and when.
  */
 export interface BackupDeps {
