@@ -15,8 +15,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * a process of its own so that its peak memory (RSS) is its own: time and peak memory against the
  * targets of under 2 minutes and under 500 MB each at 1,000,000 contacts. The restore goes into a
  * new SQLite data directory; with BENCH_BACKUP_PG_URL (a PostgreSQL URL) also into a new schema
- * there. CPU time is the command's own (PostgreSQL's work is not in it); on a busy machine it shows
- * how much of the wall time was waiting for a processor.
+ * there. CPU time is the command's own, over all its threads (a large restore makes search terms on
+ * a second one), and PostgreSQL's work is not in it; on a busy machine it shows how much of the wall
+ * time was waiting for a processor.
  */
 export async function benchBackup(dataDir: string, contacts: number): Promise<void> {
   const file = path.join(dataDir, 'bench-backup.rbk');

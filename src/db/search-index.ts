@@ -69,6 +69,26 @@ export async function indexDocuments(db: Executor, dialect: Dialect, recordType:
   }
 }
 
+/**
+ * Adds the documents of many new records at once (a restore rebuilding the whole index): on SQLite
+ * the row ids are given here instead of read back one statement at a time, on PostgreSQL a batch
+ * is one JSON parameter that the server turns into rows. The index ends up as indexDocuments would
+ * leave it.
+ */
+export async function indexDocumentsInBulk(db: Executor, dialect: Dialect, recordType: string, documents: SearchDocument[]): Promise<void> {
+  const docs = documents.filter((d) => d.terms.length > 0);
+  if (docs.length === 0) return;
+  if (dialect === 'postgres') {
+    const batch = JSON.stringify(docs.map((d) => ({ id: d.recordId, terms: d.terms })));
+    await sql`insert into search_documents (record_id, record_type, terms) select d.id, ${recordType}, array_to_tsvector(d.terms) from json_to_recordset(${batch}::json) as d(id text, terms text[])`.execute(db);
+    return;
+  }
+  const [top] = (await sql<{ id: number | null }>`select max(id) as id from search_rows`.execute(db)).rows;
+  const first = Number(top?.id ?? 0) + 1;
+  await insertMany(db, dialect, 'search_rows', docs.map((d, i) => ({ id: first + i, record_type: recordType, record_id: d.recordId })));
+  await insertMany(db, dialect, 'search_fts', docs.map((d, i) => ({ rowid: first + i, terms: d.terms.join(' ') })));
+}
+
 /** Removes the documents of records, whatever they hold. */
 export async function removeDocuments(db: Executor, dialect: Dialect, recordIds: string[]): Promise<void> {
   for (let at = 0; at < recordIds.length; at += FTS_CHUNK) {

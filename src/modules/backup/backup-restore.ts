@@ -3,7 +3,7 @@ import { CompiledQuery } from 'kysely';
 import { indexKeyAad, type Keyring } from '../../crypto/keyring.js';
 import { openDatabase, withBulkLoad, type Database, type Dialect, type Executor } from '../../db/database.js';
 import { migrateTo, migrateToLatest } from '../../db/migrator.js';
-import { indexDocuments, searchIndexTables } from '../../db/search-index.js';
+import { indexDocumentsInBulk, searchIndexTables } from '../../db/search-index.js';
 import type { Damage } from '../../audit/verify.js';
 import { verifyAuditLog } from '../../data/audit-log.js';
 import { recordAudit } from '../../data/audit-trail.js';
@@ -11,13 +11,13 @@ import { PERSON_TYPES, reapplyErasures } from '../../data/erasure.js';
 import { RECORD_TYPES } from '../../data/field-registry.js';
 import { indexKeys } from '../../data/keys.js';
 import type { DataDeps } from '../../data/record-store.js';
-import { hasSubjectColumn, openRows, searchTerms } from '../../data/record-sealing.js';
-import { RECORD_TYPE_DEFS } from '../../data/record-types.js';
+import { hasSubjectColumn, openRows } from '../../data/record-sealing.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import type { ActorContext } from '../../shared/principal.js';
 import { openBackupFile, openFileKey, type OpenedBackupFile } from './backup-format.js';
 import { readDump, type DumpBegin, type DumpManifest, type DumpTable } from './backup-dump.js';
+import { searchSchema, SearchTermsMaker } from './restore-search-terms.js';
 import type { BackupKeySource, BackupProgress, BackupTableSummary } from './backup.service.js';
 import { canonicalContent, countRows, describeTables, quoteIdentifier, storedValue, type TableShape } from './canonical-content.js';
 
@@ -111,6 +111,7 @@ export interface RestoreSummary {
 
 const CAPTURED = new Set(['index_keys', 'erasures']);
 const INDEX_BATCH = 1000;
+const TERMS_WORKER_MIN_RECORDS = 20_000;
 
 function incompatible(message: string): AppError {
   return new AppError('backup.incompatible', message);
@@ -197,14 +198,17 @@ async function restoreOpened(opened: OpenedBackupFile, fileKey: Buffer, options:
     return { erasures, searchDocuments, auditChain: audit };
   };
   const finished: { value?: Pick<RestoreSummary, 'erasures' | 'searchDocuments' | 'auditChain'> } = {};
-  // SQLite: checkpoints spaced out during the load and one at the end (see withBulkLoad), and the
-  // sorts that build indexes over millions of rows in temporary files rather than in memory.
-  await withTempFiles(target, () =>
-    withBulkLoad(target.db, target.dialect, () =>
-      target.db.transaction().execute(async (trx) => {
-        await loadRows(trx, target.dialect, opened, fileKey, begin!, manifest!, Boolean(options.checkContent), onProgress);
-        if (plan.after.length === 0) finished.value = await finishing(trx);
-      }),
+  // SQLite: a rollback journal rather than the write-ahead log for the load (see
+  // withRollbackJournal), checkpoints spaced out (see withBulkLoad), and the sorts that build
+  // indexes over millions of rows in temporary files rather than in memory.
+  await withRollbackJournal(target, () =>
+    withTempFiles(target, () =>
+      withBulkLoad(target.db, target.dialect, () =>
+        target.db.transaction().execute(async (trx) => {
+          await loadRows(trx, target.dialect, opened, fileKey, begin!, manifest!, Boolean(options.checkContent), onProgress);
+          if (plan.after.length === 0) finished.value = await finishing(trx);
+        }),
+      ),
     ),
   );
   if (plan.after.length > 0) {
@@ -214,6 +218,33 @@ async function restoreOpened(opened: OpenedBackupFile, fileKey: Buffer, options:
     });
   }
   return { ...summary, ...finished.value! };
+}
+
+/**
+ * SQLite: runs `work` (the one transaction that loads everything) with a rollback journal instead
+ * of the write-ahead log, and WAL mode back afterwards. The target holds nothing but what the
+ * migrations wrote, so the journal keeps only those few pages, and the gigabytes of rows are
+ * written once, straight into the database file; in WAL mode each page went into the log first and
+ * was copied into the file again by the checkpoint after the commit. The journal still rolls back
+ * a failed load, and one interrupted by a crash when the database is next opened, so nothing of a
+ * failed restore stays behind. When the mode cannot change (another connection has the file
+ * open), the load runs in WAL mode as before.
+ */
+async function withRollbackJournal<T>(target: Database, work: () => Promise<T>): Promise<T> {
+  if (target.dialect !== 'sqlite') return work();
+  const [before] = await query<{ journal_mode: string }>(target.db, 'pragma journal_mode');
+  if (before?.journal_mode !== 'wal') return work();
+  const [changed] = await query<{ journal_mode: string }>(target.db, 'pragma journal_mode = delete').catch(() => []);
+  if (changed?.journal_mode !== 'delete') return work();
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    await query(target.db, 'pragma journal_mode = wal').catch(() => undefined);
+    throw error;
+  }
+  await query(target.db, 'pragma journal_mode = wal');
+  return result;
 }
 
 /** Runs `work` with SQLite's temporary storage in files, as it was afterwards. */
@@ -393,20 +424,28 @@ async function insertRows(trx: Executor, dialect: Dialect, table: TableShape, ro
     await query(trx, `insert into ${quoteIdentifier(table.name)} (${names}) select ${names} from json_populate_recordset(null::${quoteIdentifier(table.name)}, $1::json)`, [JSON.stringify(objects)]);
     return;
   }
-  // Statements of a few fixed sizes, so that their compiled form is reused (see insert-many.ts).
+  // Statements of a few fixed sizes, so that their compiled form is reused (see insert-many.ts);
+  // the largest takes a whole batch of the dump where the parameters allow, since every statement
+  // costs a round through the query layer whatever its size.
   const convert = columns.some((c) => c.kind === 'boolean' || c.kind === 'blob' || c.kind === 'json');
+  const largest = Math.max(100, Math.min(MAX_ROWS_PER_INSERT, Math.floor(MAX_PARAMETERS / columns.length)));
   let at = 0;
-  for (const size of [100, 10, 1]) {
+  for (const size of [largest, 100, 10, 1]) {
     for (; rows.length - at >= size; at += size) {
-      const params: unknown[] = [];
+      const params = new Array<unknown>(size * columns.length);
+      let p = 0;
       for (let r = at; r < at + size; r++) {
         const row = rows[r]!;
-        for (let i = 0; i < columns.length; i++) params.push(convert ? storedValue(columns[i]!.kind, dialect, row[i]) : row[i]);
+        for (let i = 0; i < columns.length; i++) params[p++] = convert ? storedValue(columns[i]!.kind, dialect, row[i]) : row[i];
       }
-      await query(trx, insertText(dialect, table, size), params);
+      await trx.executeQuery(CompiledQuery.raw(insertText(dialect, table, size), params));
     }
   }
 }
+
+/** Rows in the largest insert statement, and the bound parameters it may hold (SQLite allows 32,766; PostgreSQL 65,535). */
+const MAX_ROWS_PER_INSERT = 500;
+const MAX_PARAMETERS = 30_000;
 
 const insertTexts = new Map<string, string>();
 
@@ -487,7 +526,9 @@ async function dropSecondaryIndexes(trx: Executor, dialect: Dialect, table: stri
 /**
  * The full-text index is built differently on each database (and on SQLite keeps no copy of its
  * text), so a backup leaves it out and a restore makes every record's document again, as a
- * blind-index rotation does: from the opened values, under the blind-index key in force.
+ * blind-index rotation does: from the opened values, under the blind-index key in force. While
+ * the terms of one batch are made on a second thread (restore-search-terms.ts), this one reads
+ * and opens the next batch and writes the documents of the one before.
  */
 async function rebuildSearchIndex(deps: DataDeps, onProgress?: (progress: BackupProgress) => void): Promise<number> {
   const db = deps.db as unknown as Kysely<any>;
@@ -497,29 +538,43 @@ async function rebuildSearchIndex(deps: DataDeps, onProgress?: (progress: Backup
   let documents = 0;
   let total = 0;
   for (const type of RECORD_TYPES) total += await countRows(deps.db, type);
-  for (const type of RECORD_TYPES) {
-    const def = RECORD_TYPE_DEFS[type];
-    // Only what a document is made of is read and opened: the searchable fields.
-    const schema = { def, fields: def.fields.filter((f) => f.searchable && f.column), custom: [] };
-    const columns = ['id', ...(hasSubjectColumn(schema) ? ['subject_id'] : []), ...schema.fields.map((f) => f.column!)];
-    let after = '';
-    for (;;) {
-      const rows = (await db.selectFrom(type).select(columns).where('id', '>', after).orderBy('id').limit(INDEX_BATCH).execute()) as Record<string, unknown>[];
-      if (rows.length === 0) break;
-      try {
-        await openRows(deps, schema, rows);
-      } catch (error) {
-        if (error instanceof AppError && error.code === 'data.integrity_failed') {
-          throw new AppError('data.integrity_failed', `A sealed value of a ${type} record in the backup does not open with the key file here. Nothing was restored.`);
+  const maker = new SearchTermsMaker(index);
+  // A second thread pays for itself only over many records (starting one takes a moment).
+  if (total >= TERMS_WORKER_MIN_RECORDS) await maker.start();
+  // Documents are written one batch at a time, in order; a failure waits for the write under way,
+  // so that nothing runs on the transaction once it is rolled back.
+  let writing: Promise<void> = Promise.resolve();
+  try {
+    for (const type of RECORD_TYPES) {
+      // Only what a document is made of is read and opened: the searchable fields.
+      const schema = searchSchema(type);
+      const columns = ['id', ...(hasSubjectColumn(schema) ? ['subject_id'] : []), ...schema.fields.map((f) => f.column!)];
+      let after = '';
+      for (;;) {
+        const rows = (await db.selectFrom(type).select(columns).where('id', '>', after).orderBy('id').limit(INDEX_BATCH).execute()) as Record<string, unknown>[];
+        if (rows.length === 0) break;
+        try {
+          await openRows(deps, schema, rows);
+        } catch (error) {
+          if (error instanceof AppError && error.code === 'data.integrity_failed') {
+            throw new AppError('data.integrity_failed', `A sealed value of a ${type} record in the backup does not open with the key file here. Nothing was restored.`);
+          }
+          throw error;
         }
-        throw error;
+        const terms = maker.terms({ type, rows });
+        await writing;
+        writing = terms.then((made) => indexDocumentsInBulk(deps.db, deps.dialect, type, rows.map((row, i) => ({ recordId: String(row.id), terms: made[i]! }))));
+        writing.catch(() => undefined);
+        documents += rows.length;
+        after = String(rows.at(-1)!.id);
+        onProgress?.({ phase: 'index', table: type, done: documents, total });
+        if (rows.length < INDEX_BATCH) break;
       }
-      await indexDocuments(deps.db, deps.dialect, type, rows.map((row) => ({ recordId: String(row.id), terms: searchTerms(schema, row, index) })));
-      documents += rows.length;
-      after = String(rows.at(-1)!.id);
-      onProgress?.({ phase: 'index', table: type, done: documents, total });
-      if (rows.length < INDEX_BATCH) break;
     }
+    await writing;
+  } finally {
+    await writing.catch(() => undefined);
+    await maker.stop();
   }
   for (const index of dropped) await query(deps.db, index.definition);
   if (deps.dialect === 'postgres') await query(deps.db, `analyze ${searchIndexTables(deps.dialect).map(quoteIdentifier).join(', ')}`);

@@ -270,6 +270,12 @@ export class TableHasher {
     this.rows += 1;
   }
 
+  /** Several whole lines at once, each followed by its newline, as they stand in a dump. */
+  addLines(linesWithNewlines: Uint8Array, lines: number): void {
+    this.hash.update(linesWithNewlines);
+    this.rows += lines;
+  }
+
   finish(): TableContent {
     return { rows: this.rows, sha256: this.hash.digest('hex') };
   }
