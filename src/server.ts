@@ -4,6 +4,8 @@ import { ensureDataDir, type Config } from './config/config.js';
 import { AuditCheckpointer } from './data/audit-checkpointer.js';
 import { NoticeCourier } from './modules/notices/notices.service.js';
 import { AlertCourier } from './modules/detection/notify.js';
+import { TrashRetention } from './modules/trash/trash.job.js';
+import { BackupScheduler } from './modules/backup/backup-scheduler.js';
 import { auditOrigin, loadAuditSigningKey } from './audit/signing-key-file.js';
 import { issueSetupLink } from './modules/setup/setup.service.js';
 
@@ -65,6 +67,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   courier.start();
   const alertCourier = new AlertCourier(rampart.deps, { warn: (message) => rampart.app.log.warn(message) });
   alertCourier.start();
+  // Records that outstayed RAMPART_TRASH_RETENTION_DAYS in the trash are purged; one process at a time.
+  const retention = new TrashRetention(rampart.deps, { log: { warn: (message) => rampart.app.log.warn(message) } });
+  retention.start();
+  // Scheduled backups into RAMPART_BACKUP_DIR; one process at a time among those sharing the database.
+  const backups = new BackupScheduler(rampart.deps, { warn: (message) => rampart.app.log.warn(message) });
+  backups.start();
 
   const setupLink = await issueSetupLink(rampart.deps, publicUrl);
   if (setupLink) {
@@ -88,7 +96,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     // The last entries get their checkpoint before the database closes.
-    closing ??= Promise.all([courier.stop(), alertCourier.stop()])
+    closing ??= Promise.all([courier.stop(), alertCourier.stop(), retention.stop(), backups.stop()])
       .then(() => checkpointer.stop({ flush: true }))
       .then(() => rampart.close())
       .finally(resolveClosed);

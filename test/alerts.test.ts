@@ -128,9 +128,9 @@ describe(`alerts over HTTP (${testDialect})`, () => {
   const auditActions = async (id: string) =>
     (await t.database.db.selectFrom('audit_entries').select(['action', 'record_ids', 'actor_id']).where('action', 'like', 'alert.%').orderBy('seq').execute()).filter((e) => String(e.record_ids).includes(id));
 
-  it('ships a Security officer role that handles alerts and incidents, reads the audit log and users, and sees no records', async () => {
+  it('ships a Security officer role that handles alerts and incidents, decides approvals, reads the audit log and users, and sees no records', async () => {
     const access = (await t.call('GET', '/api/v1/auth/access', { token: officer.token })).json();
-    expect(access.permissions.sort()).toEqual(['alerts.handle', 'audit.read', 'incidents.handle', 'users.read']);
+    expect(access.permissions.sort()).toEqual(['alerts.handle', 'approvals.decide', 'audit.read', 'incidents.handle', 'users.read']);
     expect(access.records).toEqual({});
     expect(access.lockdown).toBe(false);
     const role = (await t.call('GET', '/api/v1/roles/security_officer', { token: admin })).json();

@@ -5,15 +5,21 @@ import { leafHash, verifyConsistency, verifyInclusion } from '../src/audit/merkl
 import { loadAuditSigningKey } from '../src/audit/signing-key-file.js';
 import { sealCheckpoint } from '../src/data/audit-log.js';
 import { auditVisibility, blastRadius, findEntries } from '../src/data/audit-query.js';
+import type { RecordType } from '../src/data/field-registry.js';
 import { iterateRecords } from '../src/data/record-store.js';
 import { generateDemoData } from '../src/modules/demo/demo.service.js';
 import { plantHoneytokens } from '../src/modules/honeytokens/honeytokens.service.js';
-import { exportCsv } from '../src/modules/transfer/transfer.export.js';
+import { writeExport } from '../src/modules/transfer/transfer.export.js';
 import { createToken } from '../src/modules/tokens/tokens.service.js';
 import { findUserByEmail } from '../src/modules/users/users.service.js';
+import { newId } from '../src/shared/ids.js';
 import { cliContext, type ActorContext } from '../src/shared/principal.js';
 import { createTestApp, type TestApp } from './support/app.js';
 import { testDialect } from './support/database.js';
+
+let exportNo = 0;
+/** A CSV export of every record of a type, as its own export (a fresh id and number). */
+const csvExport = (type: RecordType) => ({ type, format: 'csv' as const, exportId: newId(), exportNo: ++exportNo });
 
 describe(`querying the audit log (${testDialect})`, () => {
   let t: TestApp;
@@ -54,7 +60,7 @@ describe(`querying the audit log (${testDialect})`, () => {
     expect(notes.statusCode, notes.body).toBe(200);
     const sink = new PassThrough();
     sink.resume();
-    const exported = await exportCsv(t.deps, manager.ctx, 'activities', sink);
+    const exported = await writeExport(t.deps, manager.ctx, csvExport('activities'), sink);
     const exportedPeople = new Set<string>();
     for await (const a of iterateRecords(t.deps, manager.ctx, 'activities', {}, { audited: false })) if (a.relatedType === 'contacts') exportedPeople.add(String(a.relatedId));
     expect(exportedPeople.size).toBeGreaterThan(0);
@@ -145,7 +151,7 @@ describe(`querying the audit log (${testDialect})`, () => {
     expect(await modes(() => t.call('POST', '/api/v1/contacts/duplicates', { token: manager.token, body: { email: 'moded.reads@example.com' } }))).toEqual([['record.read', 'duplicates']]);
     const sink = new PassThrough();
     sink.resume();
-    const exported = await modes(() => exportCsv(t.deps, manager.ctx, 'contacts', sink));
+    const exported = await modes(() => writeExport(t.deps, manager.ctx, csvExport('contacts'), sink));
     expect(exported.length).toBeGreaterThan(0);
     expect(exported.every(([action, mode]) => action === 'record.export' && mode === 'export')).toBe(true);
   });

@@ -7,9 +7,11 @@ import { valueDigest, valueDigestKey } from '../src/audit/value-digest.js';
 import { verifyAuditLog } from '../src/data/audit-log.js';
 import { subjectKeys } from '../src/data/keys.js';
 import { createRecord, inTransaction } from '../src/data/record-store.js';
-import { exportCsvFile } from '../src/modules/transfer/transfer.export.js';
+import { writeExport } from '../src/modules/transfer/transfer.export.js';
 import { createToken, revokeToken } from '../src/modules/tokens/tokens.service.js';
+import { writeFileAtomically } from '../src/shared/atomic-file.js';
 import { canonicalJson } from '../src/shared/canonical-json.js';
+import { newId } from '../src/shared/ids.js';
 import { cliContext, type ActorContext } from '../src/shared/principal.js';
 import type { SubjectKeys } from '../src/crypto/keyring.js';
 import { createTestApp, type TestApp } from './support/app.js';
@@ -144,13 +146,14 @@ describe(`what the audit log records (${testDialect})`, () => {
 
     const file = path.join(t.dataDir, 'contacts.csv');
     const ctx: ActorContext = cliContext('operator');
-    const result = await exportCsvFile(t.deps, ctx, 'contacts', file);
+    const exportId = newId();
+    const result = await writeFileAtomically(file, 'export.invalid_request', {}, (stream) => writeExport(t.deps, ctx, { type: 'contacts', format: 'csv', exportId, exportNo: 1 }, stream));
     const entries = await fresh();
     const pages = entries.filter((e) => e.action === 'record.export');
     expect(pages.flatMap((e) => e.record_ids).length).toBe(result.rows);
     const done = entries.at(-1)!;
     expect(done).toMatchObject({ action: 'export.completed', record_type: 'contacts', actor_kind: 'cli', actor_id: 'operator', channel: 'cli' });
-    expect(done.details).toMatchObject({ format: 'csv', rows: result.rows, sha256: createHash('sha256').update(fs.readFileSync(file)).digest('hex') });
+    expect(done.details).toMatchObject({ exportId, format: 'csv', rows: result.rows, sha256: createHash('sha256').update(fs.readFileSync(file)).digest('hex') });
   });
 
   it('records sign-ins, failed ones without the email typed, sign-outs and token changes', async () => {

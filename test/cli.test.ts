@@ -36,7 +36,7 @@ describe('rampart command line', { timeout: 180_000 }, () => {
 
   it('fails with a non-zero status on unknown commands, bad arguments and bad configuration', async () => {
     expect((await runCli(['frobnicate'])).code).not.toBe(0);
-    expect((await cli(['export', 'leads', '--out', path.join(dir, 'x.csv')])).code).not.toBe(0);
+    expect((await cli(['export', 'leads', '--out', path.join(dir, 'x.csv'), '--reason', 'test'])).code).not.toBe(0);
     expect((await cli(['demo', '--contacts', 'many'])).code).not.toBe(0);
     const config = await cli(['migrate'], { env: { RAMPART_PORT: 'abc', RAMPART_SHOE_SIZE: '44' } });
     expect(config.code).toBe(1);
@@ -154,21 +154,21 @@ describe('rampart command line', { timeout: 180_000 }, () => {
     expect(JSON.parse(demo.stdout).created).toEqual({ companies: 5, contacts: 40, deals: 10, activities: 20, tickets: 5 });
 
     const out = path.join(dir, 'contacts.csv');
-    const exported = await cli(['export', 'contacts', '--out', out, '--json']);
+    const exported = await cli(['export', 'contacts', '--out', out, '--reason', 'Checking the demo data', '--json']);
     expect(exported.code, exported.stderr).toBe(0);
     expect(JSON.parse(exported.stdout).rows).toBe(40);
     expect(fs.statSync(out).mode & 0o777).toBe(0o600);
     expect(fs.readFileSync(out, 'utf8').split('\n')[0]).toMatch(/^id,version,ownerId,teamId,createdAt/);
-    expect((await cli(['export', 'contacts', '--out', out])).code).toBe(1);
-    expect((await cli(['export', 'deals', '--out', out, '--force'])).code).toBe(0);
+    expect((await cli(['export', 'contacts', '--out', out, '--reason', 'again'])).code).toBe(1);
+    expect((await cli(['export', 'deals', '--out', out, '--force', '--reason', 'deals'])).code).toBe(0);
     expect(fs.statSync(out).mode & 0o777).toBe(0o600);
 
     // Acting as a user, the operator gets exactly the user's access: a seller may not export, a
     // manager exports the contacts of their own teams only.
-    const asSeller = await cli(['--as', 'li.qiang@demo.example.com', 'export', 'contacts', '--out', path.join(dir, 'seller.csv'), '--json']);
+    const asSeller = await cli(['--as', 'li.qiang@demo.example.com', 'export', 'contacts', '--out', path.join(dir, 'seller.csv'), '--reason', 'as a seller', '--json']);
     expect(asSeller.code).toBe(1);
     expect(JSON.parse(asSeller.stderr).error.code).toBe('auth.forbidden');
-    const asManager = await cli(['--as', 'wang.fang@demo.example.com', 'export', 'contacts', '--out', path.join(dir, 'manager.csv'), '--json']);
+    const asManager = await cli(['--as', 'wang.fang@demo.example.com', 'export', 'contacts', '--out', path.join(dir, 'manager.csv'), '--reason', 'as a manager', '--json']);
     expect(asManager.code, asManager.stderr).toBe(0);
     expect(JSON.parse(asManager.stdout).rows).toBeLessThan(40);
     expect(JSON.parse(asManager.stdout).rows).toBeGreaterThan(0);

@@ -13,7 +13,7 @@ import { inTransaction } from '../src/data/record-store.js';
 import { openDatabase } from '../src/db/database.js';
 import type { ResponseKind } from '../src/db/schema.js';
 import type { RaisedAlert } from '../src/detection/model.js';
-import { exportCsv } from '../src/modules/transfer/transfer.export.js';
+import { writeExport } from '../src/modules/transfer/transfer.export.js';
 import {
   blockKeyOf,
   canonicalAddress,
@@ -280,7 +280,7 @@ describe(`automatic responses and their enforcement on ${testDialect}`, () => {
       const block = await withToken(app, admin.token, 'POST', '/api/v1/detection/blocks', { address: '198.51.100.201', minutes: 1, reason: 'during lockdown' });
       expect(block.statusCode, block.body).toBe(201);
       await liftBlock(t.deps, await asHandler(admin.user), block.json().id);
-      const exported = await withToken(app, admin.token, 'GET', '/api/v1/exports/contacts.csv');
+      const exported = await withToken(app, admin.token, 'POST', '/api/v1/exports', { type: 'contacts', reason: 'During the lockdown' });
       expect(exported.statusCode).toBe(423);
       expect(exported.json().error.code).toBe('system.lockdown');
       // People may still secure their own accounts.
@@ -288,7 +288,7 @@ describe(`automatic responses and their enforcement on ${testDialect}`, () => {
     }
     // The command line's export is off too.
     const out = fs.createWriteStream(path.join(t.dataDir, 'out.csv'));
-    await expect(exportCsv(t.deps, cliContext('test'), 'contacts', out)).rejects.toMatchObject({ code: 'system.lockdown' });
+    await expect(writeExport(t.deps, cliContext('test'), { type: 'contacts', format: 'csv', exportId: newId(), exportNo: 1 }, out)).rejects.toMatchObject({ code: 'system.lockdown' });
     out.destroy();
     const contacts = async () => Number((await sql<{ n: number }>`select count(*) as n from contacts`.execute(t.deps.db)).rows[0]!.n);
     const before = await contacts();
@@ -313,7 +313,7 @@ describe(`automatic responses and their enforcement on ${testDialect}`, () => {
       expect((await eventually(() => withToken(app, seller.token, 'POST', '/api/v1/contacts', { lastName: 'After' }), (r) => r.statusCode === 201, 2500)).statusCode).toBe(201);
     }
     expect(await contacts()).toBe(before + 2);
-    expect((await withToken(t, admin.token, 'GET', '/api/v1/exports/contacts.csv')).statusCode).toBe(200);
+    expect((await withToken(t, admin.token, 'POST', '/api/v1/exports', { type: 'contacts', reason: 'After the lockdown' })).statusCode).toBe(201);
   });
 
   it('steps up: sessions of a user with a second factor go back to it, and reversing returns those not yet completed', async () => {

@@ -4,9 +4,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueSetupLink } from '../src/modules/setup/setup.service.js';
 import { signInFully } from './support/sign-in.js';
-import { exportCsvFile } from '../src/modules/transfer/transfer.export.js';
+import { writeExport } from '../src/modules/transfer/transfer.export.js';
 import { csvFile, importCsv } from '../src/modules/transfer/transfer.import.js';
 import { countRecords } from '../src/data/record-store.js';
+import { writeFileAtomically } from '../src/shared/atomic-file.js';
+import { newId } from '../src/shared/ids.js';
 import { cliContext } from '../src/shared/principal.js';
 import { createTestApp, type TestApp } from './support/app.js';
 import { testDialect } from './support/database.js';
@@ -98,7 +100,7 @@ describe(`a first day with Rampart (${testDialect})`, () => {
 
   it('exports contacts to CSV and imports a file with bad rows, writing only the good ones', async () => {
     const out = path.join(work, 'contacts.csv');
-    const exported = await exportCsvFile(t.deps, cliContext('boss'), 'contacts', out);
+    const exported = await writeFileAtomically(out, 'export.invalid_request', {}, (stream) => writeExport(t.deps, cliContext('boss'), { type: 'contacts', format: 'csv', exportId: newId(), exportNo: 1 }, stream));
     expect(exported.rows).toBe(1);
     expect(fs.readFileSync(out, 'utf8')).toContain('li.xiaoming@xinghe.example');
     expect(fs.statSync(out).mode & 0o777).toBe(0o600);

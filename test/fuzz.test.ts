@@ -297,9 +297,10 @@ function answerTypes(route: Route): string[] {
 }
 
 /** Whether a route takes a JSON body (the CSV import takes only text/csv, and refuses JSON first). */
+/** Whether the route reads a JSON body under the API's JSON limit; a file upload (CSV or a JSON file) has its own, larger limit. */
 function takesJson(route: Route): boolean {
   const content = route.operation.requestBody?.content;
-  return !content || 'application/json' in content;
+  return !content || ('application/json' in content && !('text/csv' in content));
 }
 
 function bodySchemaOf(route: Route): Schema | undefined {

@@ -5,9 +5,12 @@ import { Readable, Writable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { indexedRecordIds, searchIndexTables } from '../src/db/search-index.js';
+import type { RecordType } from '../src/data/field-registry.js';
 import { countRecords, createRecord, listRecords, type DataDeps } from '../src/data/record-store.js';
-import { exportCsv, exportCsvFile } from '../src/modules/transfer/transfer.export.js';
+import { canaryCount, stripMarks } from '../src/modules/exports/export-fingerprint.js';
+import { writeExport, type ExportProgress } from '../src/modules/transfer/transfer.export.js';
 import { csvFile, importCsv, type CsvSource } from '../src/modules/transfer/transfer.import.js';
+import { writeFileAtomically } from '../src/shared/atomic-file.js';
 import { systemClock } from '../src/shared/clock.js';
 import { AppError } from '../src/shared/errors.js';
 import { newId } from '../src/shared/ids.js';
@@ -15,6 +18,12 @@ import { cliContext } from '../src/shared/principal.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 
 const ctx = cliContext('test');
+
+let exportNo = 0;
+/** A CSV export of every record of a type, as its own export (a fresh id and number). */
+function csvExport(type: RecordType, onProgress?: (progress: ExportProgress) => void) {
+  return { type, format: 'csv' as const, exportId: newId(), exportNo: ++exportNo, ...(onProgress ? { onProgress } : {}) };
+}
 
 function source(content: string | Buffer): CsvSource {
   const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
@@ -130,14 +139,22 @@ describe('CSV import and export', () => {
   });
 
   it('exports through the data layer with custom columns and defused formulas, and imports back', async () => {
-    await createRecord(deps, ctx, 'contacts', { firstName: '=HYPERLINK("http://evil.example")', lastName: '@SUM(A1)', email: 'f@example.com', phone: '+1 555 0100', customFields: { tier: 'silver' } });
-    await createRecord(deps, ctx, 'contacts', { firstName: 'Plain', lastName: 'Text, with "quotes"', jobTitle: '-dash' });
+    const ids = new Set<string>();
+    ids.add(String((await createRecord(deps, ctx, 'contacts', { firstName: '=HYPERLINK("http://evil.example")', lastName: '@SUM(A1)', email: 'f@example.com', phone: '+1 555 0100', customFields: { tier: 'silver' } })).id));
+    ids.add(String((await createRecord(deps, ctx, 'contacts', { firstName: 'Plain', lastName: 'Text, with "quotes"', jobTitle: '-dash' })).id));
 
-    let text = '';
-    const sink = new Writable({ write(chunk: Buffer, _enc, done) { text += chunk.toString('utf8'); done(); } });
-    const result = await exportCsv(deps, ctx, 'contacts', sink);
+    let file = '';
+    const sink = new Writable({ write(chunk: Buffer, _enc, done) { file += chunk.toString('utf8'); done(); } });
+    const result = await writeExport(deps, ctx, csvExport('contacts'), sink);
     expect(result.rows).toBe(2);
-    const [header, ...lines] = text.trimEnd().split('\n');
+    // The export's own rows (the id comes first), apart from the canary rows it adds.
+    const [markedHeader, ...markedLines] = file.trimEnd().split('\n');
+    const markedRows = markedLines.filter((line) => ids.has(line.split(',')[0]!));
+    expect(markedRows).toHaveLength(2);
+    expect(markedLines).toHaveLength(2 + canaryCount(2));
+    // Read without the invisible marks, as a person would.
+    const [header, ...lines] = [markedHeader!, ...markedRows].map(stripMarks);
+    const text = lines.join('\n');
     expect(header!.split(',')).toEqual(expect.arrayContaining(['id', 'version', 'ownerId', 'createdAt', 'firstName', 'lastName', 'email', 'companyId', 'tier']));
     expect(text).toContain(`"'=HYPERLINK(""http://evil.example"")"`);
     expect(text).toContain("'@SUM(A1)");
@@ -147,29 +164,37 @@ describe('CSV import and export', () => {
     expect(lines).toHaveLength(2);
 
     await wipe();
-    const back = await importCsv(deps, ctx, 'contacts', source(text));
+    // The records' rows as written, marks and all: the import takes the marks out.
+    const back = await importCsv(deps, ctx, 'contacts', source([markedHeader!, ...markedRows].join('\n')));
     expect(back).toMatchObject({ imported: 2, rejected: 0 });
     const restored = (await listRecords(deps, ctx, 'contacts', { filters: { email: 'f@example.com' } })).items[0]!;
     expect(restored).toMatchObject({ firstName: '=HYPERLINK("http://evil.example")', lastName: '@SUM(A1)', phone: '+1 555 0100', customFields: { tier: 'silver' } });
   });
 
   it('writes export files readable only by their owner, atomically, without overwriting by default', async () => {
-    for (let i = 0; i < 450; i++) await createRecord(deps, ctx, 'companies', { name: `Company ${i}` });
+    const ids = new Set<string>();
+    for (let i = 0; i < 450; i++) ids.add(String((await createRecord(deps, ctx, 'companies', { name: `Company ${i}` })).id));
+    // As the command line writes an export to a file.
+    const exportFile = (target: string, overwrite = false, onProgress?: (progress: ExportProgress) => void) =>
+      writeFileAtomically(target, 'export.invalid_request', { overwrite }, (stream) => writeExport(deps, ctx, csvExport('companies', onProgress), stream));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rampart-export-'));
     try {
       const file = path.join(dir, 'companies.csv');
       fs.writeFileSync(file, 'old', { mode: 0o644 });
-      await expectAppError(exportCsvFile(deps, ctx, 'companies', file), 'export.invalid_request');
+      await expectAppError(exportFile(file), 'export.invalid_request');
       expect(fs.readFileSync(file, 'utf8')).toBe('old');
       const progress: number[] = [];
-      const result = await exportCsvFile(deps, ctx, 'companies', file, { overwrite: true, onProgress: ({ done }) => progress.push(done) });
+      const result = await exportFile(file, true, ({ done }) => progress.push(done));
       expect(result.rows).toBe(450);
       expect(progress.at(-1)).toBe(450);
       expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-      expect(fs.readFileSync(file, 'utf8').trimEnd().split('\n')).toHaveLength(451);
+      // A header, every company once, and the export's canary rows.
+      const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+      expect(lines.filter((line) => ids.has(line.split(',')[0]!)).map((line) => line.split(',')[0]).sort()).toEqual([...ids].sort());
+      expect(lines).toHaveLength(1 + 450 + canaryCount(450));
       expect(fs.readdirSync(dir)).toEqual(['companies.csv']);
-      await expectAppError(exportCsvFile(deps, ctx, 'companies', path.join(dir, 'missing', 'x.csv')), 'export.invalid_request');
-      await expectAppError(exportCsvFile(deps, ctx, 'companies', dir, { overwrite: true }), 'export.invalid_request');
+      await expectAppError(exportFile(path.join(dir, 'missing', 'x.csv')), 'export.invalid_request');
+      await expectAppError(exportFile(dir, true), 'export.invalid_request');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

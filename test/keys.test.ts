@@ -6,8 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reapplyErasures } from '../src/data/erasure.js';
 import { keyStatus, retireKek, rewrapAll, rotateDataKeys, rotateIndexKey, rotateKek } from '../src/data/key-rotation.js';
 import { createRecords } from '../src/data/record-store.js';
-import { exportCsvFile } from '../src/modules/transfer/transfer.export.js';
+import { stripMarks } from '../src/modules/exports/export-fingerprint.js';
+import { writeExport } from '../src/modules/transfer/transfer.export.js';
+import { writeFileAtomically } from '../src/shared/atomic-file.js';
 import { AppError } from '../src/shared/errors.js';
+import { newId } from '../src/shared/ids.js';
 import { cliContext } from '../src/shared/principal.js';
 import { createTestApp, type TestApp } from './support/app.js';
 import { runCli } from './support/cli.js';
@@ -57,8 +60,8 @@ describe('erasing a person (crypto-shredding)', () => {
       expect((await t.call('GET', `/api/v1/contacts?${query}&trash=true`, { token: admin })).json().items, query).toEqual([]);
     }
     const exported = path.join(t.dataDir, 'after-erasure.csv');
-    await exportCsvFile(t.deps, ctx, 'contacts', exported);
-    const csv = fs.readFileSync(exported, 'utf8');
+    await writeFileAtomically(exported, 'export.invalid_request', {}, (stream) => writeExport(t.deps, ctx, { type: 'contacts', format: 'csv', exportId: newId(), exportNo: 1 }, stream));
+    const csv = stripMarks(fs.readFileSync(exported, 'utf8'));
     expect(csv).toContain('stays@forget.test');
     expect(csv).not.toMatch(/erasmus|Forgetme/i);
     expect((await t.call('GET', `/api/v1/contacts/${keep.id}`, { token: admin })).json().email).toBe('stays@forget.test');
@@ -222,7 +225,7 @@ describe('keys and erasure from the command line', { timeout: 180_000 }, () => {
     expect(after.kek.map((k: { id: string; state: string }) => `${k.id} ${k.state}`)).toEqual(['local:1 retired', 'local:2 active']);
 
     const exported = path.join(dir, 'contacts.csv');
-    expect((await cli(['export', 'contacts', '--out', exported])).code).toBe(0);
+    expect((await cli(['export', 'contacts', '--out', exported, '--reason', 'Checking the keys'])).code).toBe(0);
     const firstId = fs.readFileSync(exported, 'utf8').split('\n')[1]!.split(',')[0]!;
     const erased = await cli(['erase', 'contacts', firstId, '--json']);
     expect(erased.code, erased.stderr).toBe(0);

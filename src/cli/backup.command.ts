@@ -92,9 +92,9 @@ async function laterErasures(source: string | undefined, keyring: Keyring, passp
   }
 }
 
-/** `backup create|verify|restore`. */
+/** `backup create|verify|restore|run|drill|status`. */
 export function registerBackupCommands(program: Command): void {
-  const backup = program.command('backup').description('Encrypted, verified backups of the whole database, and restoring them');
+  const backup = program.command('backup').description('Encrypted, verified backups of the whole database, restoring them, scheduled backups and restore drills');
 
   backup
     .command('create')
@@ -214,6 +214,77 @@ export function registerBackupCommands(program: Command): void {
       if (chain.problems.length === 0) printLine(`Audit log verified: ${chain.entries} entries.`);
       else printLine(`WARNING: the audit log does not verify (${chain.problems.length} problem(s), first: ${chain.problems[0]}); restored because --accept-audit-damage was given.`);
     });
+
+  backup
+    .command('run')
+    .description('Take a backup into the backup folder now, as the schedule does: named by its UTC time, verified, recorded, then retention applied')
+    .option('--dir <folder>', 'the folder (default RAMPART_BACKUP_DIR)')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { dir?: string; json?: boolean }, command: Command) => {
+      const { runFolderBackup } = await import('../modules/backup/backup-runs.service.js');
+      const { describeStore } = await import('../modules/backup/offsite-s3.js');
+      await withDatabase(command, async ({ config, deps, ctx }) => {
+        const dir = opts.dir !== undefined ? path.resolve(opts.dir) : config.backup.dir;
+        if (!dir) throw new UsageError('Name a folder with --dir, or set RAMPART_BACKUP_DIR');
+        const result = await runFolderBackup(deps, ctx, { dir });
+        if (opts.json) printJson(result);
+        else if (result.run.status === 'ok') {
+          printLine(`Wrote and verified ${result.run.file} in ${dir}: ${result.run.bytes} bytes, ${result.run.rows} rows in ${result.run.tables} tables.`);
+          printLine(result.pruned.length > 0 ? `Retention removed ${result.pruned.length} older backup(s): ${result.pruned.join(', ')}.` : 'Retention removed nothing.');
+          const offsite = result.run.offsite;
+          if (offsite?.status === 'ok') printLine(`Copied to ${describeStore(config.backup.offsite!)}${result.offsitePruned.length > 0 ? `; retention removed ${result.offsitePruned.length} older copy(ies) there: ${result.offsitePruned.join(', ')}` : ''}.`);
+          else if (offsite?.status === 'failed') process.stderr.write(`Copying to the store failed (${offsite.error ?? 'unknown'}${offsite.reason ? `, ${offsite.reason}` : ''}); the backup in the folder is good.\n`);
+        }
+        if (result.run.status !== 'ok') failRun(result.run, Boolean(opts.json));
+      });
+    });
+
+  backup
+    .command('drill')
+    .description('Restore a backup into a scratch database (removed afterwards) and compare its content with the backup, table by table; recorded and audited')
+    .option('--file <file>', 'the backup to drill (default: the newest in RAMPART_BACKUP_DIR, or in the S3-compatible store when the folder holds none)')
+    .option('--from-s3', 'drill the newest copy in the S3-compatible store (RAMPART_BACKUP_S3_URL), downloaded to a temporary file first')
+    .option('--target-url <url>', 'restore into a schema of its own in this PostgreSQL database (dropped afterwards) instead of a temporary SQLite file')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { file?: string; fromS3?: boolean; targetUrl?: string; json?: boolean }, command: Command) => {
+      if (opts.targetUrl !== undefined && !/^postgres(ql)?:\/\//.test(opts.targetUrl)) throw new UsageError('--target-url must be a postgres:// URL');
+      if (opts.fromS3 && opts.file !== undefined) throw new UsageError('--from-s3 and --file cannot be combined');
+      const { runDrill } = await import('../modules/backup/backup-runs.service.js');
+      await withDatabase(command, async ({ deps, ctx }) => {
+        const run = await runDrill(deps, ctx, { ...(opts.file !== undefined ? { file: path.resolve(opts.file) } : {}), ...(opts.fromS3 ? { fromStore: true } : {}), ...(opts.targetUrl ? { target: { dialect: 'postgres' as const, url: opts.targetUrl } } : {}) });
+        if (opts.json) printJson(run);
+        else if (run.status === 'ok') printLine(`Drill of ${run.file}: restored ${run.rows} rows in ${run.tables} tables into a scratch ${opts.targetUrl ? 'PostgreSQL schema' : 'SQLite database'}; every table matches the backup (content sha256 ${run.contentSha256}).`);
+        if (run.status !== 'ok') failRun(run, Boolean(opts.json));
+      });
+    });
+
+  backup
+    .command('status')
+    .description('The backup schedule, whether the newest backup is fresh, the last drill, retention')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { json?: boolean }, command: Command) => {
+      const { backupStatus } = await import('../modules/backup/backup-runs.service.js');
+      await withDatabase(command, async ({ deps, ctx }) => {
+        const status = await backupStatus(deps, ctx);
+        if (opts.json) return printJson(status);
+        printLine(status.configured ? `Scheduled backups to folder ${status.folder}, schedule ${status.schedule} (UTC), next at ${status.nextRunAt}.` : 'Scheduled backups are off (set RAMPART_BACKUP_DIR).');
+        printLine(status.lastBackup ? `Last good backup: ${status.lastBackup.at}, ${status.lastBackup.bytes} bytes, verified ${status.lastBackup.verifiedAt ?? 'no'}; ${status.fresh ? 'fresh' : 'NOT FRESH'}.` : 'No good backup recorded yet.');
+        printLine(status.lastDrill ? `Last drill: ${status.lastDrill.at}, ${status.lastDrill.status}${status.lastDrill.matched === null ? '' : status.lastDrill.matched ? ', content matched' : ', content DIFFERED'}.` : 'No restore drill recorded yet.');
+        printLine(`Retention: ${status.retention.daily} daily, ${status.retention.weekly} weekly, ${status.retention.monthly} monthly; ${status.filesKept} file(s) kept; drills ${status.drill}.`);
+        const offsite = status.offsite;
+        if (offsite.configured) {
+          printLine(
+            `Copies to the S3-compatible store: last good copy ${offsite.lastCopyAt ?? 'never'}; last attempt ${offsite.lastStatus ?? 'none'}${offsite.lastError ? ` (${offsite.lastError})` : ''}; ${offsite.fresh ? 'fresh' : 'NOT FRESH'}.`,
+          );
+        }
+      });
+    });
+}
+
+/** A run that failed is reported like any failed command: its code and message, and exit status 1. */
+function failRun(run: { error: { code: string; message: string } | null }, json: boolean): void {
+  if (!json) process.stderr.write(`Failed (${run.error?.code ?? 'unknown'}): ${run.error?.message ?? ''}\n`);
+  process.exitCode = 1;
 }
 
 /** The verifier key of this installation's audit signing key, when it has one. */

@@ -11,6 +11,7 @@ import { registerRoleCommands } from './role.command.js';
 import { registerServerCommands } from './server.command.js';
 import { registerTokenCommands } from './token.command.js';
 import { registerTransferCommands } from './transfer.command.js';
+import { registerTrashCommands } from './trash.command.js';
 import { registerUserCommands } from './user.command.js';
 import { registerSimulateCommand } from './simulate.command.js';
 
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerSimulateCommand(program);
   registerBreakGlassCommands(program);
   registerAlertCommands(program);
+  registerTrashCommands(program);
   return program;
 }
 

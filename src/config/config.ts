@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isNetworkRange, type NetworkRule } from '../policy/networks.js';
+import { parseBackupSchedule, SCHEDULE_FORMAT, type BackupSchedule, type DrillFrequency } from '../modules/backup/backup-schedule.js';
+import { parseOffsiteUrl, type OffsiteStore } from '../modules/backup/offsite-s3.js';
 
 /** The validated, frozen configuration. Nothing else in Rampart reads `process.env`. */
 export interface Config {
@@ -77,6 +79,32 @@ export interface Config {
   readonly detectionNeverBlock: readonly string[];
   /** Whether this server runs the breach detection engine (one process among several evaluates at a time). */
   readonly detection: boolean;
+  /** Export caps for roles that set none of their own (a role's `exports` part overrides each). */
+  readonly exports: {
+    /** Exports of more rows than this need a second person's approval. */
+    readonly approvalRows: number;
+    /** The most rows one export may hold. */
+    readonly maxRows: number;
+    /** Rows a user may export a day; list pages read count too. */
+    readonly dailyRows: number;
+  };
+  /** How many days a record stays in the trash, restorable, before it is purged for good. */
+  readonly trashRetentionDays: number;
+  /** Deleting or changing more records than this at once needs a second person's approval. */
+  readonly bulkApprovalRecords: number;
+  /** Scheduled backups into a folder, with grandfather-father-son retention and restore drills. */
+  readonly backup: {
+    /** The folder scheduled backups go to; undefined: no schedule. */
+    readonly dir: string | undefined;
+    /** When they run (UTC): a daily time or an interval. */
+    readonly schedule: BackupSchedule;
+    /** How many daily, weekly and monthly backups retention keeps. */
+    readonly keep: { readonly daily: number; readonly weekly: number; readonly monthly: number };
+    /** How often a scheduled backup is followed by a restore drill. */
+    readonly drill: DrillFrequency;
+    /** An S3-compatible store each backup in the folder is copied to, with the same retention; undefined: none. */
+    readonly offsite: OffsiteStore | undefined;
+  };
 }
 
 export interface OidcSettings {
@@ -155,6 +183,21 @@ const KNOWN_KEYS = [
   'SIMULATED_CLOCK',
   'DETECTION',
   'DETECTION_NEVER_BLOCK',
+  'EXPORT_APPROVAL_ROWS',
+  'EXPORT_MAX_ROWS',
+  'EXPORT_DAILY_ROWS',
+  'TRASH_RETENTION_DAYS',
+  'BULK_APPROVAL_RECORDS',
+  'BACKUP_DIR',
+  'BACKUP_SCHEDULE',
+  'BACKUP_KEEP_DAILY',
+  'BACKUP_KEEP_WEEKLY',
+  'BACKUP_KEEP_MONTHLY',
+  'BACKUP_DRILL',
+  'BACKUP_S3_URL',
+  'BACKUP_S3_REGION',
+  'BACKUP_S3_ACCESS_KEY_ID',
+  'BACKUP_S3_SECRET_ACCESS_KEY',
 ] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -275,9 +318,74 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     simulatedClock: boolean(value('SIMULATED_CLOCK'), false, 'RAMPART_SIMULATED_CLOCK', problems),
     detection: onOff(value('DETECTION'), true, 'RAMPART_DETECTION', problems),
     detectionNeverBlock: networkList(value('DETECTION_NEVER_BLOCK'), 'RAMPART_DETECTION_NEVER_BLOCK', problems),
+    exports: {
+      approvalRows: integer(value('EXPORT_APPROVAL_ROWS'), 1000, 'RAMPART_EXPORT_APPROVAL_ROWS', 0, 100_000_000, problems),
+      maxRows: integer(value('EXPORT_MAX_ROWS'), 100_000, 'RAMPART_EXPORT_MAX_ROWS', 1, 100_000_000, problems),
+      dailyRows: integer(value('EXPORT_DAILY_ROWS'), 100_000, 'RAMPART_EXPORT_DAILY_ROWS', 1, 1_000_000_000, problems),
+    },
+    trashRetentionDays: integer(value('TRASH_RETENTION_DAYS'), 30, 'RAMPART_TRASH_RETENTION_DAYS', 1, 36_500, problems),
+    bulkApprovalRecords: integer(value('BULK_APPROVAL_RECORDS'), 50, 'RAMPART_BULK_APPROVAL_RECORDS', 0, 10_000, problems),
+    backup: {
+      dir: value('BACKUP_DIR') === undefined || value('BACKUP_DIR') === '' ? undefined : path.resolve(cwd, value('BACKUP_DIR')!),
+      schedule: backupSchedule(value('BACKUP_SCHEDULE'), problems),
+      keep: {
+        daily: integer(value('BACKUP_KEEP_DAILY'), 7, 'RAMPART_BACKUP_KEEP_DAILY', 1, 3650, problems),
+        weekly: integer(value('BACKUP_KEEP_WEEKLY'), 4, 'RAMPART_BACKUP_KEEP_WEEKLY', 0, 520, problems),
+        monthly: integer(value('BACKUP_KEEP_MONTHLY'), 12, 'RAMPART_BACKUP_KEEP_MONTHLY', 0, 1200, problems),
+      },
+      drill: drillFrequency(value('BACKUP_DRILL'), problems),
+      offsite: offsiteStore(value, problems),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+function backupSchedule(raw: string | undefined, problems: string[]): BackupSchedule {
+  const schedule = parseBackupSchedule(raw ?? '02:00');
+  if (schedule) return schedule;
+  problems.push(`RAMPART_BACKUP_SCHEDULE must be ${SCHEDULE_FORMAT}`);
+  return parseBackupSchedule('02:00')!;
+}
+
+function drillFrequency(raw: string | undefined, problems: string[]): DrillFrequency {
+  const value = raw ?? 'weekly';
+  if (value === 'daily' || value === 'weekly' || value === 'off') return value;
+  problems.push('RAMPART_BACKUP_DRILL must be daily, weekly or off');
+  return 'weekly';
+}
+
+/**
+ * The S3-compatible store backups are copied to: RAMPART_BACKUP_S3_URL with its key pair. Copies
+ * are made of the backups in the folder, so the folder must be set too. Messages never repeat the
+ * URL or the keys. The secret key is kept out of the object's enumerable properties, so printing
+ * or serialising the configuration never shows it.
+ */
+function offsiteStore(value: (key: (typeof KNOWN_KEYS)[number]) => string | undefined, problems: string[]): OffsiteStore | undefined {
+  const raw = value('BACKUP_S3_URL')?.trim();
+  const others = ['BACKUP_S3_REGION', 'BACKUP_S3_ACCESS_KEY_ID', 'BACKUP_S3_SECRET_ACCESS_KEY'] as const;
+  if (!raw) {
+    const stray = others.filter((key) => value(key) !== undefined && value(key) !== '');
+    if (stray.length > 0) problems.push(`${stray.map((k) => `RAMPART_${k}`).join(', ')} need RAMPART_BACKUP_S3_URL`);
+    return undefined;
+  }
+  const before = problems.length;
+  const location = parseOffsiteUrl(raw);
+  if ('problem' in location) problems.push(location.problem);
+  if (!value('BACKUP_DIR')) problems.push('RAMPART_BACKUP_S3_URL needs RAMPART_BACKUP_DIR: the store gets a copy of each backup taken into the folder');
+  const region = value('BACKUP_S3_REGION')?.trim() || 'us-east-1';
+  if (!/^[a-z0-9-]{1,40}$/.test(region)) problems.push('RAMPART_BACKUP_S3_REGION must be a region name such as us-east-1 (lower-case letters, digits and hyphens)');
+  const accessKeyId = value('BACKUP_S3_ACCESS_KEY_ID')?.trim() ?? '';
+  if (accessKeyId === '') problems.push('RAMPART_BACKUP_S3_ACCESS_KEY_ID is required with RAMPART_BACKUP_S3_URL');
+  else if (!/^[A-Za-z0-9._~+=-]{1,128}$/.test(accessKeyId)) problems.push('RAMPART_BACKUP_S3_ACCESS_KEY_ID may hold only letters, digits and . _ ~ + = -');
+  const secret = value('BACKUP_S3_SECRET_ACCESS_KEY') ?? '';
+  // The messages never repeat the secret.
+  if (secret === '') problems.push('RAMPART_BACKUP_S3_SECRET_ACCESS_KEY is required with RAMPART_BACKUP_S3_URL');
+  else if (!/^[\x21-\x7e]{1,256}$/.test(secret)) problems.push('RAMPART_BACKUP_S3_SECRET_ACCESS_KEY must be 1 to 256 printable characters without spaces');
+  if (problems.length > before || 'problem' in location) return undefined;
+  const store = { endpoint: location.endpoint, bucket: location.bucket, prefix: location.prefix, region, accessKeyId } as OffsiteStore;
+  Object.defineProperty(store, 'secretAccessKey', { value: secret, enumerable: false });
+  return store;
 }
 
 function onOff(raw: string | undefined, fallback: boolean, name: string, problems: string[]): boolean {

@@ -162,7 +162,11 @@ function touchOf(action: string): Touch | null {
     case 'record.restore':
     case 'record.merge':
     case 'record.erase':
+    // Removed for good: the record and what hung on it (subjects named) are gone.
+    case 'record.purge':
       return 'changed';
+    // record.bulk_delete and record.bulk_update name no records: each record of the batch has its
+    // own record.delete or record.update entry, counted above.
     default:
       return null;
   }

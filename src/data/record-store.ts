@@ -6,6 +6,7 @@ import { AppError, type FieldProblem } from '../shared/errors.js';
 import { newId, newIdAt, isId } from '../shared/ids.js';
 import { actingUserId, type ActorContext } from '../shared/principal.js';
 import {
+  RECORD_TYPES,
   SYSTEM_FIELDS,
   decodeCustomValue,
   encodeCustomValue,
@@ -24,7 +25,7 @@ import { RECORD_TYPE_DEFS } from './record-types.js';
 import { loadCustomFieldDefs } from './custom-field-defs.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { termsForQuery } from './search-terms.js';
-import { indexDocuments, matchesTerms, reindexDocument, type QueryTerm } from '../db/search-index.js';
+import { indexDocuments, matchesTerms, reindexDocument, removeDocuments, type QueryTerm } from '../db/search-index.js';
 import { insertMany } from '../db/insert-many.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { blindOf, openRows, queryTokens, sealNewRows, sealUpdate, type RowToSeal, type ValueDigests } from './record-sealing.js';
@@ -35,7 +36,7 @@ export { inTransaction };
 import { normalizeForIndex } from '../crypto/blind-index.js';
 import type { Access } from '../policy/access.js';
 import type { Action } from '../policy/model.js';
-import { accessOf } from './access.js';
+import { accessOf, requirePermission } from './access.js';
 import { requireStepUp } from './step-up.js';
 import { applyScope, requireInScope, requireReadable, rowInScope, searchReach, shapeView, unwritableFields } from './record-policy.js';
 
@@ -631,8 +632,9 @@ export async function updateRecord(deps: DataDeps, ctx: ActorContext, type: Reco
     if (prepared.tagIds) await replaceTags(tx, type, id, prepared.tagIds);
     if (sealed.terms) await reindexDocument(tx.db, tx.dialect, type, { recordId: id, terms: sealed.terms });
     await recordAudit(tx, ctx, changeEvent('record.update', schema, { ...existing, ...sealed.columns }, sealed.digests, prepared.tagIds));
-    // The answer carries the whole record, values the caller did not send among them: a read.
-    return getRecord(tx, ctx, type, id);
+    // The answer carries the whole record, values the caller did not send among them: a read,
+    // unless the caller is a bulk change, which answers a count.
+    return getRecord(tx, ctx, type, id, countOnly.has(ctx) ? { audited: false } : {});
   });
 }
 
@@ -681,6 +683,378 @@ export async function restoreRecord(deps: DataDeps, ctx: ActorContext, type: Rec
     await recordAudit(tx, ctx, { action: 'record.restore', recordType: type, recordIds: [id], details: subjectDetail({ def }, [existing]) });
     return getRecord(tx, ctx, type, id);
   });
+}
+
+// ---- Trash and bulk changes --------------------------------------------------------------------
+
+/** Why records left the trash for good: someone purged them, or they outstayed the retention. */
+export type PurgeReason = 'manual' | 'retention';
+
+export interface PurgeResult {
+  /** Records of the type asked for that were removed for good. */
+  purged: number;
+  /** Records attached to them (activities) removed with them. */
+  attached: number;
+  /** Records elsewhere that pointed at a removed one; the reference is now empty. */
+  unlinked: number;
+}
+
+const PURGE_CHUNK = 500;
+
+/**
+ * Removes records in the trash for good, with everything hanging on them: custom values, tag
+ * links, search documents, decoy marks, and the records attached to them (an activity on a
+ * company), whether those went to the trash with it or on their own. A live or trashed record
+ * that pointed at a removed one is updated as an update would: the reference becomes empty, its
+ * values are sealed again if that moves it to another data subject, and the change is audited. A
+ * person's data keys go once no record is left under them. Needs `trash.purge`, the delete action
+ * over each record and, in a browser session, a recent second factor. All or nothing: a record
+ * that is missing, out of reach or not in the trash refuses the whole batch. Audited
+ * `record.purge` with the record ids, never their values.
+ */
+export async function purgeRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, ids: readonly string[], options: { reason?: PurgeReason } = {}): Promise<PurgeResult> {
+  return inTransaction(deps, async (tx) => {
+    const access = await requirePermission(tx, ctx, 'trash.purge', 'Your roles do not allow you to purge records from the trash');
+    await requireStepUp(tx, ctx);
+    const def = RECORD_TYPE_DEFS[type];
+    const unique = [...new Set(ids)];
+    const rows = await rowsByIds(tx, access, type, unique, true);
+    unique.forEach((id, i) => {
+      const row = rows.get(id);
+      if (!row) throw missingInBatch(def, id, i);
+      requireInBatchScope(access, def, 'delete', row, i);
+      if (row.deleted_at === null) throw new AppError('record.not_deleted', `The ${def.singular} ${id} is not in the trash; only records in the trash can be purged`, [{ field: `ids.${i}`, message: 'is not in the trash' }]);
+    });
+    return purgeRows(tx, ctx, def, unique.map((id) => rows.get(id)!), options.reason ?? 'manual', null);
+  });
+}
+
+/**
+ * Purges, in one transaction, up to `limit` records of a type that went to the trash before
+ * `before`, oldest first, within the principal's delete scope: one batch of the retention job and
+ * of `rampart trash purge`. Answers what it removed; fewer than `limit` means none are left.
+ */
+export async function purgeTrashedBefore(deps: DataDeps, ctx: ActorContext, type: RecordType, before: Date, options: { limit: number; reason: PurgeReason }): Promise<PurgeResult> {
+  return inTransaction(deps, async (tx) => {
+    const access = await requirePermission(tx, ctx, 'trash.purge', 'Your roles do not allow you to purge records from the trash');
+    await requireStepUp(tx, ctx);
+    const def = RECORD_TYPE_DEFS[type];
+    const rows = (await scoped(anyDb(tx).selectFrom(`${type} as r`).selectAll('r'), access, def, 'delete')
+      .where('r.deleted_at', 'is not', null)
+      .where('r.deleted_at', '<', before.toISOString())
+      .orderBy('r.deleted_at')
+      .orderBy('r.id')
+      .limit(Math.max(1, Math.trunc(options.limit)))
+      .execute()) as Record<string, unknown>[];
+    if (rows.length === 0) return { purged: 0, attached: 0, unlinked: 0 };
+    return purgeRows(tx, ctx, def, rows, options.reason, null);
+  });
+}
+
+/** What the trash of one type holds, as far as the principal may read. */
+export interface TrashCount {
+  type: RecordType;
+  count: number;
+  /** When the record longest in the trash went there, or null when the trash is empty. */
+  oldestDeletedAt: string | null;
+}
+
+/** Counts per type of the records in the trash the principal may read; types it cannot read are left out. */
+export async function countTrash(deps: DataDeps, ctx: ActorContext): Promise<TrashCount[]> {
+  const access = await accessOf(deps, ctx);
+  const counts: TrashCount[] = [];
+  for (const type of RECORD_TYPES) {
+    const qb = applyScope(anyDb(deps).selectFrom(`${type} as r`), access, type, 'read');
+    if (!qb) continue;
+    const row = (await qb
+      .select((eb: any) => [eb.fn.countAll().as('n'), eb.fn.min('r.deleted_at').as('oldest')])
+      .where('r.deleted_at', 'is not', null)
+      .executeTakeFirst()) as { n: number | string; oldest: string | null } | undefined;
+    counts.push({ type, count: Number(row?.n ?? 0), oldestDeletedAt: row?.oldest ?? null });
+  }
+  return counts;
+}
+
+/** A record in the trash, without its values: when and by whom it was deleted. */
+export interface TrashEntry {
+  id: string;
+  deletedAt: string;
+  deletedBy: string | null;
+}
+
+/** The records of a type in the trash the principal may read, longest there first; ids and times only. */
+export async function listTrashEntries(deps: DataDeps, ctx: ActorContext, type: RecordType, options: { limit: number }): Promise<{ items: TrashEntry[]; more: boolean }> {
+  const access = await accessOf(deps, ctx);
+  const limit = Math.min(Math.max(Math.trunc(options.limit), 1), 10_000);
+  const rows = (await scoped(anyDb(deps).selectFrom(`${type} as r`).select(['r.id', 'r.deleted_at', 'r.deleted_by']), access, RECORD_TYPE_DEFS[type], 'read')
+    .where('r.deleted_at', 'is not', null)
+    .orderBy('r.deleted_at')
+    .orderBy('r.id')
+    .limit(limit + 1)
+    .execute()) as { id: string; deleted_at: string; deleted_by: string | null }[];
+  return { items: rows.slice(0, limit).map((r) => ({ id: r.id, deletedAt: r.deleted_at, deletedBy: r.deleted_by })), more: rows.length > limit };
+}
+
+const TRASH_CURSOR = 'deletedAt';
+
+/**
+ * A page of one type's trash as a `?trash=true` list shows it (same read right and scope, values
+ * opened, hidden fields out, masked ones masked, the read audited as a list), longest there first,
+ * with who deleted each record. `fields` narrows the answer, and so its read entry, to those
+ * built-in fields: a caller showing only a title opens and records no more than that.
+ */
+export async function listTrashPage(
+  deps: DataDeps,
+  ctx: ActorContext,
+  type: RecordType,
+  options: { limit?: number; cursor?: string; fields?: readonly string[] } = {},
+): Promise<{ items: (RecordView & { deletedBy: string | null })[]; nextCursor: string | null }> {
+  const access = await accessOf(deps, ctx);
+  const full = await recordSchema(deps, type);
+  requireAction(access, full.def, 'read');
+  const keep = options.fields ? new Set(options.fields) : null;
+  const schema: RecordSchema = keep ? { def: full.def, fields: full.fields.filter((f) => keep.has(f.key)), custom: [] } : full;
+  const limit = Math.min(Math.max(Math.trunc(options.limit ?? DEFAULT_LIMIT), 1), MAX_LIMIT);
+  let qb = scoped(anyDb(deps).selectFrom(`${type} as r`).selectAll('r'), access, schema.def, 'read').where('r.deleted_at', 'is not', null);
+  if (options.cursor !== undefined && options.cursor !== '') {
+    const cursor = decodeCursor(options.cursor, TRASH_CURSOR);
+    const at = cursor.value;
+    if (typeof at !== 'string' || Number.isNaN(Date.parse(at))) throw new AppError('request.invalid_cursor', 'The cursor is not valid for this list; start again without it');
+    qb = qb.where((eb: any) => eb.or([eb('r.deleted_at', '>', at), eb.and([eb('r.deleted_at', '=', at), eb('r.id', '>', cursor.id)])]));
+  }
+  const rows = (await qb.orderBy('r.deleted_at').orderBy('r.id').limit(limit + 1).execute()) as Record<string, unknown>[];
+  const shown = rows.slice(0, limit);
+  const views = await presentRows(deps, schema, shown);
+  await auditRead(deps, ctx, access, schema, shown, 'record.read', 'list');
+  const last = shown.at(-1);
+  return {
+    items: views.map((view, i) => ({ ...shapeView(access, schema, view), deletedBy: (shown[i]!.deleted_by as string | null) ?? null })),
+    nextCursor: rows.length > limit && last ? encodeCursor(TRASH_CURSOR, String(last.deleted_at), String(last.id)) : null,
+  };
+}
+
+/**
+ * Moves many records to the trash in one transaction, each as `deleteRecord` would, with its own
+ * `record.delete` entry. All or nothing: a record that is missing, out of the principal's delete
+ * scope or already in the trash refuses the whole batch, naming the first.
+ */
+export async function deleteRecords(deps: DataDeps, ctx: ActorContext, type: RecordType, ids: readonly string[]): Promise<number> {
+  return inTransaction(deps, async (tx) => {
+    const rows = await bulkTargets(tx, ctx, type, ids, 'delete');
+    const def = RECORD_TYPE_DEFS[type];
+    const now = tx.clock.now().toISOString();
+    const list = [...rows.values()];
+    for (const row of list) {
+      const moved = await anyDb(tx)
+        .updateTable(type)
+        .set({ deleted_at: now, deleted_by: actingUserId(ctx.principal), updated_at: now, version: Number(row.version) + 1 })
+        .where('id', '=', String(row.id))
+        .where('version', '=', Number(row.version))
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(moved.numUpdatedRows) !== 1) throw new AppError('record.version_conflict', `The ${def.singular} ${String(row.id)} was changed by someone else meanwhile; try again`);
+    }
+    await recordAudit(tx, ctx, list.map((row) => ({ action: 'record.delete', recordType: type, recordIds: [String(row.id)], details: subjectDetail({ def }, [row]) })));
+    return list.length;
+  });
+}
+
+/**
+ * The current version of each record of a bulk change, or a refusal naming the first record that
+ * cannot take part: one that does not exist, is in the trash or lies outside what the principal
+ * may read (`record.not_found`, as for a single record), or outside the action's scope
+ * (`auth.forbidden`). Ids repeat at most once; the order is that of `ids`.
+ */
+export async function bulkVersions(deps: DataDeps, ctx: ActorContext, type: RecordType, ids: readonly string[], action: 'update' | 'delete'): Promise<Map<string, number>> {
+  const rows = await bulkTargets(deps, ctx, type, ids, action);
+  return new Map([...rows].map(([id, row]) => [id, Number(row.version)]));
+}
+
+/**
+ * Checks the changes of a bulk update as an update would check them, before any record is read:
+ * unknown, read-only or invalid fields and fields the principal may not write refuse the batch.
+ */
+export async function checkChanges(deps: DataDeps, ctx: ActorContext, type: RecordType, changes: RecordInput): Promise<void> {
+  const access = await accessOf(deps, ctx);
+  const schema = await recordSchema(deps, type);
+  requireAction(access, schema.def, 'update');
+  refuseUnwritable(access, schema, changes);
+  const prepared = prepareWrite(schema, changes, {}, 'update');
+  if (prepared.problems.length > 0) throw validationFailed(schema.def, prepared.problems);
+  await checkReferences(deps, access, schema, [prepared.columns]);
+}
+
+const countOnly = new WeakSet<ActorContext>();
+
+/**
+ * The same principal, for writes whose caller sees a count instead of the records (bulk changes):
+ * the record each update answers is read back without a read entry, since nobody sees it. The
+ * writes themselves are audited as always.
+ */
+export function answeringCountOnly(ctx: ActorContext): ActorContext {
+  const quiet = { ...ctx };
+  countOnly.add(quiet);
+  return quiet;
+}
+
+async function bulkTargets(deps: DataDeps, ctx: ActorContext, type: RecordType, ids: readonly string[], action: 'update' | 'delete'): Promise<Map<string, Record<string, unknown>>> {
+  const access = await accessOf(deps, ctx);
+  const def = RECORD_TYPE_DEFS[type];
+  requireAction(access, def, action);
+  const seen = new Set<string>();
+  ids.forEach((id, i) => {
+    if (seen.has(id)) throw new AppError('request.invalid', `ids holds ${id.slice(0, 40)} more than once`, [{ field: `ids.${i}`, message: 'repeats an earlier id' }]);
+    seen.add(id);
+  });
+  const rows = await rowsByIds(deps, access, type, ids, false);
+  const ordered = new Map<string, Record<string, unknown>>();
+  ids.forEach((id, i) => {
+    const row = rows.get(id);
+    if (!row) throw missingInBatch(def, id, i);
+    requireInBatchScope(access, def, action, row, i);
+    ordered.set(id, row);
+  });
+  return ordered;
+}
+
+/** Rows by id that the principal may read, live ones only unless `includeDeleted` (which also reaches attachments of trashed records). */
+async function rowsByIds(deps: DataDeps, access: Access, type: RecordType, ids: readonly string[], includeDeleted: boolean): Promise<Map<string, Record<string, unknown>>> {
+  const found = new Map<string, Record<string, unknown>>();
+  const valid = [...new Set(ids.filter(isId))];
+  for (let at = 0; at < valid.length; at += PURGE_CHUNK) {
+    const readable = applyScope(anyDb(deps).selectFrom(`${type} as r`).selectAll('r'), access, type, 'read');
+    if (!readable) return found;
+    let qb = readable.where('r.id', 'in', valid.slice(at, at + PURGE_CHUNK));
+    if (!includeDeleted) qb = hideTrashedAttachments(qb.where('r.deleted_at', 'is', null), type);
+    for (const row of (await qb.execute()) as Record<string, unknown>[]) found.set(String(row.id), row);
+  }
+  return found;
+}
+
+function missingInBatch(def: RecordTypeDef, id: string, index: number): AppError {
+  return new AppError('record.not_found', isId(id) ? `No such ${def.singular}: ${id}` : `No such ${def.singular}`, [{ field: `ids.${index}`, message: `names no ${def.singular} you can reach` }]);
+}
+
+function requireInBatchScope(access: Access, def: RecordTypeDef, action: Action, row: Record<string, unknown>, index: number): void {
+  if (!rowInScope(access, def.type, action, row)) {
+    throw new AppError('auth.forbidden', `Your roles do not allow you to ${action} the ${def.singular} ${String(row.id)}`, [{ field: `ids.${index}`, message: `names a ${def.singular} your roles do not allow you to ${action}` }]);
+  }
+}
+
+/** Subject tables: records sealed under a person's data key carry the person in `subject_id`. */
+const SUBJECT_TYPES: readonly RecordType[] = ['contacts', 'leads', 'activities', 'tickets'];
+
+/** Removes rows (checked by the caller) and what hangs on them; see purgeRecords. `parent` names the type they were attached to. */
+async function purgeRows(tx: DataDeps, ctx: ActorContext, def: RecordTypeDef, rows: Record<string, unknown>[], reason: PurgeReason, parent: RecordType | null): Promise<PurgeResult> {
+  const type = def.type;
+  const ids = rows.map((r) => String(r.id));
+  let attached = 0;
+  let unlinked = 0;
+  // Records attached to these go with them, whether they went to the trash with them or before.
+  for (const other of RECORD_TYPES) {
+    const attachment = RECORD_TYPE_DEFS[other].attachedTo;
+    if (!attachment || !attachment.parents.includes(type)) continue;
+    const hanging: Record<string, unknown>[] = [];
+    for (let at = 0; at < ids.length; at += PURGE_CHUNK) {
+      hanging.push(...((await anyDb(tx).selectFrom(other).selectAll().where(attachment.column, 'in', ids.slice(at, at + PURGE_CHUNK)).execute()) as Record<string, unknown>[]));
+    }
+    if (hanging.length === 0) continue;
+    const result = await purgeRows(tx, ctx, RECORD_TYPE_DEFS[other], hanging, reason, type);
+    attached += result.purged + result.attached;
+    unlinked += result.unlinked;
+  }
+  unlinked += await unlinkReferences(tx, ctx, type, ids);
+  for (let at = 0; at < ids.length; at += PURGE_CHUNK) {
+    const chunk = ids.slice(at, at + PURGE_CHUNK);
+    await anyDb(tx).deleteFrom('custom_values').where('record_id', 'in', chunk).execute();
+    await anyDb(tx).deleteFrom('record_tags').where('record_type', '=', type).where('record_id', 'in', chunk).execute();
+    await anyDb(tx).deleteFrom('honeytokens').where('record_id', 'in', chunk).execute();
+  }
+  await removeDocuments(tx.db, tx.dialect, ids);
+  for (let at = 0; at < ids.length; at += PURGE_CHUNK) {
+    const chunk = ids.slice(at, at + PURGE_CHUNK);
+    let qb = anyDb(tx).deleteFrom(type).where('id', 'in', chunk);
+    // A record asked for by itself must still be in the trash: a restore in between wins.
+    if (parent === null) qb = qb.where('deleted_at', 'is not', null);
+    const removed = await qb.executeTakeFirst();
+    if (Number(removed.numDeletedRows) !== chunk.length) throw new AppError('record.version_conflict', `A ${def.singular} was restored or changed meanwhile; try again`);
+  }
+  if (def.subject === 'person') await dropUnusedDataKeys(tx, rows.map((r) => String(r.subject_id ?? r.id)));
+  await recordAudit(tx, ctx, { action: 'record.purge', recordType: type, recordIds: ids, details: { reason, ...(parent ? { attachedTo: parent } : {}), ...subjectDetail({ def }, rows) } });
+  return { purged: ids.length, attached, unlinked };
+}
+
+/**
+ * Empties every reference field that points at the removed records, in live and trashed records
+ * alike, as an update of that field to null would: the version moves on, values are sealed again
+ * when the record thereby belongs to another data subject (a ticket whose contact is gone), and
+ * each change is audited `record.update` with `reason: 'purge'`.
+ */
+async function unlinkReferences(tx: DataDeps, ctx: ActorContext, type: RecordType, ids: string[]): Promise<number> {
+  let unlinked = 0;
+  const now = tx.clock.now().toISOString();
+  for (const other of RECORD_TYPES) {
+    const fields = RECORD_TYPE_DEFS[other].fields.filter((f) => f.type === 'reference' && f.references === type && f.column);
+    if (fields.length === 0) continue;
+    const schema = await recordSchema(tx, other);
+    for (const field of fields) {
+      const column = field.column!;
+      for (let at = 0; at < ids.length; at += PURGE_CHUNK) {
+        const rows = (await anyDb(tx).selectFrom(other).selectAll().where(column, 'in', ids.slice(at, at + PURGE_CHUNK)).execute()) as Record<string, unknown>[];
+        for (const row of rows) {
+          const changes = { [column]: null };
+          let sealed: Awaited<ReturnType<typeof sealUpdate>>;
+          try {
+            sealed = await sealUpdate(tx, schema, row, changes, new Map(), encodeCustomValue);
+          } catch (error) {
+            // A record of an erased person holds no personal values left to seal: the reference alone goes.
+            if (!(error instanceof AppError) || error.code !== 'record.erased') throw error;
+            sealed = { columns: changes, customRows: new Map(), terms: null, digests: { keyVersion: 0, changes: {} } };
+          }
+          const version = Number(row.version);
+          const result = await anyDb(tx)
+            .updateTable(other)
+            .set({ ...sealed.columns, version: version + 1, updated_at: now, updated_by: actingUserId(ctx.principal) })
+            .where('id', '=', String(row.id))
+            .where('version', '=', version)
+            .executeTakeFirst();
+          if (Number(result.numUpdatedRows) !== 1) throw new AppError('record.version_conflict', `A ${schema.def.singular} pointing at a purged record was changed meanwhile; try again`);
+          for (const [fieldId, customRow] of sealed.customRows) {
+            await anyDb(tx).deleteFrom('custom_values').where('record_id', '=', String(row.id)).where('field_id', '=', fieldId).execute();
+            if (customRow) await anyDb(tx).insertInto('custom_values').values(customRow).execute();
+          }
+          if (sealed.terms) await reindexDocument(tx.db, tx.dialect, other, { recordId: String(row.id), terms: sealed.terms });
+          await recordAudit(tx, ctx, {
+            action: 'record.update',
+            recordType: other,
+            recordIds: [String(row.id)],
+            fields: [field.key],
+            details: { reason: 'purge', keyVersion: sealed.digests.keyVersion, changes: sealed.digests.changes, ...subjectDetail(schema, [{ ...row, ...sealed.columns }]) },
+          });
+          unlinked += 1;
+        }
+      }
+    }
+  }
+  return unlinked;
+}
+
+/** Destroys the data keys of people no record is sealed under any longer: nothing is left for them to open. */
+async function dropUnusedDataKeys(tx: DataDeps, subjects: string[]): Promise<void> {
+  for (const subject of new Set(subjects)) {
+    let used = false;
+    for (const type of SUBJECT_TYPES) {
+      const qb = anyDb(tx).selectFrom(type).select('id');
+      const hit = await (RECORD_TYPE_DEFS[type].subject === 'person' ? qb.where((eb: any) => eb.or([eb('subject_id', '=', subject), eb('id', '=', subject)])) : qb.where('subject_id', '=', subject)).limit(1).executeTakeFirst();
+      if (hit) {
+        used = true;
+        break;
+      }
+    }
+    if (used) continue;
+    await anyDb(tx).deleteFrom('data_keys').where('subject_id', '=', subject).execute();
+    tx.keyring.forget(subject);
+  }
 }
 
 // ---- Internals ---------------------------------------------------------------------------------

@@ -19,6 +19,12 @@ import * as singleSignOn from './migrations/0016-single-sign-on.js';
 import * as savedViews from './migrations/0017-saved-views.js';
 import * as detection from './migrations/0018-detection.js';
 import * as securityOfficer from './migrations/0019-security-officer.js';
+import * as approvalsExports from './migrations/0020-approvals-exports.js';
+import * as trash from './migrations/0021-trash.js';
+import * as backupRuns from './migrations/0022-backup-runs.js';
+import * as backupOffsite from './migrations/0023-backup-offsite.js';
+import * as bulkRequests from './migrations/0024-bulk-requests.js';
+import * as bulkTallies from './migrations/0025-bulk-tallies.js';
 
 /** Migrations are listed in code, in order, so a build carries them and nothing scans the disk. */
 function migrationsFor(database: Database): Record<string, Migration> {
@@ -42,6 +48,12 @@ function migrationsFor(database: Database): Record<string, Migration> {
     '0017-saved-views': { up: (db) => savedViews.up(db) },
     '0018-detection': { up: (db) => detection.up(db) },
     '0019-security-officer': { up: (db) => securityOfficer.up(db) },
+    '0020-approvals-exports': { up: (db) => approvalsExports.up(db) },
+    '0021-trash': { up: (db) => trash.up(db) },
+    '0022-backup-runs': { up: (db) => backupRuns.up(db) },
+    '0023-backup-offsite': { up: (db) => backupOffsite.up(db) },
+    '0024-bulk-requests': { up: (db) => bulkRequests.up(db) },
+    '0025-bulk-tallies': { up: (db) => bulkTallies.up(db) },
   };
 }
 

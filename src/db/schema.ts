@@ -158,7 +158,7 @@ export interface PasswordResetsTable {
   superseded_at: string | null;
 }
 
-export type NoticeKind = 'sign_in.new_device' | 'sign_in.locked' | 'mfa.changed' | 'password.changed' | 'token.new_address' | 'security.alert';
+export type NoticeKind = 'sign_in.new_device' | 'sign_in.locked' | 'mfa.changed' | 'password.changed' | 'token.new_address' | 'security.alert' | 'approval.requested' | 'approval.decided';
 
 export interface NoticesTable {
   id: string;
@@ -560,6 +560,141 @@ export interface HoneytokensTable {
   planted_at: string;
 }
 
+/** One backup into the backup folder, or one restore drill (counts and hashes only, never content). */
+export interface BackupRunsTable {
+  id: string;
+  kind: string;
+  status: string;
+  requested_by: string | null;
+  started_at: string;
+  finished_at: string | null;
+  file: string | null;
+  bytes: number | string | null;
+  backup_id: string | null;
+  table_count: number | null;
+  row_count: number | string | null;
+  content_sha256: string | null;
+  verified_at: string | null;
+  drill_matched: number | null;
+  drill_differs: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  tier: string | null;
+  pruned_at: string | null;
+  /** The copy in the S3-compatible store: 'ok', 'failed', or null (no store set up; drills). */
+  offsite_status: string | null;
+  offsite_at: string | null;
+  /** A stable error code when the copy failed, and the store's or network's own code name. */
+  offsite_error: string | null;
+  offsite_reason: string | null;
+  /** When retention deleted the copy from the store. */
+  offsite_pruned_at: string | null;
+}
+
+/** Which process may take a backup or run a drill now (one at a time among those sharing the database). */
+export interface BackupLeaseTable {
+  name: string;
+  lease_holder: string | null;
+  lease_until: string | null;
+  updated_at: string;
+}
+
+export type ApprovalKind = 'export' | 'bulk_delete' | 'bulk_update';
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'cancelled' | 'used' | 'expired';
+
+/** Work too large for one person alone, waiting for or given a second person's decision. */
+export interface ApprovalRequestsTable {
+  id: string;
+  kind: ApprovalKind;
+  requested_by: string;
+  requested_at: string;
+  /** What the requester typed: shown to approvers, never copied into audit details or logs. */
+  reason: string;
+  /** JSON without personal data: what the request is for, in figures. */
+  summary: string;
+  /** SHA-256 hex of the canonical payload, so what is done is exactly what was approved. */
+  payload_hash: string;
+  record_count: number;
+  status: ApprovalStatus;
+  /** The deciding user's id, or `operator:<name>` when the command-line operator decided. */
+  decided_by: string | null;
+  decided_at: string | null;
+  decision_note: string | null;
+  /** A pending request lapses 7 days after it was made; an approved one 24 hours after approval. */
+  expires_at: string;
+  used_at: string | null;
+  version: number;
+}
+
+/** What is stored of an export; what a caller sees is derived from it and its approval. */
+export type StoredExportStatus = 'ready' | 'pending_approval' | 'downloaded' | 'cancelled';
+
+export interface ExportsTable {
+  id: string;
+  /** A small serial number, embedded in the file's fingerprint. */
+  export_no: number;
+  /** The user; null only for the command-line operator acting as nobody. */
+  requested_by: string | null;
+  /** The user's email, or `operator:<name>`. */
+  requested_by_label: string;
+  type: string;
+  format: string;
+  /** The list query, sealed under the key-encryption key (it may hold personal filter values). */
+  query: string;
+  /** What the requester typed; never copied into audit details or logs. */
+  reason: string;
+  status: StoredExportStatus;
+  approval_id: string | null;
+  /** The rows counted when it was asked for: the most the download writes. */
+  row_limit: number;
+  rows_written: number | null;
+  sha256: string | null;
+  created_at: string;
+  ready_at: string | null;
+  download_expires_at: string | null;
+  downloaded_at: string | null;
+  version: number;
+}
+
+/** The one row handing out export numbers. */
+export interface ExportCounterTable {
+  id: number;
+  last_no: number;
+}
+
+/** Rows a user exported, and read through list pages, on a UTC day (bigint: PostgreSQL answers strings). */
+export interface ExportTalliesTable {
+  user_id: string;
+  day: string;
+  exported_rows: number | string;
+  read_rows: number | string;
+}
+
+/** Records a user changed or deleted through bulk requests without approval in a UTC hour (bigint: PostgreSQL answers strings). */
+export interface BulkTalliesTable {
+  user_id: string;
+  /** The hour's start, e.g. 2026-12-03T20. */
+  hour: string;
+  records: number | string;
+}
+
+/** A mass change waiting for approval, kept so that it can be run from the approval alone (modules/bulk). */
+export interface BulkRequestsTable {
+  /** The approval request's id. */
+  approval_id: string;
+  requested_by: string;
+  kind: 'bulk_delete' | 'bulk_update';
+  type: string;
+  /** JSON array of record ids, in the order sent. */
+  ids: string;
+  /** JSON array of the field keys an update sets (custom ones as customFields.<key>); [] for a delete. */
+  fields: string;
+  /** The changes of an update as JSON, sealed under the organisation's data key; null for a delete. */
+  changes: string | null;
+  record_count: number;
+  created_at: string;
+}
+
 export interface DatabaseSchema {
   teams: TeamsTable;
   roles: RolesTable;
@@ -609,4 +744,12 @@ export interface DatabaseSchema {
   address_blocks: AddressBlocksTable;
   lockdowns: LockdownsTable;
   honeytokens: HoneytokensTable;
+  backup_runs: BackupRunsTable;
+  backup_lease: BackupLeaseTable;
+  approval_requests: ApprovalRequestsTable;
+  exports: ExportsTable;
+  export_counter: ExportCounterTable;
+  export_tallies: ExportTalliesTable;
+  bulk_requests: BulkRequestsTable;
+  bulk_tallies: BulkTalliesTable;
 }

@@ -8,6 +8,7 @@ import { erasePerson, type PersonType } from '../data/erasure.js';
 import { actorOf } from './authenticate.js';
 import { IdParams, RANGE_KEY, createBodySchema, listQuerySchema, pageSchema, recordSchema, updateBodySchema } from './record-schemas.js';
 import { errorResponses } from './schemas.js';
+import { tallyListRead } from '../modules/exports/export-caps.js';
 
 /** The query parameters that are not field filters. */
 const LIST_CONTROLS = new Set(['limit', 'cursor', 'sort', 'q', 'trash']);
@@ -54,7 +55,11 @@ export function registerRecordRoutes(app: FastifyInstance, deps: DataDeps, type:
 
   app.get(base, {
     schema: { tags, summary: `List ${type}`, querystring: listQuerySchema(def, options.listParameters), response: { 200: pageSchema(record), ...errorResponses } },
-    handler: async (request) => service.list(deps, actorOf(request), listQueryFrom(request.query as Record<string, string>, parameterKeys)),
+    handler: async (request) => {
+      const ctx = actorOf(request);
+      // Reading page by page counts against the reader's daily export allowance.
+      return tallyListRead(deps, ctx, await service.list(deps, ctx, listQueryFrom(request.query as Record<string, string>, parameterKeys)), type);
+    },
   });
 
   app.post(base, {

@@ -29,6 +29,12 @@ import { registerAlertRoutes } from '../modules/alerts/alerts.routes.js';
 import { registerDetectionRoutes } from '../modules/detection/detection.routes.js';
 import { registerHoneytokenRoutes } from '../modules/honeytokens/honeytokens.routes.js';
 import { registerSimulationRoutes } from '../modules/simulation/simulation.routes.js';
+import { registerExportTraceRoutes } from '../modules/exports/export-trace.routes.js';
+import { registerTrashRoutes } from '../modules/trash/trash.routes.js';
+import { registerBulkRoutes } from '../modules/bulk/bulk.routes.js';
+import { registerBackupRoutes } from '../modules/backup/backup.routes.js';
+import { registerApprovalRoutes } from '../modules/approvals/approvals.routes.js';
+import { registerExportRoutes } from '../modules/exports/exports.routes.js';
 
 /** Every API route, in one list. */
 export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
@@ -60,4 +66,10 @@ export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
   registerDetectionRoutes(app, deps);
   registerHoneytokenRoutes(app, deps);
   registerSimulationRoutes(app, deps);
+  registerExportTraceRoutes(app, deps);
+  registerTrashRoutes(app, deps);
+  registerBulkRoutes(app, deps);
+  registerBackupRoutes(app, deps);
+  registerApprovalRoutes(app, deps);
+  registerExportRoutes(app, deps);
 }

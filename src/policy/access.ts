@@ -1,5 +1,5 @@
 import type { FieldDef, RecordType } from '../data/field-registry.js';
-import { classTarget, FIELD_RULES, READ_ACTIONS, ruleRank, scopeRank, SCOPES, type Action, type FieldRule, type Permission, type RoleDefinition, type Scope } from './model.js';
+import { classTarget, FIELD_RULES, READ_ACTIONS, ruleRank, scopeRank, SCOPES, type Action, type ExportLimits, type FieldRule, type Permission, type RoleDefinition, type Scope } from './model.js';
 
 /**
  * What one principal may do, compiled for one request from the roles it holds: the union of the
@@ -77,6 +77,17 @@ export class Access {
     return rule;
   }
 
+  /**
+   * The export caps set by the roles that grant `action` on the type (an empty object for such a
+   * role that sets none), for the caller to fill from the configured defaults and take the most
+   * generous; null for unrestricted access. A role that does not grant the action on the type has
+   * no say, so holding it cannot loosen a stricter role's caps.
+   */
+  exportLimits(type: RecordType, action: 'export' | 'read'): readonly ExportLimits[] | null {
+    if (this.unrestricted) return null;
+    return this.roles.filter((role) => scopeRank(role.records[type]?.actions[action]) > 0).map((role) => role.exports ?? {});
+  }
+
   may(permission: Permission): boolean {
     if (this.unrestricted) return true;
     if (this.tokenScopes && !tokenAllows(this.tokenScopes, ...PERMISSION_SCOPE[permission])) return false;
@@ -99,6 +110,8 @@ const PERMISSION_SCOPE: Record<Permission, [string, 'read' | 'write']> = {
   'alerts.handle': ['alerts', 'write'],
   'incidents.handle': ['incidents', 'write'],
   'privacy.handle': ['privacy-requests', 'write'],
+  'approvals.decide': ['approvals', 'write'],
+  'trash.purge': ['trash', 'write'],
 };
 
 export function tokenAllows(scopes: TokenScopes, resource: string, access: 'read' | 'write'): boolean {

@@ -37,6 +37,8 @@ export const PERMISSIONS = [
   'alerts.handle',
   'incidents.handle',
   'privacy.handle',
+  'approvals.decide',
+  'trash.purge',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -58,6 +60,17 @@ export interface RoleDefinition {
   readonly mfaRequired?: true;
   /** Shorter session limits for its holders than the configured ones; the strictest role wins. */
   readonly session?: SessionLimits;
+  /** Caps on its holders' exports, overriding the configured ones; of the roles granting the export (or, for list pages, the read) of a type, the most generous wins. */
+  readonly exports?: ExportLimits;
+}
+
+export interface ExportLimits {
+  /** The most rows one export may hold. */
+  readonly maxRows?: number;
+  /** Rows a holder may export (or read through list pages) in a UTC day. */
+  readonly dailyRows?: number;
+  /** Exports of more rows than this need a second person's approval. */
+  readonly approvalAboveRows?: number;
 }
 
 export interface SessionLimits {
@@ -94,7 +107,7 @@ export interface DefinitionProblem {
  */
 export function parseRoleDefinition(raw: unknown): { ok: true; definition: RoleDefinition } | { ok: false; problems: DefinitionProblem[] } {
   const problems: DefinitionProblem[] = [];
-  const input = (raw ?? {}) as { records?: unknown; permissions?: unknown; networks?: unknown; mfaRequired?: unknown; session?: unknown };
+  const input = (raw ?? {}) as { records?: unknown; permissions?: unknown; networks?: unknown; mfaRequired?: unknown; session?: unknown; exports?: unknown };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, problems: [{ field: 'definition', message: 'must be an object' }] };
   const records: Partial<Record<RecordType, TypeGrant>> = {};
   const rawRecords = input.records ?? {};
@@ -164,6 +177,24 @@ export function parseRoleDefinition(raw: unknown): { ok: true; definition: RoleD
       session = { ...(idleMinutes !== undefined ? { idleMinutes } : {}), ...(absoluteHours !== undefined ? { absoluteHours } : {}) };
     }
   }
+  let exportLimits: ExportLimits | undefined;
+  if (input.exports !== undefined) {
+    const e = input.exports as { maxRows?: unknown; dailyRows?: unknown; approvalAboveRows?: unknown } | null;
+    const rows = (value: unknown, field: string, min: number): number | undefined => {
+      if (value === undefined) return undefined;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 1_000_000_000) problems.push({ field, message: `must be a whole number from ${min} to 1000000000` });
+      return typeof value === 'number' ? value : undefined;
+    };
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) problems.push({ field: 'exports', message: 'must be an object with maxRows, dailyRows and/or approvalAboveRows' });
+    else {
+      const unknown = Object.keys(e).filter((k) => !['maxRows', 'dailyRows', 'approvalAboveRows'].includes(k));
+      if (unknown.length > 0) problems.push({ field: 'exports', message: 'may hold only maxRows, dailyRows and approvalAboveRows' });
+      const maxRows = rows(e.maxRows, 'exports.maxRows', 1);
+      const dailyRows = rows(e.dailyRows, 'exports.dailyRows', 1);
+      const approvalAboveRows = rows(e.approvalAboveRows, 'exports.approvalAboveRows', 0);
+      exportLimits = { ...(maxRows !== undefined ? { maxRows } : {}), ...(dailyRows !== undefined ? { dailyRows } : {}), ...(approvalAboveRows !== undefined ? { approvalAboveRows } : {}) };
+    }
+  }
   if (problems.length > 0) return { ok: false, problems };
   const restricted = networks && (networks.allow.length > 0 || networks.deny.length > 0);
   return {
@@ -174,6 +205,7 @@ export function parseRoleDefinition(raw: unknown): { ok: true; definition: RoleD
       ...(restricted ? { networks } : {}),
       ...(input.mfaRequired === true ? { mfaRequired: true } : {}),
       ...(session && Object.keys(session).length > 0 ? { session } : {}),
+      ...(exportLimits && Object.keys(exportLimits).length > 0 ? { exports: exportLimits } : {}),
     },
   };
 }

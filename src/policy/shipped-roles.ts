@@ -39,7 +39,7 @@ export const SHIPPED_ROLES: readonly ShippedRole[] = [
     description: 'Runs the system: users, roles, teams, settings, keys, backups. Sees every record, but sensitive values only masked, and cannot reveal them.',
     definition: {
       records: each(RECORD_TYPES, () => grant(actions([...WORK, 'export', 'import'], 'all'), SENSITIVE_MASKED)),
-      permissions: ['alerts.handle', 'backups.manage', 'incidents.handle', 'keys.manage', 'pipelines.manage', 'roles.manage', 'settings.manage', 'tags.manage', 'teams.manage', 'users.manage', 'users.read'],
+      permissions: ['alerts.handle', 'approvals.decide', 'backups.manage', 'incidents.handle', 'keys.manage', 'pipelines.manage', 'roles.manage', 'settings.manage', 'tags.manage', 'teams.manage', 'trash.purge', 'users.manage', 'users.read'],
       mfaRequired: true,
     },
   },
@@ -102,7 +102,7 @@ export const SHIPPED_ROLES: readonly ShippedRole[] = [
     id: 'security_officer',
     name: 'Security officer',
     description: 'Watches for breaches: handles alerts and incidents, contains attacks (blocks, locks, lockdown), reads the audit log and the list of users; no customer data.',
-    definition: { records: {}, permissions: ['alerts.handle', 'incidents.handle', 'audit.read', 'users.read'], mfaRequired: true },
+    definition: { records: {}, permissions: ['alerts.handle', 'approvals.decide', 'incidents.handle', 'audit.read', 'users.read'], mfaRequired: true },
   },
   {
     id: 'privacy_officer',

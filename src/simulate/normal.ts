@@ -255,8 +255,12 @@ async function act(worker: Worker, action: Action): Promise<Answer | null> {
       if (answer.status === 200) record.version = (answer.body as { version: number }).version;
       return answer;
     }
-    case 'export':
-      return agent.get(`/api/v1/exports/${type}.csv?ownerId=${user.id}`);
+    case 'export': {
+      // Asked for with a reason, then downloaded once: the one way records leave in bulk.
+      const asked = await agent.post('/api/v1/exports', { type, format: 'csv', reason: 'My own customers for the week', query: { ownerId: user.id } });
+      if (asked.status !== 201 || (asked.body as { status: string }).status !== 'ready') return asked;
+      return agent.get(`/api/v1/exports/${(asked.body as { id: string }).id}/download`);
+    }
   }
 }
 

@@ -22,6 +22,8 @@ const RecordsPages = lazy(() => import('./records/records-pages'));
 const SecurityPages = lazy(() => import('./security/security-pages'));
 const AdminPages = lazy(() => import('./admin/admin-pages'));
 const TransferPages = lazy(() => import('./transfer/transfer-pages'));
+const ExportsPages = lazy(() => import('./exports/exports-pages'));
+const TrashPage = lazy(() => import('./trash/trash-page'));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -81,6 +83,8 @@ function Root() {
               <Route path="/security" nest><SecurityPages /></Route>
               <Route path="/admin" nest><AdminPages /></Route>
               <Route path="/import" nest><TransferPages /></Route>
+              <Route path="/exports" nest><ExportsPages /></Route>
+              <Route path="/trash"><TrashPage /></Route>
               <Route><Missing /></Route>
             </Switch>
           </Suspense>

@@ -31,6 +31,28 @@ const SEVERITIES: Record<string, Record<Locale, string>> = {
   critical: { en: 'critical', 'zh-CN': '严重' },
 };
 
+const RECORD_TYPE_NAMES: Record<string, Record<Locale, string>> = {
+  companies: { en: 'companies', 'zh-CN': '公司' },
+  contacts: { en: 'contacts', 'zh-CN': '联系人' },
+  leads: { en: 'leads', 'zh-CN': '线索' },
+  deals: { en: 'deals', 'zh-CN': '商机' },
+  activities: { en: 'activities', 'zh-CN': '活动' },
+  tickets: { en: 'tickets', 'zh-CN': '工单' },
+};
+
+/** The work an approval is for, in figures: "an export of 4,200 contacts". */
+function approvalWork(details: Details, locale: Locale): string {
+  const count = typeof details.recordCount === 'number' ? details.recordCount.toLocaleString('en-US') : '';
+  const what = RECORD_TYPE_NAMES[text(details.type)]?.[locale] ?? (locale === 'zh-CN' ? '记录' : 'records');
+  if (locale === 'zh-CN') {
+    const verb = details.kind === 'bulk_delete' ? '删除' : details.kind === 'bulk_update' ? '修改' : '导出';
+    return `${verb} ${count} 条${what}`;
+  }
+  if (details.kind === 'bulk_delete') return `deleting ${count} ${what}`;
+  if (details.kind === 'bulk_update') return `changing ${count} ${what}`;
+  return `an export of ${count} ${what}`;
+}
+
 function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
@@ -95,6 +117,31 @@ export function describeNotice(kind: NoticeKind, details: Details, locale: Local
         body: zh
           ? `Rampart 于 ${when(details.at)} 发出警报：${text(details.summary)}。请在安全中心的警报页面查看证据和已采取的措施：${text(details.link)}`
           : `Rampart raised an alert on ${when(details.at)}: ${text(details.summary)}. Review the evidence and the responses taken on the alerts page of the security center: ${text(details.link)}`,
+      };
+    }
+    case 'approval.requested': {
+      const work = approvalWork(details, locale);
+      const link = text(details.link);
+      return {
+        title: zh ? `待审批：${work}` : `Approval requested: ${work}`,
+        body: zh
+          ? `${text(details.requester)} 请求第二人批准${work}。请查看理由并批准或拒绝${link ? `：${link}` : '。'}无人处理的请求将在 7 天后失效。`
+          : `${text(details.requester)} asks a second person to approve ${work}. Read the reason and approve or deny it${link ? ` in the approvals inbox: ${link}` : ' in the approvals inbox'}. A request nobody decides lapses after 7 days.`,
+      };
+    }
+    case 'approval.decided': {
+      const work = approvalWork(details, locale);
+      const approved = details.outcome === 'approved';
+      const run = details.kind === 'export' ? (zh ? '下载' : 'download') : zh ? '执行' : 'run';
+      return {
+        title: zh ? `${approved ? '已批准' : '已拒绝'}：${work}` : `${approved ? 'Approved' : 'Denied'}: ${work}`,
+        body: approved
+          ? zh
+            ? `您的${work}请求已获批准：您现在可以在 24 小时内${run}一次。`
+            : `Your request for ${work} was approved: you may now ${run} it, once, within 24 hours.`
+          : zh
+            ? `您的${work}请求已被拒绝，审批人的备注（如有）显示在请求中。`
+            : `Your request for ${work} was denied. The decider's note, if any, is shown with the request.`,
       };
     }
   }

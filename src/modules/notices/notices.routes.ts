@@ -9,7 +9,7 @@ import { listNotices, markNoticesRead } from './notices.service.js';
 const NoticeSchema = Type.Object(
   {
     id: Type.String(),
-    kind: Type.String({ enum: ['sign_in.new_device', 'sign_in.locked', 'mfa.changed', 'password.changed', 'token.new_address', 'security.alert'] }),
+    kind: Type.String({ enum: ['sign_in.new_device', 'sign_in.locked', 'mfa.changed', 'password.changed', 'token.new_address', 'security.alert', 'approval.requested', 'approval.decided'] }),
     title: Type.String({ description: "In the user's language." }),
     body: Type.String(),
     createdAt: Type.String(),
@@ -22,7 +22,7 @@ export function registerNoticeRoutes(app: FastifyInstance, deps: DataDeps): void
   app.get('/api/v1/notices', {
     schema: {
       tags: ['notices'],
-      summary: 'Your security notices, newest first: sign-ins from a new device or network, second-factor and password changes, tokens used from a new address',
+      summary: 'Your security notices, newest first: sign-ins from a new device or network, second-factor and password changes, tokens used from a new address; approval requests to decide, and decisions on your own',
       querystring: Type.Object(
         {
           unread: Type.Optional(Type.String({ enum: ['true', 'false'], description: 'true: only the notices not read yet.' })),

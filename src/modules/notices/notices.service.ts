@@ -26,13 +26,15 @@ const CLAIM_TIMEOUT_MS = 5 * 60_000;
 /**
  * Tells a user about a security event on their account: written in the caller's transaction, so a
  * notice exists exactly when what it reports happened. The row is also the mail outbox: a server
- * process mails it afterwards (`deliverNotices`). Details never hold a secret.
+ * process mails it afterwards (`deliverNotices`). Details never hold a secret. With `mail: false`
+ * the notice stays in the app only (workflow notices, such as approvals): the courier is told
+ * there is nothing to mail.
  */
-export async function addNotice(deps: DataDeps, userId: string, kind: NoticeKind, details: Record<string, unknown>): Promise<void> {
+export async function addNotice(deps: DataDeps, userId: string, kind: NoticeKind, details: Record<string, unknown>, options: { mail?: boolean } = {}): Promise<void> {
   const now = deps.clock.now().toISOString();
   await deps.db
     .insertInto('notices')
-    .values({ id: newId(), user_id: userId, kind, details: JSON.stringify(details), created_at: now, read_at: null, mail_state: 'pending', mail_attempts: 0, mail_claimed_at: null, mail_next_at: now })
+    .values({ id: newId(), user_id: userId, kind, details: JSON.stringify(details), created_at: now, read_at: null, mail_state: options.mail === false ? 'sent' : 'pending', mail_attempts: 0, mail_claimed_at: null, mail_next_at: now })
     .execute();
 }
 

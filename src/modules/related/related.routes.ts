@@ -5,6 +5,7 @@ import type { DataDeps } from '../../data/record-store.js';
 import { actorOf } from '../../http/authenticate.js';
 import { IdParams, pageSchema, recordSchema } from '../../http/record-schemas.js';
 import { errorResponses } from '../../http/schemas.js';
+import { tallyListRead } from '../exports/export-caps.js';
 import { RELATIONS, contactTimeline, listRelated } from './related.service.js';
 
 const pageQuery = {
@@ -36,7 +37,11 @@ export function registerRelatedRoutes(app: FastifyInstance, deps: DataDeps): voi
         ),
         response: { 200: pageSchema(recordSchema(RECORD_TYPE_DEFS[relation.child])), ...errorResponses },
       },
-      handler: async (request) => listRelated(deps, actorOf(request), relation, (request.params as { id: string }).id, pageFrom(request.query as Record<string, string>)),
+      // Reading page by page counts against the reader's daily export allowance, as lists do.
+      handler: async (request) => {
+        const ctx = actorOf(request);
+        return tallyListRead(deps, ctx, await listRelated(deps, ctx, relation, (request.params as { id: string }).id, pageFrom(request.query as Record<string, string>)), relation.child);
+      },
     });
   }
 
@@ -64,6 +69,12 @@ export function registerRelatedRoutes(app: FastifyInstance, deps: DataDeps): voi
         ...errorResponses,
       },
     },
-    handler: async (request) => contactTimeline(deps, actorOf(request), (request.params as { id: string }).id, pageFrom(request.query as Record<string, string>)),
+    handler: async (request) => {
+      const ctx = actorOf(request);
+      const page = await contactTimeline(deps, ctx, (request.params as { id: string }).id, pageFrom(request.query as Record<string, string>));
+      // Only the attached activities are records read; the created and changed entries are not.
+      await tallyListRead(deps, ctx, { items: page.items.filter((item) => item.activity !== null) }, 'activities');
+      return page;
+    },
   });
 }

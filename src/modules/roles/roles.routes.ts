@@ -42,6 +42,16 @@ const DefinitionSchema = Type.Object(
         { additionalProperties: false, description: "Shorter session limits for the role's holders than the configured ones; the strictest of a user's roles applies." },
       ),
     ),
+    exports: Type.Optional(
+      Type.Object(
+        {
+          maxRows: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'The most rows one export may hold.' })),
+          dailyRows: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'Rows a holder may export, or read through list pages, in a UTC day.' })),
+          approvalAboveRows: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: "Exports of more rows than this need a second person's approval." })),
+        },
+        { additionalProperties: false, description: "Export caps for the role's holders instead of the configured ones; the most generous of a user's roles applies to each." },
+      ),
+    ),
   },
   { additionalProperties: false, $id: 'RoleDefinition' },
 );

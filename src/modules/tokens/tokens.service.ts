@@ -15,7 +15,12 @@ import { getUserById } from '../users/users.service.js';
  * A scope is `<resource>:<read|write>`, or `*:read` / `*:write` for every resource. Scopes only
  * narrow what the token's owner may do; they never add to it.
  */
-export const TOKEN_RESOURCES = ['companies', 'contacts', 'leads', 'deals', 'pipelines', 'activities', 'tickets', 'tags', 'custom-fields', 'users', 'teams', 'roles', 'tokens', 'search', 'audit', 'alerts', 'detection', 'honeytokens'] as const;
+export const TOKEN_RESOURCES = [
+  'companies', 'contacts', 'leads', 'deals', 'pipelines', 'activities', 'tickets', 'tags', 'custom-fields', 'users', 'teams', 'roles', 'tokens', 'search', 'audit', 'alerts', 'detection', 'honeytokens',
+  // A resource is the first path segment after /api/v1/ (authentication checks it), or the scope a
+  // system permission needs as well (PERMISSION_SCOPE in policy/access.ts).
+  'trash', 'bulk-changes', 'approvals', 'exports', 'imports', 'backups', 'keys', 'incidents', 'privacy-requests', 'views', 'notices', 'dashboard', 'settings',
+] as const;
 const SCOPE = new RegExp(`^(\\*|${TOKEN_RESOURCES.join('|')}):(read|write)$`);
 export const DEFAULT_SCOPES = ['*:read', '*:write'];
 const MAX_LIFETIME_DAYS = 366;

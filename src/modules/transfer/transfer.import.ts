@@ -8,6 +8,7 @@ import { createRecords, getRecord, inTransaction, listRecords, recordSchema, typ
 import { AppError, type FieldProblem } from '../../shared/errors.js';
 import { isId } from '../../shared/ids.js';
 import type { ActorContext } from '../../shared/principal.js';
+import { stripMarks } from '../exports/export-fingerprint.js';
 import { mapColumns, mapHeader, suggestMapping, targetKey, type ColumnTarget } from './transfer.columns.js';
 
 /**
@@ -456,7 +457,8 @@ async function readCsv(source: CsvSource, delimiter: string, onRecord: (cells: s
       if (source.maxRecords !== undefined && records > source.maxRecords) {
         throw new AppError('import.too_large', `The file has more than ${source.maxRecords - 1} rows; split it into smaller files`);
       }
-      await onRecord(item.record, line);
+      // An exported file carries invisible export marks in some cells: they are never stored.
+      await onRecord(item.record.map(stripMarks), line);
     }
     await piping;
   } catch (error) {

@@ -1,19 +1,15 @@
 import { once } from 'node:events';
 import { PassThrough, type Writable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Type, type TSchema } from 'typebox';
-import { RECORD_TYPES, type RecordType } from '../../data/field-registry.js';
-import { RECORD_TYPE_DEFS } from '../../data/record-types.js';
+import { Type } from 'typebox';
 import { actorOf } from '../../http/authenticate.js';
-import { listQuerySchema } from '../../http/record-schemas.js';
-import { listQueryFrom } from '../../http/record-routes.js';
+import { fileBodyParser } from '../../http/file-body.js';
 import { errorResponses } from '../../http/schemas.js';
 import { AppError } from '../../shared/errors.js';
 import type { AuthDeps } from '../auth/auth.service.js';
-import { exportCsv } from './transfer.export.js';
 import { csvBytes, importCsv, IMPORTABLE_TYPES, previewCsv, type ImportableType, type RowResult } from './transfer.import.js';
 import { ImportColumnsQuery, ImportEventSchema, ImportParams, ImportPreviewSchema } from './transfer.schemas.js';
-import { checkExport, importFields, requireImportRights, STEP_UP_EXPORT_ROWS } from './transfer.service.js';
+import { importFields, requireImportRights } from './transfer.service.js';
 
 /** The largest CSV file an upload may carry: about 100,000 contacts of ordinary width. */
 export const MAX_IMPORT_BYTES = 20 * 1_048_576;
@@ -22,7 +18,7 @@ const IMPORT_BATCH_ROWS = 250;
 const NDJSON = 'application/x-ndjson';
 
 /**
- * Imports (`/api/v1/imports/<type>`) and exports (`/api/v1/exports/<type>.csv`).
+ * Imports (`/api/v1/imports/<type>`). Exports are resources of their own (src/modules/exports).
  *
  * An import is one request that streams its progress back rather than a job with a status to
  * poll: the browser still holds the file, so the wizard sends it once to preview and once to run,
@@ -40,7 +36,6 @@ export function registerTransferRoutes(app: FastifyInstance, deps: AuthDeps): vo
     scope.addContentTypeParser('*', (_request, _payload, done) => done(new AppError('import.unsupported_media_type', 'Send the file as CSV (Content-Type: text/csv)'), undefined));
     registerImportRoutes(scope, deps);
   });
-  for (const type of RECORD_TYPES) registerExportRoute(app, deps, type);
 }
 
 function registerImportRoutes(app: FastifyInstance, deps: AuthDeps): void {
@@ -118,41 +113,6 @@ function registerImportRoutes(app: FastifyInstance, deps: AuthDeps): void {
   });
 }
 
-function registerExportRoute(app: FastifyInstance, deps: AuthDeps, type: RecordType): void {
-  const list = listQuerySchema(RECORD_TYPE_DEFS[type]);
-  const { limit: _limit, cursor: _cursor, trash: _trash, ...filters } = list.properties as Record<string, TSchema>;
-  app.get(`/api/v1/exports/${type}.csv`, {
-    schema: {
-      tags: ['exports'],
-      summary: `Export ${type} as CSV`,
-      description: `The ${type} the caller may export, narrowed by the same filters, search and sort as the list, as a CSV file. Recorded in the audit log with its row count and the file's SHA-256. More than ${STEP_UP_EXPORT_ROWS.toLocaleString('en-US')} rows need a second factor proved in the last five minutes (auth.step_up_required).`,
-      querystring: Type.Object(filters, { additionalProperties: false, patternProperties: (list as unknown as { patternProperties: Record<string, TSchema> }).patternProperties }),
-      response: { 200: { description: 'The CSV file.', content: { 'text/csv': { schema: Type.String() } } }, ...errorResponses },
-    } as Record<string, unknown>,
-    handler: async (request, reply) => {
-      const ctx = actorOf(request);
-      const { limit: _l, cursor: _c, trash: _t, ...query } = listQueryFrom(request.query as Record<string, string>);
-      await checkExport(deps, ctx, type, query);
-      const out = new PassThrough();
-      const day = deps.clock.now().toISOString().slice(0, 10);
-      void reply
-        .status(200)
-        .header('content-type', 'text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="${type}-${day}.csv"`)
-        .header('cache-control', 'no-store')
-        .send(out);
-      try {
-        await exportCsv(deps, ctx, type, out, { query });
-      } catch (error) {
-        // The header is gone; cutting the download short is how a failure shows now.
-        request.log.error({ requestId: request.id, code: error instanceof AppError ? error.code : undefined }, 'an export failed midway');
-        out.destroy();
-      }
-      return reply;
-    },
-  });
-}
-
 /** The body the CSV parser read, or a refusal of an empty upload. */
 function uploaded(request: FastifyRequest): Buffer {
   const body = request.body;
@@ -167,51 +127,13 @@ function mappingOf(request: FastifyRequest): (string | null)[] | undefined {
   return columns.split(',').map((key) => (key === '' ? null : key));
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * Reads a text/csv body into memory up to MAX_IMPORT_BYTES, refusing more with its own code (the
- * framework's limit is the JSON one, far smaller), and decodes it strictly: bytes that are not
- * UTF-8 are refused, never turned into replacement characters. The import reads the file twice,
- * so it is held whole.
- */
-function readCsvBody(request: FastifyRequest, payload: NodeJS.ReadableStream, done: (error: Error | null, body?: unknown) => void): void {
-  const tooLarge = () => new AppError('import.too_large', `The file is larger than ${MAX_IMPORT_BYTES / 1_048_576} MB; split it into smaller files`);
-  const declared = Number(request.headers['content-length']);
-  if (Number.isFinite(declared) && declared > MAX_IMPORT_BYTES) {
-    done(tooLarge());
-    return;
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let finished = false;
-  const finish = (error: Error | null, body?: string) => {
-    if (finished) return;
-    finished = true;
-    done(error, body);
-  };
-  payload.on('data', (chunk: Buffer) => {
-    if (finished) return;
-    size += chunk.length;
-    if (size > MAX_IMPORT_BYTES) {
-      chunks.length = 0;
-      finish(tooLarge());
-      return;
-    }
-    chunks.push(chunk);
-  });
-  payload.on('end', () => {
-    let text: string;
-    try {
-      text = utf8.decode(Buffer.concat(chunks));
-    } catch {
-      finish(new AppError('import.invalid_file', 'The file is not UTF-8 text; save it as "CSV UTF-8" and try again'));
-      return;
-    }
-    finish(null, text);
-  });
-  payload.on('error', () => finish(new AppError('import.invalid_file', 'The upload was interrupted')));
-}
+/** A CSV upload: at most MAX_IMPORT_BYTES of strict UTF-8. */
+const readCsvBody = fileBodyParser({
+  maxBytes: MAX_IMPORT_BYTES,
+  tooLarge: () => new AppError('import.too_large', `The file is larger than ${MAX_IMPORT_BYTES / 1_048_576} MB; split it into smaller files`),
+  notUtf8: () => new AppError('import.invalid_file', 'The file is not UTF-8 text; save it as "CSV UTF-8" and try again'),
+  interrupted: () => new AppError('import.invalid_file', 'The upload was interrupted'),
+});
 
 /** Writes one line of newline-delimited JSON, waiting while the client catches up. */
 async function writeLine(out: Writable, event: unknown): Promise<void> {

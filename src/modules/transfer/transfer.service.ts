@@ -1,22 +1,19 @@
 import { accessOf } from '../../data/access.js';
-import type { RecordType } from '../../data/field-registry.js';
-import { iterateRecords, recordSchema, type DataDeps } from '../../data/record-store.js';
-import { requireStepUp } from '../../data/step-up.js';
+import { recordSchema, type DataDeps } from '../../data/record-store.js';
 import { AppError } from '../../shared/errors.js';
 import type { ActorContext } from '../../shared/principal.js';
 import { requireScope } from '../tokens/tokens.service.js';
-import { refuseExportInLockdown } from '../detection/containment.service.js';
 import { importTargets } from './transfer.columns.js';
-import type { ExportQuery } from './transfer.export.js';
 import type { ImportableType } from './transfer.import.js';
 
 /**
- * The rules around imports and exports over HTTP, before any byte of an answer is sent: who may
- * start one, and when an export is large enough to ask for a recent second factor. The work
- * itself is transfer.import.ts and transfer.export.ts, which the command line uses too.
+ * The rules around imports over HTTP, before any byte of an answer is sent: who may start one; and
+ * when an export is large enough that its download asks for a recent second factor (exports
+ * themselves are governed in src/modules/exports). The work itself is transfer.import.ts and
+ * transfer.export.ts, which the command line uses too.
  */
 
-/** Exports of more rows than this need a second factor proved in the last few minutes. */
+/** Downloading an export of more rows than this needs a second factor proved in the last few minutes. */
 export const STEP_UP_EXPORT_ROWS = 1_000;
 
 /** A field a column can be mapped to. */
@@ -52,21 +49,4 @@ export async function importFields(deps: DataDeps, ctx: ActorContext, type: Impo
     }
   }
   return fields;
-}
-
-/**
- * Checks an export before its answer starts, so that a refusal is an ordinary error and not a cut
- * download: the caller's rights and filters (by reading the first rows, unrecorded), and, above
- * STEP_UP_EXPORT_ROWS rows, a recent second factor. Counting stops one row past the limit, so a
- * large export costs no full extra pass.
- */
-export async function checkExport(deps: DataDeps, ctx: ActorContext, type: RecordType, query: ExportQuery): Promise<void> {
-  requireScope(ctx, type, 'read');
-  await refuseExportInLockdown(deps);
-  let rows = 0;
-  for await (const _ of iterateRecords(deps, ctx, type, { ...query, purpose: 'export' }, { audited: false })) {
-    rows += 1;
-    if (rows > STEP_UP_EXPORT_ROWS) break;
-  }
-  if (rows > STEP_UP_EXPORT_ROWS) await requireStepUp(deps, ctx);
 }

@@ -32,6 +32,8 @@ export const PERMISSIONS = [
   'alerts.handle',
   'incidents.handle',
   'privacy.handle',
+  'approvals.decide',
+  'trash.purge',
 ] as const satisfies readonly Permission[];
 // Every permission the API declares must be offered: this stops compiling when the server adds one
 // the list above lacks.

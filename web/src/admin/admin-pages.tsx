@@ -6,6 +6,7 @@ import { useAccess } from '../access/use-access';
 import { Missing } from '../shell/missing';
 import { Page } from '../shell/page';
 import { ADMIN_SECTIONS } from './admin.nav';
+import { BackupsPage } from './backups-page';
 import { CustomFieldsPage } from './custom-fields-page';
 import { RolePage, RolesPage } from './roles-page';
 import { SettingsPage } from './settings-page';
@@ -14,7 +15,7 @@ import { UsersPage } from './users-page';
 
 /**
  * The administration screens under /admin: users, roles and their matrices, teams, custom fields,
- * and the settings in effect.
+ * the settings in effect, and backups.
  * A section opens only for the permissions its API asks for; the server checks every request.
  */
 export default function AdminPages() {
@@ -37,6 +38,7 @@ export default function AdminPages() {
       <Route path="/teams">{allowed('/teams') ? <TeamsPage /> : refused}</Route>
       <Route path="/custom-fields">{allowed('/custom-fields') ? <CustomFieldsPage /> : refused}</Route>
       <Route path="/settings">{allowed('/settings') ? <SettingsPage /> : refused}</Route>
+      <Route path="/backups">{allowed('/backups') ? <BackupsPage /> : refused}</Route>
       <Route>
         <Missing />
       </Route>

@@ -8,6 +8,7 @@ export const ADMIN_SECTIONS: { path: string; label: string; visible: (access: Us
   { path: '/teams', label: 'teamsTitle', visible: (a) => a.may('teams.manage') || a.may('users.manage') },
   { path: '/custom-fields', label: 'fieldsPageTitle', visible: (a) => a.may('settings.manage') },
   { path: '/settings', label: 'settingsTitle', visible: (a) => a.may('settings.manage') },
+  { path: '/backups', label: 'backupsTitle', visible: (a) => a.may('backups.manage') },
 ];
 
 /** Administration shows to those who may open at least one of its sections. */

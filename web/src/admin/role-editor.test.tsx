@@ -96,6 +96,21 @@ describe('the permission matrix editor', () => {
     });
   });
 
+  it('sets export caps on a shipped role and clears one back to the configured default', async () => {
+    const capped: Role = { ...shipped, definition: { ...shipped.definition, exports: { maxRows: 5000, dailyRows: 20000 } } };
+    const sent = answerWith({ 'GET /api/v1/auth/access': { body: access }, 'PATCH /api/v1/roles/sales': { body: { ...capped, version: 2 } } });
+    renderWithApp(<RoleEditor role={capped} />);
+    const perExport = screen.getByLabelText('Most rows in one export');
+    expect(perExport).toBeEnabled();
+    await userEvent.clear(perExport);
+    await userEvent.type(screen.getByLabelText('Second-person approval above (rows)'), '250');
+    await userEvent.click(screen.getByRole('button', { name: 'Save role' }));
+    await waitFor(() => expect(sent.some((r) => r.method === 'PATCH')).toBe(true));
+    const body = sent.find((r) => r.method === 'PATCH')!.body as Role;
+    expect(body.definition.exports).toEqual({ dailyRows: 20000, approvalAboveRows: 250 });
+    expect(body.definition.records).toEqual(shipped.definition.records);
+  });
+
   it("shows the API's message, and a network problem beside its list", async () => {
     answerWith({
       'GET /api/v1/auth/access': { body: access },

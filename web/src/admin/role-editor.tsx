@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import { Alert, Button, Checkbox, Group, NativeSelect, Stack, Switch, Table, Text, Textarea, TextInput, Title } from '@mantine/core';
+import { Alert, Button, Checkbox, Group, NativeSelect, NumberInput, Stack, Switch, Table, Text, Textarea, TextInput, Title } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { api, must, problemFrom } from '../api/client';
@@ -8,6 +8,15 @@ import { formProblem } from '../shared/problems';
 import { ACTIONS, CLASSIFICATIONS, FIELD_RULES, PERMISSIONS, RECORD_TYPES, SCOPE_CHOICES, type FieldRule, type Permission, type Role, type RoleDefinition, type RolePatch, type ScopeChoice } from './admin-model';
 
 type Records = RoleDefinition['records'];
+type ExportLimits = NonNullable<RoleDefinition['exports']>;
+type ExportLimit = keyof ExportLimits;
+const EXPORT_LIMITS: readonly ExportLimit[] = ['maxRows', 'dailyRows', 'approvalAboveRows'];
+
+/** The limits set, without the empty ones (an empty box means the configured default); none at all leaves the part out. */
+export function exportLimitsFrom(limits: ExportLimits): { exports?: ExportLimits } {
+  const kept = Object.fromEntries(EXPORT_LIMITS.filter((key) => typeof limits[key] === 'number').map((key) => [key, limits[key]]));
+  return Object.keys(kept).length > 0 ? { exports: kept } : {};
+}
 
 /** One line of addresses per range; blank lines ignored. */
 function rangesOf(text: string): string[] {
@@ -21,7 +30,7 @@ function rangesOf(text: string): string[] {
  * The definition a custom role's editor sends: per record type the actions that reach something
  * and the field rules set; a type with neither is left out, which the API reads as unreachable.
  */
-export function definitionFrom(records: Records, permissions: Permission[], allow: string, deny: string, mfaRequired: boolean, base: RoleDefinition): RoleDefinition {
+export function definitionFrom(records: Records, permissions: Permission[], allow: string, deny: string, mfaRequired: boolean, base: RoleDefinition, exportLimits: ExportLimits = {}): RoleDefinition {
   const kept: Records = {};
   for (const [type, grant] of Object.entries(records)) {
     const actions = Object.fromEntries(Object.entries(grant.actions).filter(([, scope]) => scope !== 'none'));
@@ -33,14 +42,16 @@ export function definitionFrom(records: Records, permissions: Permission[], allo
     networks: { allow: rangesOf(allow), deny: rangesOf(deny) },
     mfaRequired,
     ...(base.session ? { session: base.session } : {}),
+    ...exportLimitsFrom(exportLimits),
   };
 }
 
 /**
  * A role's grants as a matrix: record types by actions, each cell the scope the action reaches;
  * field rules per field or classification; system permissions; the networks the role counts from
- * and whether it requires a second factor. A shipped role keeps its grants (the API refuses any
- * change to them), so only its networks and second-factor requirement can be edited here.
+ * and whether it requires a second factor; the caps on its holders' exports. A shipped role keeps
+ * its grants (the API refuses any change to them), so only its networks, second-factor requirement
+ * and export caps can be edited here.
  */
 export function RoleEditor({ role, onSaved }: { role: Role; onSaved?: (role: Role) => void }) {
   const { t } = useTranslation('admin');
@@ -54,6 +65,7 @@ export function RoleEditor({ role, onSaved }: { role: Role; onSaved?: (role: Rol
   const [allow, setAllow] = useState((role.definition.networks?.allow ?? []).join('\n'));
   const [deny, setDeny] = useState((role.definition.networks?.deny ?? []).join('\n'));
   const [mfaRequired, setMfaRequired] = useState(Boolean(role.definition.mfaRequired));
+  const [exportLimits, setExportLimits] = useState<ExportLimits>({ ...role.definition.exports });
   const [fieldType, setFieldType] = useState<string>('contacts');
   const [problem, setProblem] = useState<{ message: string; fields: Record<string, string> } | null>(null);
   const [saved, setSaved] = useState(false);
@@ -97,8 +109,8 @@ export function RoleEditor({ role, onSaved }: { role: Role; onSaved?: (role: Rol
     const networks = { allow: rangesOf(allow), deny: rangesOf(deny) };
     // A shipped role sends its grants back exactly as read: only networks and MFA may differ.
     const body: RolePatch = locked
-      ? { version: role.version, definition: { ...role.definition, networks, mfaRequired } }
-      : { version: role.version, name, description, definition: definitionFrom(records, permissions, allow, deny, mfaRequired, role.definition) };
+      ? { version: role.version, definition: { ...withoutExports(role.definition), networks, mfaRequired, ...exportLimitsFrom(exportLimits) } }
+      : { version: role.version, name, description, definition: definitionFrom(records, permissions, allow, deny, mfaRequired, role.definition, exportLimits) };
     try {
       const updated = await withStepUp(async () => must(await api.PATCH('/api/v1/roles/{id}', { params: { path: { id: role.id } }, body })));
       queryClient.setQueryData(['roles', role.id], updated);
@@ -107,7 +119,7 @@ export function RoleEditor({ role, onSaved }: { role: Role; onSaved?: (role: Rol
       setSaved(true);
       onSaved?.(updated);
     } catch (error) {
-      setProblem(formProblem(problemFrom(error), t, ['name', 'description', 'definition.networks.allow', 'definition.networks.deny']));
+      setProblem(formProblem(problemFrom(error), t, ['name', 'description', 'definition.networks.allow', 'definition.networks.deny', 'definition.exports.maxRows', 'definition.exports.dailyRows', 'definition.exports.approvalAboveRows']));
     } finally {
       setSaving(false);
     }
@@ -230,6 +242,30 @@ export function RoleEditor({ role, onSaved }: { role: Role; onSaved?: (role: Rol
         <Switch mt="md" label={t('mfaRequired')} description={t('mfaRequiredHelp')} checked={mfaRequired} onChange={(e) => setMfaRequired(e.currentTarget.checked)} />
       </section>
 
+      <section aria-labelledby="role-exports-title">
+        <Title order={2} size="h4" id="role-exports-title" mb="xs">{t('exportLimitsTitle')}</Title>
+        <Text size="sm" c="dimmed" mb="sm">{t('exportLimitsHelp')}</Text>
+        <div className="admin-limits">
+          {EXPORT_LIMITS.map((key) => (
+            <NumberInput
+              key={key}
+              label={t(`exportLimit_${key}`)}
+              placeholder={t('exportLimitDefault')}
+              min={key === 'approvalAboveRows' ? 0 : 1}
+              allowDecimal={false}
+              allowNegative={false}
+              thousandSeparator=","
+              value={exportLimits[key] ?? ''}
+              error={problem?.fields[`definition.exports.${key}`]}
+              onChange={(value) => {
+                setSaved(false);
+                setExportLimits((current) => ({ ...current, [key]: typeof value === 'number' ? value : undefined }));
+              }}
+            />
+          ))}
+        </div>
+      </section>
+
       {problem && (
         <Alert color="red" role="alert">
           {problem.message}
@@ -247,4 +283,10 @@ export function RoleEditor({ role, onSaved }: { role: Role; onSaved?: (role: Rol
       </Group>
     </Stack>
   );
+}
+
+/** A definition without its export caps, so the ones the editor holds replace them whole. */
+function withoutExports(definition: RoleDefinition): RoleDefinition {
+  const { exports: _exports, ...rest } = definition;
+  return rest;
 }

@@ -13031,7 +13031,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your security notices, newest first: sign-ins from a new device or network, second-factor and password changes, tokens used from a new address */
+        /** Your security notices, newest first: sign-ins from a new device or network, second-factor and password changes, tokens used from a new address; approval requests to decide, and decisions on your own */
         get: {
             parameters: {
                 query?: {
@@ -13298,7 +13298,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             /** @description The system permissions held now, after network rules and token scopes. */
-                            permissions: ("users.read" | "users.manage" | "roles.manage" | "teams.manage" | "settings.manage" | "pipelines.manage" | "tags.manage" | "keys.manage" | "backups.manage" | "audit.read" | "alerts.handle" | "incidents.handle" | "privacy.handle")[];
+                            permissions: ("users.read" | "users.manage" | "roles.manage" | "teams.manage" | "settings.manage" | "pipelines.manage" | "tags.manage" | "keys.manage" | "backups.manage" | "audit.read" | "alerts.handle" | "incidents.handle" | "privacy.handle" | "approvals.decide" | "trash.purge")[];
                             /** @description Per record type that can be reached at all. */
                             records: {
                                 [key: string]: {
@@ -13580,628 +13580,6 @@ export interface paths {
                                 command: string;
                             }[];
                         };
-                    };
-                };
-                /** @description Default Response */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @description A stable error code, such as record.not_found. */
-                                code: string;
-                                /** @description What went wrong, for people. */
-                                message: string;
-                                /** @description The fields at fault. */
-                                fields?: {
-                                    field: string;
-                                    message: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @description A stable error code, such as record.not_found. */
-                                code: string;
-                                /** @description What went wrong, for people. */
-                                message: string;
-                                /** @description The fields at fault. */
-                                fields?: {
-                                    field: string;
-                                    message: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/exports/companies.csv": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Export companies as CSV
-         * @description The companies the caller may export, narrowed by the same filters, search and sort as the list, as a CSV file. Recorded in the audit log with its row count and the file's SHA-256. More than 1,000 rows need a second factor proved in the last five minutes (auth.step_up_required).
-         */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description A sortable field, with a leading - for descending. */
-                    sort?: string;
-                    /** @description Full-text search over the searchable fields. */
-                    q?: string;
-                    /** @description Only records with this tag. */
-                    tagId?: string;
-                    /** @description Exact match on ownerId; empty matches no value. */
-                    ownerId?: string;
-                    /** @description Exact match on teamId; empty matches no value. */
-                    teamId?: string;
-                    /** @description Exact match on name; empty matches no value. */
-                    name?: string;
-                    /** @description Exact match on domain; empty matches no value. */
-                    domain?: string;
-                    /** @description Exact match on industry; empty matches no value. */
-                    industry?: string;
-                    /** @description Exact match on city; empty matches no value. */
-                    city?: string;
-                    /** @description Exact match on country; empty matches no value. */
-                    country?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The CSV file. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/csv": string;
-                    };
-                };
-                /** @description Default Response */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @description A stable error code, such as record.not_found. */
-                                code: string;
-                                /** @description What went wrong, for people. */
-                                message: string;
-                                /** @description The fields at fault. */
-                                fields?: {
-                                    field: string;
-                                    message: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @description A stable error code, such as record.not_found. */
-                                code: string;
-                                /** @description What went wrong, for people. */
-                                message: string;
-                                /** @description The fields at fault. */
-                                fields?: {
-                                    field: string;
-                                    message: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/exports/contacts.csv": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Export contacts as CSV
-         * @description The contacts the caller may export, narrowed by the same filters, search and sort as the list, as a CSV file. Recorded in the audit log with its row count and the file's SHA-256. More than 1,000 rows need a second factor proved in the last five minutes (auth.step_up_required).
-         */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description A sortable field, with a leading - for descending. */
-                    sort?: string;
-                    /** @description Full-text search over the searchable fields. */
-                    q?: string;
-                    /** @description Only records with this tag. */
-                    tagId?: string;
-                    /** @description Exact match on ownerId; empty matches no value. */
-                    ownerId?: string;
-                    /** @description Exact match on teamId; empty matches no value. */
-                    teamId?: string;
-                    /** @description Exact match on email; empty matches no value. */
-                    email?: string;
-                    /** @description Exact match on phone; empty matches no value. */
-                    phone?: string;
-                    /** @description Exact match on mobile; empty matches no value. */
-                    mobile?: string;
-                    /** @description Exact match on companyId; empty matches no value. */
-                    companyId?: string;
-                    /** @description Exact match on city; empty matches no value. */
-                    city?: string;
-                    /** @description Exact match on country; empty matches no value. */
-                    country?: string;
-                    /** @description Exact match on idNumber; empty matches no value. */
-                    idNumber?: string;
-                    /** @description Exact match on source; empty matches no value. */
-                    source?: string;
-                    /** @description Exact match on lifecycleStage; empty matches no value. */
-                    lifecycleStage?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The CSV file. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/csv": string;
-                    };
-                };
-                /** @description Default Response */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @description A stable error code, such as record.not_found. */
-                                code: string;
-                                /** @description What went wrong, for people. */
-                                message: string;
-                                /** @description The fields at fault. */
-                                fields?: {
-                                    field: string;
-                                    message: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @description A stable error code, such as record.not_found. */
-                                code: string;
-                                /** @description What went wrong, for people. */
-                                message: string;
-                                /** @description The fields at fault. */
-                                fields?: {
-                                    field: string;
-                                    message: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/exports/leads.csv": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Export leads as CSV
-         * @description The leads the caller may export, narrowed by the same filters, search and sort as the list, as a CSV file. Recorded in the audit log with its row count and the file's SHA-256. More than 1,000 rows need a second factor proved in the last five minutes (auth.step_up_required).
-         */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description A sortable field, with a leading - for descending. */
-                    sort?: string;
-                    /** @description Full-text search over the searchable fields. */
-                    q?: string;
-                    /** @description Only records with this tag. */
-                    tagId?: string;
-                    /** @description Exact match on ownerId; empty matches no value. */
-                    ownerId?: string;
-                    /** @description Exact match on teamId; empty matches no value. */
-                    teamId?: string;
-                    /** @description Exact match on email; empty matches no value. */
-                    email?: string;
-                    /** @description Exact match on phone; empty matches no value. */
-                    phone?: string;
-                    /** @description Exact match on source; empty matches no value. */
-                    source?: string;
-                    /** @description Exact match on status; empty matches no value. */
-                    status?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The CSV file. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/csv": string;
-                    };
-                };
-                /** @description Default Response */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @description A stable error code, such as record.not_found. */
-                                code: string;
-                                /** @description What went wrong, for people. */
-                                message: string;
-                                /** @description The fields at fault. */
-                                fields?: {
-                                    field: string;
-                                    message: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @description A stable error code, such as record.not_found. */
-                                code: string;
-                                /** @description What went wrong, for people. */
-                                message: string;
-                                /** @description The fields at fault. */
-                                fields?: {
-                                    field: string;
-                                    message: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/exports/deals.csv": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Export deals as CSV
-         * @description The deals the caller may export, narrowed by the same filters, search and sort as the list, as a CSV file. Recorded in the audit log with its row count and the file's SHA-256. More than 1,000 rows need a second factor proved in the last five minutes (auth.step_up_required).
-         */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description A sortable field, with a leading - for descending. */
-                    sort?: string;
-                    /** @description Full-text search over the searchable fields. */
-                    q?: string;
-                    /** @description Only records with this tag. */
-                    tagId?: string;
-                    /** @description Exact match on ownerId; empty matches no value. */
-                    ownerId?: string;
-                    /** @description Exact match on teamId; empty matches no value. */
-                    teamId?: string;
-                    /** @description Exact match on companyId; empty matches no value. */
-                    companyId?: string;
-                    /** @description Exact match on contactId; empty matches no value. */
-                    contactId?: string;
-                    /** @description Exact match on pipelineId; empty matches no value. */
-                    pipelineId?: string;
-                    /** @description Exact match on stageId; empty matches no value. */
-                    stageId?: string;
-                    /** @description Exact match on currency; empty matches no value. */
-                    currency?: string;
-                    /** @description Exact match on expectedCloseDate; empty matches no value. */
-                    expectedCloseDate?: string;
-                    /** @description Exact match on status; empty matches no value. */
-                    status?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The CSV file. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/csv": string;
-                    };
-                };
-                /** @description Default Response */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @description A stable error code, such as record.not_found. */
-                                code: string;
-                                /** @description What went wrong, for people. */
-                                message: string;
-                                /** @description The fields at fault. */
-                                fields?: {
-                                    field: string;
-                                    message: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @description A stable error code, such as record.not_found. */
-                                code: string;
-                                /** @description What went wrong, for people. */
-                                message: string;
-                                /** @description The fields at fault. */
-                                fields?: {
-                                    field: string;
-                                    message: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/exports/activities.csv": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Export activities as CSV
-         * @description The activities the caller may export, narrowed by the same filters, search and sort as the list, as a CSV file. Recorded in the audit log with its row count and the file's SHA-256. More than 1,000 rows need a second factor proved in the last five minutes (auth.step_up_required).
-         */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description A sortable field, with a leading - for descending. */
-                    sort?: string;
-                    /** @description Full-text search over the searchable fields. */
-                    q?: string;
-                    /** @description Only records with this tag. */
-                    tagId?: string;
-                    /** @description Exact match on ownerId; empty matches no value. */
-                    ownerId?: string;
-                    /** @description Exact match on teamId; empty matches no value. */
-                    teamId?: string;
-                    /** @description Exact match on kind; empty matches no value. */
-                    kind?: string;
-                    /** @description Exact match on completedAt; empty matches no value. */
-                    completedAt?: string;
-                    /** @description Exact match on relatedType; empty matches no value. */
-                    relatedType?: string;
-                    /** @description Exact match on relatedId; empty matches no value. */
-                    relatedId?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The CSV file. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/csv": string;
-                    };
-                };
-                /** @description Default Response */
-                "4XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @description A stable error code, such as record.not_found. */
-                                code: string;
-                                /** @description What went wrong, for people. */
-                                message: string;
-                                /** @description The fields at fault. */
-                                fields?: {
-                                    field: string;
-                                    message: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                "5XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @description A stable error code, such as record.not_found. */
-                                code: string;
-                                /** @description What went wrong, for people. */
-                                message: string;
-                                /** @description The fields at fault. */
-                                fields?: {
-                                    field: string;
-                                    message: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/exports/tickets.csv": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Export tickets as CSV
-         * @description The tickets the caller may export, narrowed by the same filters, search and sort as the list, as a CSV file. Recorded in the audit log with its row count and the file's SHA-256. More than 1,000 rows need a second factor proved in the last five minutes (auth.step_up_required).
-         */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description A sortable field, with a leading - for descending. */
-                    sort?: string;
-                    /** @description Full-text search over the searchable fields. */
-                    q?: string;
-                    /** @description Only records with this tag. */
-                    tagId?: string;
-                    /** @description Exact match on ownerId; empty matches no value. */
-                    ownerId?: string;
-                    /** @description Exact match on teamId; empty matches no value. */
-                    teamId?: string;
-                    /** @description Exact match on status; empty matches no value. */
-                    status?: string;
-                    /** @description Exact match on priority; empty matches no value. */
-                    priority?: string;
-                    /** @description Exact match on channel; empty matches no value. */
-                    channel?: string;
-                    /** @description Exact match on assigneeId; empty matches no value. */
-                    assigneeId?: string;
-                    /** @description Exact match on contactId; empty matches no value. */
-                    contactId?: string;
-                    /** @description Exact match on companyId; empty matches no value. */
-                    companyId?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The CSV file. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/csv": string;
                     };
                 };
                 /** @description Default Response */
@@ -17158,6 +16536,4567 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/trash/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the trash holds, per record type the caller may read: how many, the oldest deletion and when it is purged automatically */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Days a record stays in the trash before it is purged automatically (RAMPART_TRASH_RETENTION_DAYS). */
+                            retentionDays: number;
+                            lastRetentionRunAt: string | null;
+                            types: {
+                                /** @description A record type the caller may read. */
+                                type: string;
+                                /** @description Records of the type in the trash that the caller may read. */
+                                count: number;
+                                oldestDeletedAt: string | null;
+                                nextPurgeAt: string | null;
+                                /** @description Whole days until then; 0 means at the next run of the retention job. */
+                                daysUntilPurge: number | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/trash/purge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Purge records of one type from the trash for good, all or none (trash.purge, a recent second factor)
+         * @description Removes the records with their custom values, tags, search entries and attached activities; references to them from other records are emptied. Every record must be in the trash (record.not_deleted otherwise) and within the delete scope. Audited record.purge with the ids. Cannot be undone: a purged record can no longer be restored.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The record type of every id. */
+                        type: "companies" | "contacts" | "leads" | "deals" | "activities" | "tickets";
+                        /** @description The records to purge, 1 to 1000; each must be in the trash. */
+                        ids: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Records named in the request that were removed for good. */
+                            purged: number;
+                            /** @description Records attached to them (activities) removed with them. */
+                            attached: number;
+                            /** @description Records elsewhere that pointed at a removed one; the reference is now empty. */
+                            unlinked: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/trash/companies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The companies in the trash that you may read, longest there first: title, when and by whom deleted, when purged
+         * @description The same right as GET /api/v1/companies?trash=true (read on companies; a token needs trash:read and companies:read). Titles are shown as lists show them, masked where your roles mask them, and the read is audited as a list. The deleter's name needs no right to read users.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Page size, 1 to 200 (default 50). */
+                    limit?: string;
+                    /** @description nextCursor of the page before. */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Longest in the trash first. */
+                            items: {
+                                /** @description Record id. */
+                                id: string;
+                                ownerId: string | null;
+                                teamId: string | null;
+                                /** @description The record's title as lists show it to you (a person's names, a name, a subject): masked where your roles mask it, empty where they hide it. */
+                                title: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it went to the trash.
+                                 */
+                                deletedAt: string;
+                                /** @description Who deleted it; null when the system or the command-line operator did. */
+                                deletedBy: {
+                                    /** @description User id. */
+                                    id: string;
+                                    /** @description The user's display name; empty for a user since removed. */
+                                    name: string;
+                                } | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When the retention job purges it for good.
+                                 */
+                                purgeAt: string;
+                            }[];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/{id}/purge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Purge a company from the trash for good (trash.purge, a recent second factor)
+         * @description Removes the company with everything hanging on it; it must be in the trash. Cannot be undone.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Record id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Records named in the request that were removed for good. */
+                            purged: number;
+                            /** @description Records attached to them (activities) removed with them. */
+                            attached: number;
+                            /** @description Records elsewhere that pointed at a removed one; the reference is now empty. */
+                            unlinked: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/trash/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The contacts in the trash that you may read, longest there first: title, when and by whom deleted, when purged
+         * @description The same right as GET /api/v1/contacts?trash=true (read on contacts; a token needs trash:read and contacts:read). Titles are shown as lists show them, masked where your roles mask them, and the read is audited as a list. The deleter's name needs no right to read users.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Page size, 1 to 200 (default 50). */
+                    limit?: string;
+                    /** @description nextCursor of the page before. */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Longest in the trash first. */
+                            items: {
+                                /** @description Record id. */
+                                id: string;
+                                ownerId: string | null;
+                                teamId: string | null;
+                                /** @description The record's title as lists show it to you (a person's names, a name, a subject): masked where your roles mask it, empty where they hide it. */
+                                title: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it went to the trash.
+                                 */
+                                deletedAt: string;
+                                /** @description Who deleted it; null when the system or the command-line operator did. */
+                                deletedBy: {
+                                    /** @description User id. */
+                                    id: string;
+                                    /** @description The user's display name; empty for a user since removed. */
+                                    name: string;
+                                } | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When the retention job purges it for good.
+                                 */
+                                purgeAt: string;
+                            }[];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{id}/purge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Purge a contact from the trash for good (trash.purge, a recent second factor)
+         * @description Removes the contact with everything hanging on it; it must be in the trash. Cannot be undone.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Record id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Records named in the request that were removed for good. */
+                            purged: number;
+                            /** @description Records attached to them (activities) removed with them. */
+                            attached: number;
+                            /** @description Records elsewhere that pointed at a removed one; the reference is now empty. */
+                            unlinked: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/trash/leads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The leads in the trash that you may read, longest there first: title, when and by whom deleted, when purged
+         * @description The same right as GET /api/v1/leads?trash=true (read on leads; a token needs trash:read and leads:read). Titles are shown as lists show them, masked where your roles mask them, and the read is audited as a list. The deleter's name needs no right to read users.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Page size, 1 to 200 (default 50). */
+                    limit?: string;
+                    /** @description nextCursor of the page before. */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Longest in the trash first. */
+                            items: {
+                                /** @description Record id. */
+                                id: string;
+                                ownerId: string | null;
+                                teamId: string | null;
+                                /** @description The record's title as lists show it to you (a person's names, a name, a subject): masked where your roles mask it, empty where they hide it. */
+                                title: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it went to the trash.
+                                 */
+                                deletedAt: string;
+                                /** @description Who deleted it; null when the system or the command-line operator did. */
+                                deletedBy: {
+                                    /** @description User id. */
+                                    id: string;
+                                    /** @description The user's display name; empty for a user since removed. */
+                                    name: string;
+                                } | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When the retention job purges it for good.
+                                 */
+                                purgeAt: string;
+                            }[];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leads/{id}/purge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Purge a lead from the trash for good (trash.purge, a recent second factor)
+         * @description Removes the lead with everything hanging on it; it must be in the trash. Cannot be undone.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Record id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Records named in the request that were removed for good. */
+                            purged: number;
+                            /** @description Records attached to them (activities) removed with them. */
+                            attached: number;
+                            /** @description Records elsewhere that pointed at a removed one; the reference is now empty. */
+                            unlinked: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/trash/deals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The deals in the trash that you may read, longest there first: title, when and by whom deleted, when purged
+         * @description The same right as GET /api/v1/deals?trash=true (read on deals; a token needs trash:read and deals:read). Titles are shown as lists show them, masked where your roles mask them, and the read is audited as a list. The deleter's name needs no right to read users.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Page size, 1 to 200 (default 50). */
+                    limit?: string;
+                    /** @description nextCursor of the page before. */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Longest in the trash first. */
+                            items: {
+                                /** @description Record id. */
+                                id: string;
+                                ownerId: string | null;
+                                teamId: string | null;
+                                /** @description The record's title as lists show it to you (a person's names, a name, a subject): masked where your roles mask it, empty where they hide it. */
+                                title: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it went to the trash.
+                                 */
+                                deletedAt: string;
+                                /** @description Who deleted it; null when the system or the command-line operator did. */
+                                deletedBy: {
+                                    /** @description User id. */
+                                    id: string;
+                                    /** @description The user's display name; empty for a user since removed. */
+                                    name: string;
+                                } | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When the retention job purges it for good.
+                                 */
+                                purgeAt: string;
+                            }[];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deals/{id}/purge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Purge a deal from the trash for good (trash.purge, a recent second factor)
+         * @description Removes the deal with everything hanging on it; it must be in the trash. Cannot be undone.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Record id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Records named in the request that were removed for good. */
+                            purged: number;
+                            /** @description Records attached to them (activities) removed with them. */
+                            attached: number;
+                            /** @description Records elsewhere that pointed at a removed one; the reference is now empty. */
+                            unlinked: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/trash/activities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The activities in the trash that you may read, longest there first: title, when and by whom deleted, when purged
+         * @description The same right as GET /api/v1/activities?trash=true (read on activities; a token needs trash:read and activities:read). Titles are shown as lists show them, masked where your roles mask them, and the read is audited as a list. The deleter's name needs no right to read users.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Page size, 1 to 200 (default 50). */
+                    limit?: string;
+                    /** @description nextCursor of the page before. */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Longest in the trash first. */
+                            items: {
+                                /** @description Record id. */
+                                id: string;
+                                ownerId: string | null;
+                                teamId: string | null;
+                                /** @description The record's title as lists show it to you (a person's names, a name, a subject): masked where your roles mask it, empty where they hide it. */
+                                title: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it went to the trash.
+                                 */
+                                deletedAt: string;
+                                /** @description Who deleted it; null when the system or the command-line operator did. */
+                                deletedBy: {
+                                    /** @description User id. */
+                                    id: string;
+                                    /** @description The user's display name; empty for a user since removed. */
+                                    name: string;
+                                } | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When the retention job purges it for good.
+                                 */
+                                purgeAt: string;
+                            }[];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/activities/{id}/purge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Purge a activity from the trash for good (trash.purge, a recent second factor)
+         * @description Removes the activity with everything hanging on it; it must be in the trash. Cannot be undone.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Record id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Records named in the request that were removed for good. */
+                            purged: number;
+                            /** @description Records attached to them (activities) removed with them. */
+                            attached: number;
+                            /** @description Records elsewhere that pointed at a removed one; the reference is now empty. */
+                            unlinked: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/trash/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tickets in the trash that you may read, longest there first: title, when and by whom deleted, when purged
+         * @description The same right as GET /api/v1/tickets?trash=true (read on tickets; a token needs trash:read and tickets:read). Titles are shown as lists show them, masked where your roles mask them, and the read is audited as a list. The deleter's name needs no right to read users.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Page size, 1 to 200 (default 50). */
+                    limit?: string;
+                    /** @description nextCursor of the page before. */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Longest in the trash first. */
+                            items: {
+                                /** @description Record id. */
+                                id: string;
+                                ownerId: string | null;
+                                teamId: string | null;
+                                /** @description The record's title as lists show it to you (a person's names, a name, a subject): masked where your roles mask it, empty where they hide it. */
+                                title: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it went to the trash.
+                                 */
+                                deletedAt: string;
+                                /** @description Who deleted it; null when the system or the command-line operator did. */
+                                deletedBy: {
+                                    /** @description User id. */
+                                    id: string;
+                                    /** @description The user's display name; empty for a user since removed. */
+                                    name: string;
+                                } | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When the retention job purges it for good.
+                                 */
+                                purgeAt: string;
+                            }[];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tickets/{id}/purge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Purge a ticket from the trash for good (trash.purge, a recent second factor)
+         * @description Removes the ticket with everything hanging on it; it must be in the trash. Cannot be undone.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Record id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Records named in the request that were removed for good. */
+                            purged: number;
+                            /** @description Records attached to them (activities) removed with them. */
+                            attached: number;
+                            /** @description Records elsewhere that pointed at a removed one; the reference is now empty. */
+                            unlinked: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/bulk-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move many companies to the trash at once, all or none
+         * @description Each company must be live and within your delete scope; the first that is not refuses the whole batch and nothing is deleted. More records than RAMPART_BULK_APPROVAL_RECORDS, in one request or within an hour (your unapproved bulk changes of this and the previous UTC hour count), need a second person's approval: without approvalId, a call with a reason answers 202 with the approval request (and the batch is kept under its id), one without a reason 409 bulk.approval_required. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run, or send the same ids with approvalId.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The records, 1 to 10000, each once. Every one must be live and within your reach, or nothing is done. */
+                        ids: string[];
+                        /** @description An approved request for exactly this batch (same type, ids and changes), when it needs one. Used up by the call. POST /api/v1/bulk-changes/{approvalId}/run runs the approved batch without sending it again. */
+                        approvalId?: string;
+                        /** @description Why, shown to the approvers. Needed when the batch goes for approval: without it the answer is 409 bulk.approval_required. Never written to the audit log. */
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Records moved to the trash. */
+                            deleted: number;
+                        };
+                    };
+                };
+                /** @description The batch is larger than RAMPART_BULK_APPROVAL_RECORDS, or would take your unapproved bulk changes within the hour past it: an approval was asked for, and the batch kept under its id. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run (or send the same request with its id as approvalId). */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            approval: components["schemas"]["def-26"];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/bulk-update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set the same fields on many companies at once, all or none
+         * @description Each company is updated as a single update would be (validation, per-field write rules, reassignment rules, the type's own rules); the first refusal stops the batch and nothing is changed. More records than RAMPART_BULK_APPROVAL_RECORDS, in one request or within an hour (your unapproved bulk changes of this and the previous UTC hour count), need a second person's approval: without approvalId, a call with a reason answers 202 with the approval request (and the batch, its changes sealed, is kept under its id), one without a reason 409 bulk.approval_required. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run, or send the same ids and changes with approvalId.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The records, 1 to 10000, each once. Every one must be live and within your reach, or nothing is done. */
+                        ids: string[];
+                        /** @description Field values to set on every record, as in an update: built-in fields by key (ownerId and teamId included), custom fields under customFields, tags as tagIds. No version. */
+                        changes: {
+                            [key: string]: unknown;
+                        };
+                        /** @description An approved request for exactly this batch (same type, ids and changes), when it needs one. Used up by the call. POST /api/v1/bulk-changes/{approvalId}/run runs the approved batch without sending it again. */
+                        approvalId?: string;
+                        /** @description Why, shown to the approvers. Needed when the batch goes for approval: without it the answer is 409 bulk.approval_required. Never written to the audit log. */
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Records changed. */
+                            updated: number;
+                        };
+                    };
+                };
+                /** @description The batch is larger than RAMPART_BULK_APPROVAL_RECORDS, or would take your unapproved bulk changes within the hour past it: an approval was asked for, and the batch kept under its id. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run (or send the same request with its id as approvalId). */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            approval: components["schemas"]["def-26"];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/bulk-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move many contacts to the trash at once, all or none
+         * @description Each contact must be live and within your delete scope; the first that is not refuses the whole batch and nothing is deleted. More records than RAMPART_BULK_APPROVAL_RECORDS, in one request or within an hour (your unapproved bulk changes of this and the previous UTC hour count), need a second person's approval: without approvalId, a call with a reason answers 202 with the approval request (and the batch is kept under its id), one without a reason 409 bulk.approval_required. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run, or send the same ids with approvalId.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The records, 1 to 10000, each once. Every one must be live and within your reach, or nothing is done. */
+                        ids: string[];
+                        /** @description An approved request for exactly this batch (same type, ids and changes), when it needs one. Used up by the call. POST /api/v1/bulk-changes/{approvalId}/run runs the approved batch without sending it again. */
+                        approvalId?: string;
+                        /** @description Why, shown to the approvers. Needed when the batch goes for approval: without it the answer is 409 bulk.approval_required. Never written to the audit log. */
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Records moved to the trash. */
+                            deleted: number;
+                        };
+                    };
+                };
+                /** @description The batch is larger than RAMPART_BULK_APPROVAL_RECORDS, or would take your unapproved bulk changes within the hour past it: an approval was asked for, and the batch kept under its id. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run (or send the same request with its id as approvalId). */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            approval: components["schemas"]["def-26"];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/bulk-update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set the same fields on many contacts at once, all or none
+         * @description Each contact is updated as a single update would be (validation, per-field write rules, reassignment rules, the type's own rules); the first refusal stops the batch and nothing is changed. More records than RAMPART_BULK_APPROVAL_RECORDS, in one request or within an hour (your unapproved bulk changes of this and the previous UTC hour count), need a second person's approval: without approvalId, a call with a reason answers 202 with the approval request (and the batch, its changes sealed, is kept under its id), one without a reason 409 bulk.approval_required. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run, or send the same ids and changes with approvalId.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The records, 1 to 10000, each once. Every one must be live and within your reach, or nothing is done. */
+                        ids: string[];
+                        /** @description Field values to set on every record, as in an update: built-in fields by key (ownerId and teamId included), custom fields under customFields, tags as tagIds. No version. */
+                        changes: {
+                            [key: string]: unknown;
+                        };
+                        /** @description An approved request for exactly this batch (same type, ids and changes), when it needs one. Used up by the call. POST /api/v1/bulk-changes/{approvalId}/run runs the approved batch without sending it again. */
+                        approvalId?: string;
+                        /** @description Why, shown to the approvers. Needed when the batch goes for approval: without it the answer is 409 bulk.approval_required. Never written to the audit log. */
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Records changed. */
+                            updated: number;
+                        };
+                    };
+                };
+                /** @description The batch is larger than RAMPART_BULK_APPROVAL_RECORDS, or would take your unapproved bulk changes within the hour past it: an approval was asked for, and the batch kept under its id. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run (or send the same request with its id as approvalId). */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            approval: components["schemas"]["def-26"];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leads/bulk-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move many leads to the trash at once, all or none
+         * @description Each lead must be live and within your delete scope; the first that is not refuses the whole batch and nothing is deleted. More records than RAMPART_BULK_APPROVAL_RECORDS, in one request or within an hour (your unapproved bulk changes of this and the previous UTC hour count), need a second person's approval: without approvalId, a call with a reason answers 202 with the approval request (and the batch is kept under its id), one without a reason 409 bulk.approval_required. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run, or send the same ids with approvalId.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The records, 1 to 10000, each once. Every one must be live and within your reach, or nothing is done. */
+                        ids: string[];
+                        /** @description An approved request for exactly this batch (same type, ids and changes), when it needs one. Used up by the call. POST /api/v1/bulk-changes/{approvalId}/run runs the approved batch without sending it again. */
+                        approvalId?: string;
+                        /** @description Why, shown to the approvers. Needed when the batch goes for approval: without it the answer is 409 bulk.approval_required. Never written to the audit log. */
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Records moved to the trash. */
+                            deleted: number;
+                        };
+                    };
+                };
+                /** @description The batch is larger than RAMPART_BULK_APPROVAL_RECORDS, or would take your unapproved bulk changes within the hour past it: an approval was asked for, and the batch kept under its id. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run (or send the same request with its id as approvalId). */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            approval: components["schemas"]["def-26"];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leads/bulk-update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set the same fields on many leads at once, all or none
+         * @description Each lead is updated as a single update would be (validation, per-field write rules, reassignment rules, the type's own rules); the first refusal stops the batch and nothing is changed. More records than RAMPART_BULK_APPROVAL_RECORDS, in one request or within an hour (your unapproved bulk changes of this and the previous UTC hour count), need a second person's approval: without approvalId, a call with a reason answers 202 with the approval request (and the batch, its changes sealed, is kept under its id), one without a reason 409 bulk.approval_required. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run, or send the same ids and changes with approvalId.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The records, 1 to 10000, each once. Every one must be live and within your reach, or nothing is done. */
+                        ids: string[];
+                        /** @description Field values to set on every record, as in an update: built-in fields by key (ownerId and teamId included), custom fields under customFields, tags as tagIds. No version. */
+                        changes: {
+                            [key: string]: unknown;
+                        };
+                        /** @description An approved request for exactly this batch (same type, ids and changes), when it needs one. Used up by the call. POST /api/v1/bulk-changes/{approvalId}/run runs the approved batch without sending it again. */
+                        approvalId?: string;
+                        /** @description Why, shown to the approvers. Needed when the batch goes for approval: without it the answer is 409 bulk.approval_required. Never written to the audit log. */
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Records changed. */
+                            updated: number;
+                        };
+                    };
+                };
+                /** @description The batch is larger than RAMPART_BULK_APPROVAL_RECORDS, or would take your unapproved bulk changes within the hour past it: an approval was asked for, and the batch kept under its id. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run (or send the same request with its id as approvalId). */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            approval: components["schemas"]["def-26"];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deals/bulk-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move many deals to the trash at once, all or none
+         * @description Each deal must be live and within your delete scope; the first that is not refuses the whole batch and nothing is deleted. More records than RAMPART_BULK_APPROVAL_RECORDS, in one request or within an hour (your unapproved bulk changes of this and the previous UTC hour count), need a second person's approval: without approvalId, a call with a reason answers 202 with the approval request (and the batch is kept under its id), one without a reason 409 bulk.approval_required. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run, or send the same ids with approvalId.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The records, 1 to 10000, each once. Every one must be live and within your reach, or nothing is done. */
+                        ids: string[];
+                        /** @description An approved request for exactly this batch (same type, ids and changes), when it needs one. Used up by the call. POST /api/v1/bulk-changes/{approvalId}/run runs the approved batch without sending it again. */
+                        approvalId?: string;
+                        /** @description Why, shown to the approvers. Needed when the batch goes for approval: without it the answer is 409 bulk.approval_required. Never written to the audit log. */
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Records moved to the trash. */
+                            deleted: number;
+                        };
+                    };
+                };
+                /** @description The batch is larger than RAMPART_BULK_APPROVAL_RECORDS, or would take your unapproved bulk changes within the hour past it: an approval was asked for, and the batch kept under its id. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run (or send the same request with its id as approvalId). */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            approval: components["schemas"]["def-26"];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deals/bulk-update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set the same fields on many deals at once, all or none
+         * @description Each deal is updated as a single update would be (validation, per-field write rules, reassignment rules, the type's own rules); the first refusal stops the batch and nothing is changed. More records than RAMPART_BULK_APPROVAL_RECORDS, in one request or within an hour (your unapproved bulk changes of this and the previous UTC hour count), need a second person's approval: without approvalId, a call with a reason answers 202 with the approval request (and the batch, its changes sealed, is kept under its id), one without a reason 409 bulk.approval_required. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run, or send the same ids and changes with approvalId.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The records, 1 to 10000, each once. Every one must be live and within your reach, or nothing is done. */
+                        ids: string[];
+                        /** @description Field values to set on every record, as in an update: built-in fields by key (ownerId and teamId included), custom fields under customFields, tags as tagIds. No version. */
+                        changes: {
+                            [key: string]: unknown;
+                        };
+                        /** @description An approved request for exactly this batch (same type, ids and changes), when it needs one. Used up by the call. POST /api/v1/bulk-changes/{approvalId}/run runs the approved batch without sending it again. */
+                        approvalId?: string;
+                        /** @description Why, shown to the approvers. Needed when the batch goes for approval: without it the answer is 409 bulk.approval_required. Never written to the audit log. */
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Records changed. */
+                            updated: number;
+                        };
+                    };
+                };
+                /** @description The batch is larger than RAMPART_BULK_APPROVAL_RECORDS, or would take your unapproved bulk changes within the hour past it: an approval was asked for, and the batch kept under its id. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run (or send the same request with its id as approvalId). */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            approval: components["schemas"]["def-26"];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/activities/bulk-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move many activities to the trash at once, all or none
+         * @description Each activity must be live and within your delete scope; the first that is not refuses the whole batch and nothing is deleted. More records than RAMPART_BULK_APPROVAL_RECORDS, in one request or within an hour (your unapproved bulk changes of this and the previous UTC hour count), need a second person's approval: without approvalId, a call with a reason answers 202 with the approval request (and the batch is kept under its id), one without a reason 409 bulk.approval_required. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run, or send the same ids with approvalId.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The records, 1 to 10000, each once. Every one must be live and within your reach, or nothing is done. */
+                        ids: string[];
+                        /** @description An approved request for exactly this batch (same type, ids and changes), when it needs one. Used up by the call. POST /api/v1/bulk-changes/{approvalId}/run runs the approved batch without sending it again. */
+                        approvalId?: string;
+                        /** @description Why, shown to the approvers. Needed when the batch goes for approval: without it the answer is 409 bulk.approval_required. Never written to the audit log. */
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Records moved to the trash. */
+                            deleted: number;
+                        };
+                    };
+                };
+                /** @description The batch is larger than RAMPART_BULK_APPROVAL_RECORDS, or would take your unapproved bulk changes within the hour past it: an approval was asked for, and the batch kept under its id. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run (or send the same request with its id as approvalId). */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            approval: components["schemas"]["def-26"];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/activities/bulk-update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set the same fields on many activities at once, all or none
+         * @description Each activity is updated as a single update would be (validation, per-field write rules, reassignment rules, the type's own rules); the first refusal stops the batch and nothing is changed. More records than RAMPART_BULK_APPROVAL_RECORDS, in one request or within an hour (your unapproved bulk changes of this and the previous UTC hour count), need a second person's approval: without approvalId, a call with a reason answers 202 with the approval request (and the batch, its changes sealed, is kept under its id), one without a reason 409 bulk.approval_required. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run, or send the same ids and changes with approvalId.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The records, 1 to 10000, each once. Every one must be live and within your reach, or nothing is done. */
+                        ids: string[];
+                        /** @description Field values to set on every record, as in an update: built-in fields by key (ownerId and teamId included), custom fields under customFields, tags as tagIds. No version. */
+                        changes: {
+                            [key: string]: unknown;
+                        };
+                        /** @description An approved request for exactly this batch (same type, ids and changes), when it needs one. Used up by the call. POST /api/v1/bulk-changes/{approvalId}/run runs the approved batch without sending it again. */
+                        approvalId?: string;
+                        /** @description Why, shown to the approvers. Needed when the batch goes for approval: without it the answer is 409 bulk.approval_required. Never written to the audit log. */
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Records changed. */
+                            updated: number;
+                        };
+                    };
+                };
+                /** @description The batch is larger than RAMPART_BULK_APPROVAL_RECORDS, or would take your unapproved bulk changes within the hour past it: an approval was asked for, and the batch kept under its id. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run (or send the same request with its id as approvalId). */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            approval: components["schemas"]["def-26"];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tickets/bulk-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move many tickets to the trash at once, all or none
+         * @description Each ticket must be live and within your delete scope; the first that is not refuses the whole batch and nothing is deleted. More records than RAMPART_BULK_APPROVAL_RECORDS, in one request or within an hour (your unapproved bulk changes of this and the previous UTC hour count), need a second person's approval: without approvalId, a call with a reason answers 202 with the approval request (and the batch is kept under its id), one without a reason 409 bulk.approval_required. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run, or send the same ids with approvalId.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The records, 1 to 10000, each once. Every one must be live and within your reach, or nothing is done. */
+                        ids: string[];
+                        /** @description An approved request for exactly this batch (same type, ids and changes), when it needs one. Used up by the call. POST /api/v1/bulk-changes/{approvalId}/run runs the approved batch without sending it again. */
+                        approvalId?: string;
+                        /** @description Why, shown to the approvers. Needed when the batch goes for approval: without it the answer is 409 bulk.approval_required. Never written to the audit log. */
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Records moved to the trash. */
+                            deleted: number;
+                        };
+                    };
+                };
+                /** @description The batch is larger than RAMPART_BULK_APPROVAL_RECORDS, or would take your unapproved bulk changes within the hour past it: an approval was asked for, and the batch kept under its id. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run (or send the same request with its id as approvalId). */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            approval: components["schemas"]["def-26"];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tickets/bulk-update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set the same fields on many tickets at once, all or none
+         * @description Each ticket is updated as a single update would be (validation, per-field write rules, reassignment rules, the type's own rules); the first refusal stops the batch and nothing is changed. More records than RAMPART_BULK_APPROVAL_RECORDS, in one request or within an hour (your unapproved bulk changes of this and the previous UTC hour count), need a second person's approval: without approvalId, a call with a reason answers 202 with the approval request (and the batch, its changes sealed, is kept under its id), one without a reason 409 bulk.approval_required. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run, or send the same ids and changes with approvalId.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The records, 1 to 10000, each once. Every one must be live and within your reach, or nothing is done. */
+                        ids: string[];
+                        /** @description Field values to set on every record, as in an update: built-in fields by key (ownerId and teamId included), custom fields under customFields, tags as tagIds. No version. */
+                        changes: {
+                            [key: string]: unknown;
+                        };
+                        /** @description An approved request for exactly this batch (same type, ids and changes), when it needs one. Used up by the call. POST /api/v1/bulk-changes/{approvalId}/run runs the approved batch without sending it again. */
+                        approvalId?: string;
+                        /** @description Why, shown to the approvers. Needed when the batch goes for approval: without it the answer is 409 bulk.approval_required. Never written to the audit log. */
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Records changed. */
+                            updated: number;
+                        };
+                    };
+                };
+                /** @description The batch is larger than RAMPART_BULK_APPROVAL_RECORDS, or would take your unapproved bulk changes within the hour past it: an approval was asked for, and the batch kept under its id. Once approved, run it with POST /api/v1/bulk-changes/{approvalId}/run (or send the same request with its id as approvalId). */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            approval: components["schemas"]["def-26"];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bulk-changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your mass changes waiting on an approval: pending ones, and approved ones ready to run
+         * @description Only your own. Each names its approval, kind, record type, how many records and which fields (never values). A change whose approval was used, denied, cancelled or lapsed is no longer listed (and no longer kept).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description pending (waiting for a decision) or approved (ready to run); both when left out. */
+                    status?: "pending" | "approved";
+                    /** @description nextCursor of the page before. */
+                    cursor?: string;
+                    /** @description Page size, 1 to 200 (default 50). */
+                    limit?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Newest first. */
+                            items: {
+                                /** @description The approval request it waits on; POST /api/v1/bulk-changes/{approvalId}/run once approved. */
+                                approvalId: string;
+                                /**
+                                 * @description bulk_delete or bulk_update.
+                                 * @enum {string}
+                                 */
+                                kind: "bulk_delete" | "bulk_update";
+                                /** @description The record type. */
+                                type: string;
+                                /** @description How many records it names. */
+                                records: number;
+                                /** @description The fields an update sets (custom ones as customFields.<key>); empty for a delete. Never the values. */
+                                fields: string[];
+                                /**
+                                 * @description pending or approved.
+                                 * @enum {string}
+                                 */
+                                status: "pending" | "approved";
+                                /**
+                                 * Format: date-time
+                                 * @description When approval was asked for.
+                                 */
+                                requestedAt: string;
+                                /**
+                                 * Format: date-time
+                                 * @description Pending: when the request lapses undecided. Approved: by when it must be run.
+                                 */
+                                expiresAt: string;
+                            }[];
+                            /** @description Pass as cursor for the next page; null on the last. */
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bulk-changes/{approvalId}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run an approved mass change from its approval alone, exactly as asked for
+         * @description No body: the batch (type, ids and changes) kept when approval was asked for is run as approved, all or nothing, and the approval used up in the same transaction. Only its requester may run it (bulk.not_found for anyone else), once approved and within 24 hours (approval.not_pending, approval.expired). Each record is checked again as the bulk routes do. A token needs bulk-changes:write and write on the record type.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The approval request the mass change was asked under. */
+                    approvalId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The approval used up by the run. */
+                            approvalId: string;
+                            /**
+                             * @description bulk_delete (moved to the trash) or bulk_update (fields set).
+                             * @enum {string}
+                             */
+                            kind: "bulk_delete" | "bulk_update";
+                            /** @description The record type. */
+                            type: string;
+                            /** @description Records moved to the trash or changed. */
+                            records: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Backup schedule, freshness, the last backup and the last restore drill, retention (backups.manage) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Whether scheduled backups to a folder are set up (RAMPART_BACKUP_DIR). */
+                            configured: boolean;
+                            /** @description The backup folder's name (not its path); null when not configured. */
+                            folder: string | null;
+                            /** @description RAMPART_BACKUP_SCHEDULE: a daily UTC time (HH:MM) or an interval (6h). */
+                            schedule: string;
+                            /** @description When the next scheduled backup starts (now, when one is due); null when not configured. */
+                            nextRunAt: string | null;
+                            /** @description Whether the newest good backup is recent: within 26 hours for a daily schedule, two intervals otherwise. */
+                            fresh: boolean;
+                            /** @description Whether a backup or drill is running now. */
+                            running: boolean;
+                            /** @description The newest good backup into the folder; null when there is none. */
+                            lastBackup: {
+                                /** @description When it was taken. */
+                                at: string;
+                                bytes: number;
+                                /** @description When it was read back and found whole. */
+                                verifiedAt: string | null;
+                                /** @description Its file name. */
+                                file: string | null;
+                            } | null;
+                            /** @description The newest finished restore drill; null when none ran. */
+                            lastDrill: {
+                                at: string;
+                                /** @enum {string} */
+                                status: "ok" | "failed";
+                                /** @description Whether the restored data matched; null when the restore itself failed. */
+                                matched: boolean | null;
+                            } | null;
+                            retention: {
+                                /** @description Days (with a backup) whose newest backup is kept. */
+                                daily: number;
+                                /** @description ISO weeks whose newest backup is kept. */
+                                weekly: number;
+                                /** @description Months whose newest backup is kept. */
+                                monthly: number;
+                            };
+                            /**
+                             * @description How often a scheduled backup is followed by a restore drill.
+                             * @enum {string}
+                             */
+                            drill: "daily" | "weekly" | "off";
+                            /** @description Good backups in the folder under retention. */
+                            filesKept: number;
+                            /** @description The copies in the S3-compatible store. */
+                            offsite: {
+                                /** @description Whether each backup is copied to an S3-compatible store (RAMPART_BACKUP_S3_URL). */
+                                configured: boolean;
+                                /** @description When the newest good copy was made; null when none was. */
+                                lastCopyAt: string | null;
+                                /** @description How the newest attempted copy went; null when none was attempted. */
+                                lastStatus: ("ok" | "failed") | null;
+                                /** @description The error code of the newest attempted copy when it failed. */
+                                lastError: string | null;
+                                /** @description Whether the newest good copy in the store is of a recent backup, by the same rule as the folder (false when no store is set up). */
+                                fresh: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Backup runs and restore drills, newest first (backups.manage) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Page size, 1 to 200 (default 50). */
+                    limit?: string;
+                    /** @description The nextCursor of the previous page. */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["def-27"][];
+                            /** @description Pass as cursor for the next page; null on the last page. */
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Start a backup into the folder, or a restore drill of the newest backup, in the background (backups.manage, a recent second factor; one at a time) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description backup: a backup into the folder now, with retention after it; drill: a restore drill of the newest backup there.
+                         * @enum {string}
+                         */
+                        kind: "backup" | "drill";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Run id. */
+                            id: string;
+                            /**
+                             * @description scheduled (the schedule), manual (started from the API or `rampart backup run`) or drill (a restore drill).
+                             * @enum {string}
+                             */
+                            kind: "scheduled" | "manual" | "drill";
+                            /**
+                             * @description running, ok, or failed (see error; a drill whose restored data differs from the backup is failed with backup.drill_mismatch).
+                             * @enum {string}
+                             */
+                            status: "running" | "ok" | "failed";
+                            /** @description The user who started it through the API; null for the schedule and the command line. */
+                            requestedBy: string | null;
+                            /** @description When it started (ISO 8601, UTC). */
+                            startedAt: string;
+                            /** @description When it finished; null while running. */
+                            finishedAt: string | null;
+                            /** @description The backup file name (never its folder): the file written, or the file drilled. */
+                            file: string | null;
+                            /** @description Size of the backup file. */
+                            bytes: number | null;
+                            /** @description The id inside the backup file. */
+                            backupId: string | null;
+                            /** @description Tables in the backup. */
+                            tables: number | null;
+                            /** @description Rows in the backup, all tables together. */
+                            rows: number | null;
+                            /** @description The canonical content hash of the data as backed up. */
+                            contentSha256: string | null;
+                            /** @description When the file was read back in full and found whole. */
+                            verifiedAt: string | null;
+                            /** @description A finished drill's comparison; null for backups and for drills that could not restore. */
+                            drill: {
+                                /** @description Whether the restored data matched the backup table for table. */
+                                matched: boolean;
+                                /** @description Tables whose restored content differs (empty when matched). */
+                                differingTables: string[];
+                            } | null;
+                            /** @description Why it failed. */
+                            error: {
+                                /** @description A stable error code. */
+                                code: string;
+                                message: string;
+                            } | null;
+                            /** @description The retention rule that keeps this backup: daily, weekly, monthly or newest; null before retention ran, and once pruned. */
+                            tier: string | null;
+                            /** @description When retention deleted the file. */
+                            prunedAt: string | null;
+                            /** @description The copy in the S3-compatible store (RAMPART_BACKUP_S3_URL); null when none was attempted: no store set up, a failed backup, a drill. A failed copy never fails the backup in the folder. */
+                            offsite: {
+                                /**
+                                 * @description Whether the copy to the S3-compatible store was made and checked.
+                                 * @enum {string}
+                                 */
+                                status: "ok" | "failed";
+                                /** @description When the copy was made, or failed. */
+                                at: string | null;
+                                /** @description A stable error code when it failed: backup.offsite_unreachable, backup.offsite_refused or backup.offsite_too_large. */
+                                error: string | null;
+                                /** @description The store's own error code name (AccessDenied, NoSuchBucket…) or the network's (ECONNREFUSED), when there was one. */
+                                reason: string | null;
+                                /** @description When retention deleted the copy from the store. */
+                                prunedAt: string | null;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List approval requests, newest first (approvals.decide sees everyone’s; others their own) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description pending (waiting for a decision), approved (may be used once within 24 hours), denied, cancelled (by its requester), used, or expired (not decided within 7 days, or not used within 24 hours of approval). */
+                    status?: "pending" | "approved" | "denied" | "cancelled" | "used" | "expired";
+                    /** @description export, bulk_delete or bulk_update. */
+                    kind?: "export" | "bulk_delete" | "bulk_update";
+                    /** @description true: only your own requests (deciders otherwise see everyone’s). */
+                    mine?: "true" | "false";
+                    cursor?: string;
+                    /** @description Page size, 1 to 200 (default 50). */
+                    limit?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["def-26"][];
+                            /** @description Pass as cursor for the next page; null on the last. */
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One approval request (its requester, or someone with approvals.decide) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Approval request id. */
+                            id: string;
+                            /**
+                             * @description export, bulk_delete or bulk_update.
+                             * @enum {string}
+                             */
+                            kind: "export" | "bulk_delete" | "bulk_update";
+                            /**
+                             * @description pending (waiting for a decision), approved (may be used once within 24 hours), denied, cancelled (by its requester), used, or expired (not decided within 7 days, or not used within 24 hours of approval).
+                             * @enum {string}
+                             */
+                            status: "pending" | "approved" | "denied" | "cancelled" | "used" | "expired";
+                            requestedBy: {
+                                /** @description User id. */
+                                id: string;
+                                /** @description The user's display name; empty for a user since deleted. */
+                                name: string;
+                            };
+                            /** @description When it was asked for. */
+                            requestedAt: string;
+                            /** @description Why, as the requester wrote it. */
+                            reason: string;
+                            /** @description What is asked for, in figures: for an export {type, format, rows}; for a mass change {type, records, fields}. No personal data. */
+                            summary: {
+                                [key: string]: unknown;
+                            };
+                            /** @description How many records the work touches. */
+                            recordCount: number;
+                            /** @description Who approved or denied it; null before a decision. When the command-line operator decided, id and name both read operator:<name>. */
+                            decidedBy: {
+                                /** @description User id. */
+                                id: string;
+                                /** @description The user's display name; empty for a user since deleted. */
+                                name: string;
+                            } | null;
+                            /** @description When it was approved or denied. */
+                            decidedAt: string | null;
+                            /** @description What the decider wrote. */
+                            decisionNote: string | null;
+                            /** @description Pending: when it lapses undecided. Approved: by when it must be used. */
+                            expiresAt: string;
+                            /** @description When the approved work was done. */
+                            usedAt: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a pending request (approvals.decide and a recent second factor; never your own request)
+         * @description The approved work must be done within 24 hours, once, exactly as asked for.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description An optional note for the requester, at most 500 characters. */
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Approval request id. */
+                            id: string;
+                            /**
+                             * @description export, bulk_delete or bulk_update.
+                             * @enum {string}
+                             */
+                            kind: "export" | "bulk_delete" | "bulk_update";
+                            /**
+                             * @description pending (waiting for a decision), approved (may be used once within 24 hours), denied, cancelled (by its requester), used, or expired (not decided within 7 days, or not used within 24 hours of approval).
+                             * @enum {string}
+                             */
+                            status: "pending" | "approved" | "denied" | "cancelled" | "used" | "expired";
+                            requestedBy: {
+                                /** @description User id. */
+                                id: string;
+                                /** @description The user's display name; empty for a user since deleted. */
+                                name: string;
+                            };
+                            /** @description When it was asked for. */
+                            requestedAt: string;
+                            /** @description Why, as the requester wrote it. */
+                            reason: string;
+                            /** @description What is asked for, in figures: for an export {type, format, rows}; for a mass change {type, records, fields}. No personal data. */
+                            summary: {
+                                [key: string]: unknown;
+                            };
+                            /** @description How many records the work touches. */
+                            recordCount: number;
+                            /** @description Who approved or denied it; null before a decision. When the command-line operator decided, id and name both read operator:<name>. */
+                            decidedBy: {
+                                /** @description User id. */
+                                id: string;
+                                /** @description The user's display name; empty for a user since deleted. */
+                                name: string;
+                            } | null;
+                            /** @description When it was approved or denied. */
+                            decidedAt: string | null;
+                            /** @description What the decider wrote. */
+                            decisionNote: string | null;
+                            /** @description Pending: when it lapses undecided. Approved: by when it must be used. */
+                            expiresAt: string;
+                            /** @description When the approved work was done. */
+                            usedAt: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{id}/deny": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deny a pending request (approvals.decide; never your own request) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description An optional note for the requester, at most 500 characters. */
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Approval request id. */
+                            id: string;
+                            /**
+                             * @description export, bulk_delete or bulk_update.
+                             * @enum {string}
+                             */
+                            kind: "export" | "bulk_delete" | "bulk_update";
+                            /**
+                             * @description pending (waiting for a decision), approved (may be used once within 24 hours), denied, cancelled (by its requester), used, or expired (not decided within 7 days, or not used within 24 hours of approval).
+                             * @enum {string}
+                             */
+                            status: "pending" | "approved" | "denied" | "cancelled" | "used" | "expired";
+                            requestedBy: {
+                                /** @description User id. */
+                                id: string;
+                                /** @description The user's display name; empty for a user since deleted. */
+                                name: string;
+                            };
+                            /** @description When it was asked for. */
+                            requestedAt: string;
+                            /** @description Why, as the requester wrote it. */
+                            reason: string;
+                            /** @description What is asked for, in figures: for an export {type, format, rows}; for a mass change {type, records, fields}. No personal data. */
+                            summary: {
+                                [key: string]: unknown;
+                            };
+                            /** @description How many records the work touches. */
+                            recordCount: number;
+                            /** @description Who approved or denied it; null before a decision. When the command-line operator decided, id and name both read operator:<name>. */
+                            decidedBy: {
+                                /** @description User id. */
+                                id: string;
+                                /** @description The user's display name; empty for a user since deleted. */
+                                name: string;
+                            } | null;
+                            /** @description When it was approved or denied. */
+                            decidedAt: string | null;
+                            /** @description What the decider wrote. */
+                            decisionNote: string | null;
+                            /** @description Pending: when it lapses undecided. Approved: by when it must be used. */
+                            expiresAt: string;
+                            /** @description When the approved work was done. */
+                            usedAt: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Withdraw your own request while it is pending or approved and unused */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Approval request id. */
+                            id: string;
+                            /**
+                             * @description export, bulk_delete or bulk_update.
+                             * @enum {string}
+                             */
+                            kind: "export" | "bulk_delete" | "bulk_update";
+                            /**
+                             * @description pending (waiting for a decision), approved (may be used once within 24 hours), denied, cancelled (by its requester), used, or expired (not decided within 7 days, or not used within 24 hours of approval).
+                             * @enum {string}
+                             */
+                            status: "pending" | "approved" | "denied" | "cancelled" | "used" | "expired";
+                            requestedBy: {
+                                /** @description User id. */
+                                id: string;
+                                /** @description The user's display name; empty for a user since deleted. */
+                                name: string;
+                            };
+                            /** @description When it was asked for. */
+                            requestedAt: string;
+                            /** @description Why, as the requester wrote it. */
+                            reason: string;
+                            /** @description What is asked for, in figures: for an export {type, format, rows}; for a mass change {type, records, fields}. No personal data. */
+                            summary: {
+                                [key: string]: unknown;
+                            };
+                            /** @description How many records the work touches. */
+                            recordCount: number;
+                            /** @description Who approved or denied it; null before a decision. When the command-line operator decided, id and name both read operator:<name>. */
+                            decidedBy: {
+                                /** @description User id. */
+                                id: string;
+                                /** @description The user's display name; empty for a user since deleted. */
+                                name: string;
+                            } | null;
+                            /** @description When it was approved or denied. */
+                            decidedAt: string | null;
+                            /** @description What the decider wrote. */
+                            decisionNote: string | null;
+                            /** @description Pending: when it lapses undecided. Approved: by when it must be used. */
+                            expiresAt: string;
+                            /** @description When the approved work was done. */
+                            usedAt: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List exports, newest first (your own; approvals.decide or audit.read see everyone’s) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description true: only your own (those who oversee exports otherwise see everyone’s). */
+                    mine?: "true" | "false";
+                    cursor?: string;
+                    /** @description Page size, 1 to 200 (default 50). */
+                    limit?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["def-28"][];
+                            /** @description Pass as cursor for the next page; null on the last. */
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Ask for an export of records (the export action on the type, and a reason)
+         * @description Counts the rows the caller may export under the list’s filters, search and sort, and refuses more than the caller’s per-export cap (export.too_many_rows) or the day’s allowance (export.daily_cap_reached). Up to the approval threshold the export is ready at once and may be downloaded once within 24 hours; above it, an approval request is made and the export waits for a second person (pending_approval).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description What to export.
+                         * @enum {string}
+                         */
+                        type: "companies" | "contacts" | "leads" | "deals" | "activities" | "tickets";
+                        /**
+                         * @description csv (the default) or json.
+                         * @enum {string}
+                         */
+                        format?: "csv" | "json";
+                        /** @description Why the data is needed, 1 to 500 characters; shown to whoever approves it. */
+                        reason: string;
+                        /** @description The list’s filters, search and sort, as its query string would carry them: {"q": "acme", "sort": "-createdAt", "ownerId": "…", "amount[gte]": "1000", "custom.region": "north"}. */
+                        query?: {
+                            [key: string]: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Export id. */
+                            id: string;
+                            /** @description The export number, carried in the file’s fingerprint. */
+                            exportNo: number;
+                            /**
+                             * @description The record type exported.
+                             * @enum {string}
+                             */
+                            type: "companies" | "contacts" | "leads" | "deals" | "activities" | "tickets";
+                            /**
+                             * @description csv or json.
+                             * @enum {string}
+                             */
+                            format: "csv" | "json";
+                            /**
+                             * @description pending_approval (waits for a second person), ready (may be downloaded once, until downloadExpiresAt), downloaded, denied, cancelled, or expired (not approved or not downloaded in time).
+                             * @enum {string}
+                             */
+                            status: "pending_approval" | "ready" | "downloaded" | "denied" | "cancelled" | "expired";
+                            /** @description Rows counted when it was asked for; the download writes at most this many. */
+                            rows: number;
+                            /** @description Why, as the requester wrote it. */
+                            reason: string;
+                            requestedBy: {
+                                /** @description The user; null for the command-line operator. */
+                                id: string | null;
+                                /** @description The user’s email, or operator:<name>. */
+                                label: string;
+                            };
+                            /** @description The approval request, for an export above the approval threshold; null otherwise. */
+                            approval: {
+                                /** @description The approval request (GET /api/v1/approvals/{id}). */
+                                id: string;
+                                /** @enum {string} */
+                                status: "pending" | "approved" | "denied" | "cancelled" | "used" | "expired";
+                            } | null;
+                            /** @description When it was asked for. */
+                            createdAt: string;
+                            /** @description Until when it may be downloaded: 24 hours from being ready (or approved); null while it waits. */
+                            downloadExpiresAt: string | null;
+                            /** @description When it was downloaded. */
+                            downloadedAt: string | null;
+                            /** @description Rows the download wrote. */
+                            rowsWritten: number | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/estimate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What an export would come to, before asking for it (the export action on the type)
+         * @description Counts, as a request would and without recording anything, the rows the caller may export under the list’s filters, search and sort (up to maxRows + 1), and says whether a request would wait for approval or be refused for its size or the day’s allowance. Refused as a request is: auth.forbidden, system.lockdown, request.invalid_filter.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description What would be exported.
+                         * @enum {string}
+                         */
+                        type: "companies" | "contacts" | "leads" | "deals" | "activities" | "tickets";
+                        /** @description The list’s filters, search and sort, as its query string would carry them: {"q": "acme", "sort": "-createdAt", "ownerId": "…", "amount[gte]": "1000", "custom.region": "north"}. */
+                        query?: {
+                            [key: string]: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Rows the caller may export under the query, counted up to maxRows + 1 (so maxRows + 1 means "more than maxRows"). */
+                            rows: number;
+                            /** @description The most rows one export may hold for the caller; null only for the command-line operator, who is not capped. */
+                            maxRows: number | null;
+                            /** @description Exports of more rows than this wait for a second person’s approval; null only for the command-line operator. */
+                            approvalAboveRows: number | null;
+                            /** @description Rows the caller may still export or read through list pages today (UTC); null when uncapped. */
+                            dailyRowsLeft: number | null;
+                            /** @description true: a request for this export would wait for approval (rows above approvalAboveRows). */
+                            needsApproval: boolean;
+                            /** @description true: a request for this export would be refused (rows above maxRows, export.too_many_rows, or above dailyRowsLeft, export.daily_cap_reached). */
+                            overCap: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One export (its requester; approvals.decide or audit.read) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Export id. */
+                            id: string;
+                            /** @description The export number, carried in the file’s fingerprint. */
+                            exportNo: number;
+                            /**
+                             * @description The record type exported.
+                             * @enum {string}
+                             */
+                            type: "companies" | "contacts" | "leads" | "deals" | "activities" | "tickets";
+                            /**
+                             * @description csv or json.
+                             * @enum {string}
+                             */
+                            format: "csv" | "json";
+                            /**
+                             * @description pending_approval (waits for a second person), ready (may be downloaded once, until downloadExpiresAt), downloaded, denied, cancelled, or expired (not approved or not downloaded in time).
+                             * @enum {string}
+                             */
+                            status: "pending_approval" | "ready" | "downloaded" | "denied" | "cancelled" | "expired";
+                            /** @description Rows counted when it was asked for; the download writes at most this many. */
+                            rows: number;
+                            /** @description Why, as the requester wrote it. */
+                            reason: string;
+                            requestedBy: {
+                                /** @description The user; null for the command-line operator. */
+                                id: string | null;
+                                /** @description The user’s email, or operator:<name>. */
+                                label: string;
+                            };
+                            /** @description The approval request, for an export above the approval threshold; null otherwise. */
+                            approval: {
+                                /** @description The approval request (GET /api/v1/approvals/{id}). */
+                                id: string;
+                                /** @enum {string} */
+                                status: "pending" | "approved" | "denied" | "cancelled" | "used" | "expired";
+                            } | null;
+                            /** @description When it was asked for. */
+                            createdAt: string;
+                            /** @description Until when it may be downloaded: 24 hours from being ready (or approved); null while it waits. */
+                            downloadExpiresAt: string | null;
+                            /** @description When it was downloaded. */
+                            downloadedAt: string | null;
+                            /** @description Rows the download wrote. */
+                            rowsWritten: number | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Withdraw your export before it is downloaded (its approval request with it) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Export id. */
+                            id: string;
+                            /** @description The export number, carried in the file’s fingerprint. */
+                            exportNo: number;
+                            /**
+                             * @description The record type exported.
+                             * @enum {string}
+                             */
+                            type: "companies" | "contacts" | "leads" | "deals" | "activities" | "tickets";
+                            /**
+                             * @description csv or json.
+                             * @enum {string}
+                             */
+                            format: "csv" | "json";
+                            /**
+                             * @description pending_approval (waits for a second person), ready (may be downloaded once, until downloadExpiresAt), downloaded, denied, cancelled, or expired (not approved or not downloaded in time).
+                             * @enum {string}
+                             */
+                            status: "pending_approval" | "ready" | "downloaded" | "denied" | "cancelled" | "expired";
+                            /** @description Rows counted when it was asked for; the download writes at most this many. */
+                            rows: number;
+                            /** @description Why, as the requester wrote it. */
+                            reason: string;
+                            requestedBy: {
+                                /** @description The user; null for the command-line operator. */
+                                id: string | null;
+                                /** @description The user’s email, or operator:<name>. */
+                                label: string;
+                            };
+                            /** @description The approval request, for an export above the approval threshold; null otherwise. */
+                            approval: {
+                                /** @description The approval request (GET /api/v1/approvals/{id}). */
+                                id: string;
+                                /** @enum {string} */
+                                status: "pending" | "approved" | "denied" | "cancelled" | "used" | "expired";
+                            } | null;
+                            /** @description When it was asked for. */
+                            createdAt: string;
+                            /** @description Until when it may be downloaded: 24 hours from being ready (or approved); null while it waits. */
+                            downloadExpiresAt: string | null;
+                            /** @description When it was downloaded. */
+                            downloadedAt: string | null;
+                            /** @description Rows the download wrote. */
+                            rowsWritten: number | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/{id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a ready export, once (its requester only)
+         * @description Writes at most the rows counted (and approved), with the export’s fingerprint. Once started, the export counts as downloaded. More than 1,000 rows need a second factor proved in the last five minutes (auth.step_up_required).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The file. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                        "application/json": string;
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/imports/{type}/preview": {
         parameters: {
             query?: never;
@@ -17411,6 +21350,140 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/exports/trace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Trace an exported file back to its export
+         * @description Reads a CSV file (any column order, any columns left out) or a JSON export, finds the canary rows and invisible marks every export carries, and answers the exports it came from with who made them and when. At most 50 MB. Needs audit.read. Audited with the number of candidates found, never the file.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "text/csv": string;
+                    "application/json": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * @description How the file was read.
+                             * @enum {string}
+                             */
+                            format: "csv" | "json";
+                            /** @description Rows read, a CSV header included. */
+                            rows: number;
+                            /** @description Rows carrying any export mark, whether or not it names an export here. */
+                            markedRows: number;
+                            /** @description The exports the file points at, newest first; empty when it carries no mark. */
+                            candidates: {
+                                /** @description The export the file came from. */
+                                exportId: string;
+                                /** @description Its number, as the export list shows it. */
+                                exportNo: number;
+                                /** @description Who exported: the user’s e-mail address, or `operator:<name>` for the command line. */
+                                exporter: string;
+                                /** @description The id of the user who exported, or null for the command-line operator. */
+                                requestedBy: string | null;
+                                /** @description What the export held. */
+                                type: string;
+                                /** @description csv or json. */
+                                format: string;
+                                /** @description When the export was asked for. */
+                                exportedAt: string;
+                                /** @description When its file was downloaded, or null. */
+                                downloadedAt: string | null;
+                                /** @description Records the export held, or null when it did not finish. */
+                                rowsWritten: number | null;
+                                /** @description Whether the file is byte for byte the one the export wrote. */
+                                sameFile: boolean;
+                                /**
+                                 * @description `certain`: a canary row or the keyed mark, which chance cannot explain; `likely`: weaker evidence pointing at this export only.
+                                 * @enum {string}
+                                 */
+                                confidence: "certain" | "likely";
+                                evidence: {
+                                    /** @description File rows that are this export’s canary rows, matched on two or more of their values. */
+                                    canaryRows: number;
+                                    /** @description File rows holding one distinctive value of one of its canary rows. */
+                                    canaryHints: number;
+                                    /** @description File rows carrying this export’s invisible mark. */
+                                    markedRows: number;
+                                    /** @description Which of the mark’s four parts were read. */
+                                    markChunks: number[];
+                                };
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @description A stable error code, such as record.not_found. */
+                                code: string;
+                                /** @description What went wrong, for people. */
+                                message: string;
+                                /** @description The fields at fault. */
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -17466,7 +21539,7 @@ export interface components {
                 };
             };
             /** @description System permissions outside records. */
-            permissions: ("users.read" | "users.manage" | "roles.manage" | "teams.manage" | "settings.manage" | "pipelines.manage" | "tags.manage" | "keys.manage" | "backups.manage" | "audit.read" | "alerts.handle" | "incidents.handle" | "privacy.handle")[];
+            permissions: ("users.read" | "users.manage" | "roles.manage" | "teams.manage" | "settings.manage" | "pipelines.manage" | "tags.manage" | "keys.manage" | "backups.manage" | "audit.read" | "alerts.handle" | "incidents.handle" | "privacy.handle" | "approvals.decide" | "trash.purge")[];
             /** @description Outside these networks the role's holders act without it; a user with no role left is refused. */
             networks?: {
                 /** @description Address ranges (CIDR) the role counts from; empty for anywhere not denied. */
@@ -17482,6 +21555,15 @@ export interface components {
                 idleMinutes?: number;
                 /** @description Hours after sign-in after which a session ends in any case. */
                 absoluteHours?: number;
+            };
+            /** @description Export caps for the role's holders instead of the configured ones; the most generous of a user's roles applies to each. */
+            exports?: {
+                /** @description The most rows one export may hold. */
+                maxRows?: number;
+                /** @description Rows a holder may export, or read through list pages, in a UTC day. */
+                dailyRows?: number;
+                /** @description Exports of more rows than this need a second person's approval. */
+                approvalAboveRows?: number;
             };
         };
         /** Token */
@@ -17956,7 +22038,7 @@ export interface components {
         "def-17": {
             id: string;
             /** @enum {string} */
-            kind: "sign_in.new_device" | "sign_in.locked" | "mfa.changed" | "password.changed" | "token.new_address" | "security.alert";
+            kind: "sign_in.new_device" | "sign_in.locked" | "mfa.changed" | "password.changed" | "token.new_address" | "security.alert" | "approval.requested" | "approval.decided";
             /** @description In the user's language. */
             title: string;
             body: string;
@@ -18221,6 +22303,167 @@ export interface components {
             plantedBy: string;
             /** @description When it was planted. */
             plantedAt: string;
+        };
+        /** Approval */
+        "def-26": {
+            /** @description Approval request id. */
+            id: string;
+            /**
+             * @description export, bulk_delete or bulk_update.
+             * @enum {string}
+             */
+            kind: "export" | "bulk_delete" | "bulk_update";
+            /**
+             * @description pending (waiting for a decision), approved (may be used once within 24 hours), denied, cancelled (by its requester), used, or expired (not decided within 7 days, or not used within 24 hours of approval).
+             * @enum {string}
+             */
+            status: "pending" | "approved" | "denied" | "cancelled" | "used" | "expired";
+            requestedBy: {
+                /** @description User id. */
+                id: string;
+                /** @description The user's display name; empty for a user since deleted. */
+                name: string;
+            };
+            /** @description When it was asked for. */
+            requestedAt: string;
+            /** @description Why, as the requester wrote it. */
+            reason: string;
+            /** @description What is asked for, in figures: for an export {type, format, rows}; for a mass change {type, records, fields}. No personal data. */
+            summary: {
+                [key: string]: unknown;
+            };
+            /** @description How many records the work touches. */
+            recordCount: number;
+            /** @description Who approved or denied it; null before a decision. When the command-line operator decided, id and name both read operator:<name>. */
+            decidedBy: {
+                /** @description User id. */
+                id: string;
+                /** @description The user's display name; empty for a user since deleted. */
+                name: string;
+            } | null;
+            /** @description When it was approved or denied. */
+            decidedAt: string | null;
+            /** @description What the decider wrote. */
+            decisionNote: string | null;
+            /** @description Pending: when it lapses undecided. Approved: by when it must be used. */
+            expiresAt: string;
+            /** @description When the approved work was done. */
+            usedAt: string | null;
+        };
+        /** BackupRun */
+        "def-27": {
+            /** @description Run id. */
+            id: string;
+            /**
+             * @description scheduled (the schedule), manual (started from the API or `rampart backup run`) or drill (a restore drill).
+             * @enum {string}
+             */
+            kind: "scheduled" | "manual" | "drill";
+            /**
+             * @description running, ok, or failed (see error; a drill whose restored data differs from the backup is failed with backup.drill_mismatch).
+             * @enum {string}
+             */
+            status: "running" | "ok" | "failed";
+            /** @description The user who started it through the API; null for the schedule and the command line. */
+            requestedBy: string | null;
+            /** @description When it started (ISO 8601, UTC). */
+            startedAt: string;
+            /** @description When it finished; null while running. */
+            finishedAt: string | null;
+            /** @description The backup file name (never its folder): the file written, or the file drilled. */
+            file: string | null;
+            /** @description Size of the backup file. */
+            bytes: number | null;
+            /** @description The id inside the backup file. */
+            backupId: string | null;
+            /** @description Tables in the backup. */
+            tables: number | null;
+            /** @description Rows in the backup, all tables together. */
+            rows: number | null;
+            /** @description The canonical content hash of the data as backed up. */
+            contentSha256: string | null;
+            /** @description When the file was read back in full and found whole. */
+            verifiedAt: string | null;
+            /** @description A finished drill's comparison; null for backups and for drills that could not restore. */
+            drill: {
+                /** @description Whether the restored data matched the backup table for table. */
+                matched: boolean;
+                /** @description Tables whose restored content differs (empty when matched). */
+                differingTables: string[];
+            } | null;
+            /** @description Why it failed. */
+            error: {
+                /** @description A stable error code. */
+                code: string;
+                message: string;
+            } | null;
+            /** @description The retention rule that keeps this backup: daily, weekly, monthly or newest; null before retention ran, and once pruned. */
+            tier: string | null;
+            /** @description When retention deleted the file. */
+            prunedAt: string | null;
+            /** @description The copy in the S3-compatible store (RAMPART_BACKUP_S3_URL); null when none was attempted: no store set up, a failed backup, a drill. A failed copy never fails the backup in the folder. */
+            offsite: {
+                /**
+                 * @description Whether the copy to the S3-compatible store was made and checked.
+                 * @enum {string}
+                 */
+                status: "ok" | "failed";
+                /** @description When the copy was made, or failed. */
+                at: string | null;
+                /** @description A stable error code when it failed: backup.offsite_unreachable, backup.offsite_refused or backup.offsite_too_large. */
+                error: string | null;
+                /** @description The store's own error code name (AccessDenied, NoSuchBucket…) or the network's (ECONNREFUSED), when there was one. */
+                reason: string | null;
+                /** @description When retention deleted the copy from the store. */
+                prunedAt: string | null;
+            } | null;
+        };
+        /** Export */
+        "def-28": {
+            /** @description Export id. */
+            id: string;
+            /** @description The export number, carried in the file’s fingerprint. */
+            exportNo: number;
+            /**
+             * @description The record type exported.
+             * @enum {string}
+             */
+            type: "companies" | "contacts" | "leads" | "deals" | "activities" | "tickets";
+            /**
+             * @description csv or json.
+             * @enum {string}
+             */
+            format: "csv" | "json";
+            /**
+             * @description pending_approval (waits for a second person), ready (may be downloaded once, until downloadExpiresAt), downloaded, denied, cancelled, or expired (not approved or not downloaded in time).
+             * @enum {string}
+             */
+            status: "pending_approval" | "ready" | "downloaded" | "denied" | "cancelled" | "expired";
+            /** @description Rows counted when it was asked for; the download writes at most this many. */
+            rows: number;
+            /** @description Why, as the requester wrote it. */
+            reason: string;
+            requestedBy: {
+                /** @description The user; null for the command-line operator. */
+                id: string | null;
+                /** @description The user’s email, or operator:<name>. */
+                label: string;
+            };
+            /** @description The approval request, for an export above the approval threshold; null otherwise. */
+            approval: {
+                /** @description The approval request (GET /api/v1/approvals/{id}). */
+                id: string;
+                /** @enum {string} */
+                status: "pending" | "approved" | "denied" | "cancelled" | "used" | "expired";
+            } | null;
+            /** @description When it was asked for. */
+            createdAt: string;
+            /** @description Until when it may be downloaded: 24 hours from being ready (or approved); null while it waits. */
+            downloadExpiresAt: string | null;
+            /** @description When it was downloaded. */
+            downloadedAt: string | null;
+            /** @description Rows the download wrote. */
+            rowsWritten: number | null;
         };
     };
     responses: never;

@@ -4,10 +4,12 @@ import { accessText } from '../access/access.text';
 import { accountText } from '../account/account.text';
 import { adminText } from '../admin/admin.text';
 import { dashboardText } from '../dashboard/dashboard.text';
+import { exportsText } from '../exports/exports.text';
 import { recordsText } from '../records/records.text';
 import { securityText } from '../security/security.text';
 import { shellText } from '../shell/shell.text';
 import { transferText } from '../transfer/transfer.text';
+import { trashText } from '../trash/trash.text';
 
 /**
  * Every text of the web app, in English and Simplified Chinese. Each feature keeps its texts
@@ -17,7 +19,7 @@ import { transferText } from '../transfer/transfer.text';
 export const LANGUAGES = ['en', 'zh-CN'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
-const namespaces = { access: accessText, account: accountText, admin: adminText, dashboard: dashboardText, records: recordsText, security: securityText, shell: shellText, transfer: transferText };
+const namespaces = { access: accessText, account: accountText, admin: adminText, dashboard: dashboardText, exports: exportsText, records: recordsText, security: securityText, shell: shellText, transfer: transferText, trash: trashText };
 
 const STORED = 'rampart.language';
 

@@ -7,6 +7,7 @@ import { Link } from 'wouter';
 import { problemFrom } from '../api/client';
 import { useAccess } from '../access/use-access';
 import { problemMessage } from '../shared/problems';
+import { BulkActions } from './bulk-actions';
 import { ExportSlot } from './export-slot';
 import { FieldValue } from './field-value';
 import { listRecords, recordKeys, type SavedView } from './record-api';
@@ -44,10 +45,12 @@ function sortingOf(sort: string | null): SortingState {
 /**
  * A record list: the API sorts, filters and pages it (the `sort`, field filters, `q` and cursor
  * parameters); the user picks columns (remembered in this browser) and saves views (on the
- * server). Filters and search words stay in this component's state, never in the address.
+ * server). Filters and search words stay in this component's state, never in the address. Those
+ * who may delete or reassign the type's records select rows (kept while paging) for bulk actions.
  */
 export function RecordList({ type, fixedFilters = {}, caption, header }: { type: RecordType; fixedFilters?: Record<string, string>; caption?: string; header?: ReactNode }) {
   const { t } = useTranslation('records');
+  const { t: tt } = useTranslation('trash');
   const { access } = useAccess();
   const spec = RECORD_SPECS[type];
   const visibleKeys = columnKeys(spec).filter((key) => access.field(type, key) !== 'hidden');
@@ -58,12 +61,18 @@ export function RecordList({ type, fixedFilters = {}, caption, header }: { type:
   const [q, setQ] = useState('');
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [activeView, setActiveView] = useState<SavedView | null>(null);
+  // Selected records by id, kept while paging; a new filter, sort or view starts afresh.
+  const [selection, setSelection] = useState<Map<string, RecordItem>>(() => new Map());
+  const selectable = access.can(type, 'delete') || (access.can(type, 'update') && access.can(type, 'assign'));
 
   const setColumns = (next: string[]) => {
     setColumnsState(next);
     globalThis.localStorage?.setItem(columnsStorageKey(type), JSON.stringify(next));
   };
-  const restart = () => setCursors([null]);
+  const restart = () => {
+    setCursors([null]);
+    setSelection(new Map());
+  };
 
   const query = useMemo(() => {
     const sort = sortParam(sorting);
@@ -132,6 +141,24 @@ export function RecordList({ type, fixedFilters = {}, caption, header }: { type:
   };
 
   const problem = list.error ? problemFrom(list.error) : null;
+  const pageItems = list.data?.items ?? [];
+  const pageSelected = pageItems.filter((item) => selection.has(item.id)).length;
+  const toggle = (record: RecordItem, on: boolean) =>
+    setSelection((old) => {
+      const next = new Map(old);
+      if (on) next.set(record.id, record);
+      else next.delete(record.id);
+      return next;
+    });
+  const togglePage = (on: boolean) =>
+    setSelection((old) => {
+      const next = new Map(old);
+      for (const item of pageItems) {
+        if (on) next.set(item.id, item);
+        else next.delete(item.id);
+      }
+      return next;
+    });
   return (
     <Stack gap="sm">
       <Group justify="space-between" gap="sm" className="records-list-head">
@@ -145,6 +172,7 @@ export function RecordList({ type, fixedFilters = {}, caption, header }: { type:
           <ExportSlot type={type} query={query} />
         </Group>
       </Group>
+      {selectable && <BulkActions type={type} selected={[...selection.values()]} onClear={() => setSelection(new Map())} />}
       {problem && <Alert color="red" role="alert">{problem.code === 'auth.forbidden' ? t('shell:forbidden') : problemMessage(problem, t)}</Alert>}
       <div className="records-table-wrap">
         <Table striped highlightOnHover aria-busy={list.isFetching} className="records-table">
@@ -152,6 +180,18 @@ export function RecordList({ type, fixedFilters = {}, caption, header }: { type:
           <Table.Thead>
             {table.getHeaderGroups().map((group) => (
               <Table.Tr key={group.id}>
+                {selectable && (
+                  <Table.Th className="records-select">
+                    <Checkbox
+                      size="xs"
+                      aria-label={tt('selectPage')}
+                      checked={pageItems.length > 0 && pageSelected === pageItems.length}
+                      indeterminate={pageSelected > 0 && pageSelected < pageItems.length}
+                      disabled={pageItems.length === 0}
+                      onChange={(e) => togglePage(e.currentTarget.checked)}
+                    />
+                  </Table.Th>
+                )}
                 {group.headers.map((header) => {
                   const sorted = header.column.getIsSorted();
                   return (
@@ -172,7 +212,12 @@ export function RecordList({ type, fixedFilters = {}, caption, header }: { type:
           </Table.Thead>
           <Table.Tbody>
             {table.getRowModel().rows.map((row) => (
-              <Table.Tr key={row.id}>
+              <Table.Tr key={row.id} data-selected={selection.has(row.id) || undefined}>
+                {selectable && (
+                  <Table.Td className="records-select">
+                    <Checkbox size="xs" aria-label={tt('selectRow', { title: spec.title(row.original) || t('untitled') })} checked={selection.has(row.id)} onChange={(e) => toggle(row.original, e.currentTarget.checked)} />
+                  </Table.Td>
+                )}
                 {row.getVisibleCells().map((cell) => (
                   <Table.Td key={cell.id}>
                     <table.FlexRender cell={cell} />

@@ -33,7 +33,7 @@ const entry = {
 describe('the security section', () => {
   it('offers the alerts and detection screens only to those who handle alerts', () => {
     expect(visible(ACCESS_HANDLER_NO_AUDIT)).toEqual(['/security/alerts', '/security/detection']);
-    expect(visible(ACCESS_AUDITOR)).toEqual(['/security/audit', '/security/blast-radius']);
+    expect(visible(ACCESS_AUDITOR)).toEqual(['/security/audit', '/security/blast-radius', '/security/trace']);
   });
 
   it('refuses the alerts screen plainly to someone without the permission, without asking for alerts', async () => {

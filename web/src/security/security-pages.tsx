@@ -12,6 +12,7 @@ import { DetectionPage } from './detection-page';
 import { KeysPage } from './keys-page';
 import { SECURITY_PERMISSIONS } from './security.nav';
 import { SessionsPage } from './sessions-page';
+import { TracePage } from './trace-panel';
 import './security.css';
 
 type SecurityPath = keyof typeof SECURITY_PERMISSIONS;
@@ -24,6 +25,7 @@ const SCREENS: Record<SecurityPath, { pattern: string; render: () => ReactNode }
   '/alerts': { pattern: '/alerts/:id?', render: () => <AlertsRoute /> },
   '/audit': { pattern: '/audit/:seq?', render: () => <AuditRoute /> },
   '/blast-radius': { pattern: '/blast-radius', render: () => <BlastRadius /> },
+  '/trace': { pattern: '/trace', render: () => <TracePage /> },
   '/sessions': { pattern: '/sessions', render: () => <SessionsPage /> },
   '/keys': { pattern: '/keys', render: () => <KeysPage /> },
   '/detection': { pattern: '/detection', render: () => <DetectionPage /> },

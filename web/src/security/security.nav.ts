@@ -10,6 +10,7 @@ export const securityNav: NavItem[] = [
   { path: '/security/detection', label: 'security:navDetection', visible: holds('alerts.handle') },
   { path: '/security/audit', label: 'security:navAudit', visible: holds('audit.read') },
   { path: '/security/blast-radius', label: 'security:navBlastRadius', visible: holds('audit.read') },
+  { path: '/security/trace', label: 'exports:navTrace', visible: holds('audit.read') },
   { path: '/security/sessions', label: 'security:navSessions', visible: holds('users.manage') },
   { path: '/security/keys', label: 'security:navKeys', visible: holds('keys.manage') },
 ];
@@ -19,6 +20,7 @@ export const SECURITY_PERMISSIONS = {
   '/alerts': 'alerts.handle',
   '/audit': 'audit.read',
   '/blast-radius': 'audit.read',
+  '/trace': 'audit.read',
   '/sessions': 'users.manage',
   '/keys': 'keys.manage',
   '/detection': 'alerts.handle',

@@ -22,6 +22,9 @@ export function formProblem(problem: ApiProblem, t: TFunction, known: readonly s
   return { message: [problemMessage(problem, t), ...unplaced].join(' '), fields };
 }
 
+/** Areas that keep the messages of their own error codes, by the code's first part. */
+const AREA_MESSAGES: Record<string, string> = { export: 'exports', approval: 'exports', backup: 'admin', bulk: 'trash', trash: 'trash' };
+
 /**
  * The message for a problem in the reader's language: ours for the stable codes we know, else the
  * server's own (in English), else a general one when the server could not be reached or said
@@ -29,7 +32,7 @@ export function formProblem(problem: ApiProblem, t: TFunction, known: readonly s
  */
 export function problemMessage(problem: ApiProblem, t: TFunction): string {
   if (problem.code === 'request.network') return t('shell:network');
-  const key = `shell:error.${problem.code}`;
+  const key = `${AREA_MESSAGES[problem.code.split('.')[0]!] ?? 'shell'}:error.${problem.code}`;
   const known = t(key, { defaultValue: '' });
   if (known) return known;
   return problem.message || t('shell:unexpected');

@@ -2,9 +2,11 @@ import type { User } from '../access/session';
 import type { UserAccess } from '../access/use-access';
 import { adminNav } from '../admin/admin.nav';
 import { dashboardNav } from '../dashboard/dashboard.nav';
+import { exportsNav } from '../exports/exports.nav';
 import { recordsNav } from '../records/records.nav';
 import { securityNav } from '../security/security.nav';
 import { transferNav } from '../transfer/transfer.nav';
+import { trashNav } from '../trash/trash.nav';
 
 /**
  * The sections in the side navigation. `label` is an i18n key with its namespace; `visible`
@@ -21,6 +23,8 @@ export const NAVIGATION: NavItem[] = [
   ...dashboardNav,
   ...recordsNav,
   ...transferNav,
+  ...exportsNav,
+  ...trashNav,
   ...securityNav,
   ...adminNav,
   { path: '/profile', label: 'shell:profile', visible: () => true },

@@ -1,10 +1,10 @@
-import { api, ApiError, must } from '../api/client';
+import { api, must } from '../api/client';
 import type { paths } from '../api/schema';
 
 /**
- * The import and export calls. A file travels as its own bytes (text/csv), never decoded here,
- * so the server judges its encoding; the mapping and an export's filters travel in the query
- * string of the API call, never in the page's address.
+ * The import calls. A file travels as its own bytes (text/csv), never decoded here, so the server
+ * judges its encoding; the mapping travels in the query string of the API call, never in the
+ * page's address. Exports go through the governed-export calls in ../exports/exports-api.ts.
  */
 
 export const IMPORT_TYPES = ['contacts', 'companies'] as const;
@@ -60,45 +60,4 @@ export async function runImport(type: ImportType, file: Blob, mapping: Mapping, 
     if (done) break;
   }
   if (buffered.trim() !== '') onEvent(JSON.parse(buffered) as ImportEvent);
-}
-
-/** Paging and trash belong to a list's screen, not to what is exported. */
-const NOT_EXPORTED = new Set(['limit', 'cursor', 'trash']);
-
-/** The export's query: the list's filters, search and sort, without paging and empty values. */
-export function exportQuery(query: Record<string, unknown>): Record<string, string> {
-  const kept: Record<string, string> = {};
-  for (const [key, value] of Object.entries(query)) {
-    if (NOT_EXPORTED.has(key) || value === undefined || value === null || value === '') continue;
-    kept[key] = String(value);
-  }
-  return kept;
-}
-
-/**
- * Fetches an export and saves it through an object URL: the filters stay in the API call, and
- * nothing about the records reaches the address bar or the browser's history.
- */
-export async function downloadExport(type: string, query: Record<string, unknown>): Promise<void> {
-  // One route per record type; the path is built from the type the caller names.
-  const path = `/api/v1/exports/${type}.csv` as '/api/v1/exports/contacts.csv';
-  const result = await api.GET(path, { params: { query: exportQuery(query) as never }, parseAs: 'blob' });
-  if (!result.response.ok || !(result.data instanceof Blob)) {
-    must(result as { data?: unknown; error?: unknown; response: Response });
-    throw new ApiError({ code: 'request.unexpected', message: '', status: result.response.status });
-  }
-  const name = /filename="([^"]+)"/.exec(result.response.headers.get('content-disposition') ?? '')?.[1] ?? `${type}.csv`;
-  const url = URL.createObjectURL(result.data);
-  try {
-    const link = document.createElement('a');
-    link.href = url;
-    link.download = name;
-    link.hidden = true;
-    document.body.append(link);
-    link.click();
-    link.remove();
-  } finally {
-    // The click has started the download; the object URL is not needed after this turn.
-    setTimeout(() => URL.revokeObjectURL(url), 0);
-  }
 }

@@ -61,8 +61,6 @@ export const transferText = texts(
     problemInvalidMapping: 'The column mapping does not fit the file.',
     problemTooLarge: 'The file is too large.',
     problemNotCsv: 'Only CSV files can be imported.',
-    export: 'Export CSV',
-    exportFailed: 'The export failed',
   },
   {
     heading: '导入',
@@ -124,7 +122,5 @@ export const transferText = texts(
     problemInvalidMapping: '列的对应关系与文件不符。',
     problemTooLarge: '文件太大。',
     problemNotCsv: '只能导入 CSV 文件。',
-    export: '导出 CSV',
-    exportFailed: '导出失败',
   },
 );
