@@ -9,6 +9,7 @@ import { useStepUp } from '../access/step-up';
 import { formatDateTime } from '../shared/format';
 import { problemMessage } from '../shared/problems';
 import { approveRequest, denyRequest, listApprovals, type Approval } from './exports-api';
+import { CursorPager } from '../shared/cursor-pager';
 
 const PAGE_SIZE = 50;
 const REFRESH_MS = 10_000;
@@ -107,11 +108,7 @@ export function ApprovalsInbox({ myId }: { myId: string }) {
           </Table>
         </Table.ScrollContainer>
       )}
-      <Group gap="sm">
-        <Button variant="default" size="xs" disabled={pages.length < 2} onClick={() => setPages((p) => p.slice(0, -1))}>{t('newer')}</Button>
-        <Button variant="default" size="xs" disabled={!pending.data?.nextCursor} onClick={() => setPages((p) => [...p, pending.data!.nextCursor!])}>{t('older')}</Button>
-        <Text size="sm" c="dimmed">{t('pageOf', { page: pages.length })}</Text>
-      </Group>
+      <CursorPager pages={pages} next={pending.data?.nextCursor} onPages={setPages} t={t} />
       <Modal
         opened={deciding !== null}
         onClose={() => !decide.isPending && setDeciding(null)}

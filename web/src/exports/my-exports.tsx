@@ -8,6 +8,7 @@ import { useStepUp } from '../access/step-up';
 import { formatDateTime } from '../shared/format';
 import { problemMessage } from '../shared/problems';
 import { cancelExport, downloadExport, listApprovals, listExports, type Approval, type ExportStatus, type ExportView } from './exports-api';
+import { CursorPager } from '../shared/cursor-pager';
 
 const PAGE_SIZE = 50;
 /** Often enough that an approval shows while the requester waits on the page. */
@@ -130,11 +131,7 @@ export function MyExports() {
           </Table>
         </Table.ScrollContainer>
       )}
-      <Group gap="sm">
-        <Button variant="default" size="xs" disabled={pages.length < 2} onClick={() => setPages((p) => p.slice(0, -1))}>{t('newer')}</Button>
-        <Button variant="default" size="xs" disabled={!exports.data?.nextCursor} onClick={() => setPages((p) => [...p, exports.data!.nextCursor!])}>{t('older')}</Button>
-        <Text size="sm" c="dimmed">{t('pageOf', { page: pages.length })}</Text>
-      </Group>
+      <CursorPager pages={pages} next={exports.data?.nextCursor} onPages={setPages} t={t} />
       <Modal opened={cancelling !== null} onClose={() => setCancelling(null)} title={t('cancelTitle', { no: cancelling?.exportNo ?? '' })} closeButtonProps={{ 'aria-label': t('close') }}>
         <Stack gap="md">
           <Text size="sm">{t('cancelMessage')}</Text>

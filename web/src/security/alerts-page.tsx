@@ -10,6 +10,7 @@ import { Page } from '../shell/page';
 import { AlertDrawer } from './alert-drawer';
 import { ALERT_FILTER_FIELDS, AlertFilters, alertsQuery, NO_ALERT_FILTER, type AlertFilterValues } from './alert-filters';
 import { REFRESH_MS, severityColor, statusColor } from './alert-model';
+import { CursorPager } from '../shared/cursor-pager';
 
 const PAGE_SIZE = 50;
 
@@ -80,11 +81,7 @@ export function AlertsPage({ alertId = null }: { alertId?: string | null }) {
             </Table>
           </Table.ScrollContainer>
         )}
-        <Group gap="sm">
-          <Button variant="default" size="xs" disabled={pages.length < 2} onClick={() => setPages((p) => p.slice(0, -1))}>{t('newer')}</Button>
-          <Button variant="default" size="xs" disabled={!alerts.data?.nextCursor} onClick={() => setPages((p) => [...p, alerts.data!.nextCursor!])}>{t('older')}</Button>
-          <Text size="sm" c="dimmed">{t('pageOf', { page: pages.length })}</Text>
-        </Group>
+        <CursorPager pages={pages} next={alerts.data?.nextCursor} onPages={setPages} t={t} />
       </Stack>
       <AlertDrawer alertId={alertId} onClose={() => navigate('/alerts')} />
     </Page>

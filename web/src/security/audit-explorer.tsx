@@ -9,6 +9,7 @@ import { formProblem, problemMessage } from '../shared/problems';
 import { Page } from '../shell/page';
 import { AuditFilters, auditQuery, FILTER_FIELDS, NO_FILTER, type AuditFilterValues } from './audit-filters';
 import { ChainStatusPanel } from './chain-status';
+import { CursorPager } from '../shared/cursor-pager';
 
 export type AuditEntry = paths['/api/v1/audit/entries']['get']['responses'][200]['content']['application/json']['items'][number];
 
@@ -97,11 +98,7 @@ export function AuditExplorer({ focusSeq = null }: { focusSeq?: number | null })
             </Table>
           </Table.ScrollContainer>
         )}
-        <Group gap="sm">
-          <Button variant="default" size="xs" disabled={pages.length < 2} onClick={() => setPages((p) => p.slice(0, -1))}>{t('newer')}</Button>
-          <Button variant="default" size="xs" disabled={!entries.data?.nextBefore} onClick={() => setPages((p) => [...p, entries.data!.nextBefore!])}>{t('older')}</Button>
-          <Text size="sm" c="dimmed">{t('pageOf', { page: pages.length })}</Text>
-        </Group>
+        <CursorPager pages={pages} next={entries.data?.nextBefore} onPages={setPages} t={t} />
       </Stack>
       <EntryDrawer entry={open} onClose={() => setOpen(null)} />
     </Page>
