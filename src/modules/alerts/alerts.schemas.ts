@@ -1,5 +1,6 @@
 import { Type, type TSchema } from 'typebox';
 import { ALERT_SEVERITIES, RESPONSE_KINDS } from '../../detection/model.js';
+import { RULE_KEYS } from '../../detection/rules.js';
 import { ALERT_STATUSES, MAX_ALERT_PAGE } from './alerts.service.js';
 
 const Nullable = <T extends TSchema>(schema: T, description: string) => Type.Union([schema, Type.Null()], { description });
@@ -10,7 +11,7 @@ export const ResponseKindSchema = Type.String({ enum: [...RESPONSE_KINDS], descr
 
 const alertProperties = {
   id: Type.String({ description: 'Alert id.' }),
-  rule: Type.String({ description: 'The key of the rule that raised it, such as auth.brute_force.' }),
+  rule: Type.String({ enum: [...RULE_KEYS], description: 'The key of the rule that raised it, such as auth.brute_force.' }),
   severity: AlertSeveritySchema,
   status: AlertStatusSchema,
   summary: Type.String({ description: 'What happened, in figures and ids; never names or email addresses.' }),

@@ -14250,8 +14250,11 @@ export interface paths {
                         "application/json": {
                             /** @description Alert id. */
                             id: string;
-                            /** @description The key of the rule that raised it, such as auth.brute_force. */
-                            rule: string;
+                            /**
+                             * @description The key of the rule that raised it, such as auth.brute_force.
+                             * @enum {string}
+                             */
+                            rule: "auth.brute_force" | "auth.credential_stuffing" | "auth.password_spraying" | "auth.success_after_failures" | "auth.new_device" | "session.hijack" | "data.read_spike" | "data.slow_exfiltration" | "data.bulk_export" | "data.off_hours" | "data.reveal_spike" | "access.privilege_escalation" | "account.dormant_active" | "account.disabled_activity" | "token.new_address" | "honeytoken.touched" | "request.probe" | "audit.verification_failed" | "data.mass_delete";
                             /**
                              * @description low, medium, high or critical.
                              * @enum {string}
@@ -14397,8 +14400,11 @@ export interface paths {
                         "application/json": {
                             /** @description Alert id. */
                             id: string;
-                            /** @description The key of the rule that raised it, such as auth.brute_force. */
-                            rule: string;
+                            /**
+                             * @description The key of the rule that raised it, such as auth.brute_force.
+                             * @enum {string}
+                             */
+                            rule: "auth.brute_force" | "auth.credential_stuffing" | "auth.password_spraying" | "auth.success_after_failures" | "auth.new_device" | "session.hijack" | "data.read_spike" | "data.slow_exfiltration" | "data.bulk_export" | "data.off_hours" | "data.reveal_spike" | "access.privilege_escalation" | "account.dormant_active" | "account.disabled_activity" | "token.new_address" | "honeytoken.touched" | "request.probe" | "audit.verification_failed" | "data.mass_delete";
                             /**
                              * @description low, medium, high or critical.
                              * @enum {string}
@@ -14530,8 +14536,11 @@ export interface paths {
                         "application/json": {
                             /** @description Alert id. */
                             id: string;
-                            /** @description The key of the rule that raised it, such as auth.brute_force. */
-                            rule: string;
+                            /**
+                             * @description The key of the rule that raised it, such as auth.brute_force.
+                             * @enum {string}
+                             */
+                            rule: "auth.brute_force" | "auth.credential_stuffing" | "auth.password_spraying" | "auth.success_after_failures" | "auth.new_device" | "session.hijack" | "data.read_spike" | "data.slow_exfiltration" | "data.bulk_export" | "data.off_hours" | "data.reveal_spike" | "access.privilege_escalation" | "account.dormant_active" | "account.disabled_activity" | "token.new_address" | "honeytoken.touched" | "request.probe" | "audit.verification_failed" | "data.mass_delete";
                             /**
                              * @description low, medium, high or critical.
                              * @enum {string}
@@ -14663,8 +14672,11 @@ export interface paths {
                         "application/json": {
                             /** @description Alert id. */
                             id: string;
-                            /** @description The key of the rule that raised it, such as auth.brute_force. */
-                            rule: string;
+                            /**
+                             * @description The key of the rule that raised it, such as auth.brute_force.
+                             * @enum {string}
+                             */
+                            rule: "auth.brute_force" | "auth.credential_stuffing" | "auth.password_spraying" | "auth.success_after_failures" | "auth.new_device" | "session.hijack" | "data.read_spike" | "data.slow_exfiltration" | "data.bulk_export" | "data.off_hours" | "data.reveal_spike" | "access.privilege_escalation" | "account.dormant_active" | "account.disabled_activity" | "token.new_address" | "honeytoken.touched" | "request.probe" | "audit.verification_failed" | "data.mass_delete";
                             /**
                              * @description low, medium, high or critical.
                              * @enum {string}
@@ -14795,8 +14807,11 @@ export interface paths {
                         "application/json": {
                             /** @description Alert id. */
                             id: string;
-                            /** @description The key of the rule that raised it, such as auth.brute_force. */
-                            rule: string;
+                            /**
+                             * @description The key of the rule that raised it, such as auth.brute_force.
+                             * @enum {string}
+                             */
+                            rule: "auth.brute_force" | "auth.credential_stuffing" | "auth.password_spraying" | "auth.success_after_failures" | "auth.new_device" | "session.hijack" | "data.read_spike" | "data.slow_exfiltration" | "data.bulk_export" | "data.off_hours" | "data.reveal_spike" | "access.privilege_escalation" | "account.dormant_active" | "account.disabled_activity" | "token.new_address" | "honeytoken.touched" | "request.probe" | "audit.verification_failed" | "data.mass_delete";
                             /**
                              * @description low, medium, high or critical.
                              * @enum {string}
@@ -22080,8 +22095,11 @@ export interface components {
         "def-19": {
             /** @description Alert id. */
             id: string;
-            /** @description The key of the rule that raised it, such as auth.brute_force. */
-            rule: string;
+            /**
+             * @description The key of the rule that raised it, such as auth.brute_force.
+             * @enum {string}
+             */
+            rule: "auth.brute_force" | "auth.credential_stuffing" | "auth.password_spraying" | "auth.success_after_failures" | "auth.new_device" | "session.hijack" | "data.read_spike" | "data.slow_exfiltration" | "data.bulk_export" | "data.off_hours" | "data.reveal_spike" | "access.privilege_escalation" | "account.dormant_active" | "account.disabled_activity" | "token.new_address" | "honeytoken.touched" | "request.probe" | "audit.verification_failed" | "data.mass_delete";
             /**
              * @description low, medium, high or critical.
              * @enum {string}

@@ -11,6 +11,7 @@ export type AlertResponse = AlertDetail['responses'][number];
 export type AlertSeverity = AlertSummary['severity'];
 export type AlertStatus = AlertSummary['status'];
 export type ResponseKind = AlertResponse['kind'];
+export type RuleKey = AlertSummary['rule'];
 
 /** Most severe first, as the filters and the rules editor list them. */
 export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const satisfies readonly AlertSeverity[];
@@ -37,7 +38,11 @@ export function responseTarget(response: { kind: string; target: string | null }
   return null;
 }
 
-/** The shipped rules, by their stable keys; their names and explanations are in the texts. */
+/**
+ * The shipped rules, by their stable keys, in the order the filters list them; their names and
+ * explanations are in the texts. The API declares the keys: this stops compiling when the server
+ * adds a rule the list lacks, or drops one it holds.
+ */
 export const RULE_KEYS = [
   'auth.brute_force',
   'auth.credential_stuffing',
@@ -58,7 +63,9 @@ export const RULE_KEYS = [
   'request.probe',
   'audit.verification_failed',
   'data.mass_delete',
-] as const;
+] as const satisfies readonly RuleKey[];
+const everyRule: Exclude<RuleKey, (typeof RULE_KEYS)[number]> extends never ? true : never = true;
+void everyRule;
 
 export function severityColor(severity: string): string {
   return severity === 'critical' ? 'red' : severity === 'high' ? 'orange' : severity === 'medium' ? 'yellow' : 'gray';
